@@ -1,0 +1,95 @@
+"""Recovery for key holders: GY with the deployment secret turns privacy-enhanced crops back.
+
+>>> import numpy as np
+>>> from recanon_sdk.models import create_model
+>>> gy = create_model("gy_unet_s")
+>>> rec = GYRecoverer(gy.state_dict(), bytes(32), arch="gy_unet_s", input_size=(128, 64))
+>>> out = rec.recover([np.zeros((100, 50, 3), np.uint8)])
+>>> out[0].shape, out[0].dtype
+((100, 50, 3), dtype('uint8'))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from recanon_sdk.models.weights import load_model
+
+__all__ = ["GYRecoverer", "crops_to_tensor", "recover_crops", "tensor_to_crops"]
+
+DEFAULT_INPUT_SIZE = (128, 64)
+
+
+def crops_to_tensor(crops: Sequence[np.ndarray], size: tuple[int, int] | None) -> torch.Tensor:
+    """Stack uint8 RGB crops as a float ``(B, 3, H, W)`` batch in [0, 1], resized (area) to ``size``."""
+    tensors = []
+    for crop in crops:
+        if crop.dtype != np.uint8 or crop.ndim != 3 or crop.shape[2] != 3 or crop.size == 0:
+            raise ValueError(f"crops must be non-empty (h, w, 3) uint8 arrays, got {crop.dtype} {crop.shape}")
+        t = torch.from_numpy(np.ascontiguousarray(crop)).permute(2, 0, 1)[None].float() / 255
+        if size is not None and tuple(t.shape[-2:]) != tuple(size):
+            t = F.interpolate(t, size=size, mode="bilinear", align_corners=False, antialias=True)
+        tensors.append(t)
+    return torch.cat(tensors)
+
+
+def tensor_to_crops(batch: torch.Tensor, shapes: Sequence[tuple[int, ...]]) -> list[np.ndarray]:
+    """Inverse of :func:`crops_to_tensor`: resize each image back to its crop's shape, uint8 RGB."""
+    out = []
+    for img, shape in zip(batch, shapes, strict=True):
+        t = img[None].float()
+        if tuple(t.shape[-2:]) != tuple(shape[:2]):
+            t = F.interpolate(t, size=tuple(shape[:2]), mode="bilinear", align_corners=False)
+        out.append((t[0].clamp(0, 1) * 255).round().byte().permute(1, 2, 0).cpu().numpy())
+    return out
+
+
+class GYRecoverer:
+    """Holds GY and a deployment's key; :meth:`recover` maps enhanced crops to recovered crops."""
+
+    def __init__(
+        self,
+        gy_weights: str | Path | Mapping[str, torch.Tensor],
+        deployment_secret: bytes | None,
+        device: str = "cpu",
+        arch: str | None = None,
+        input_size: tuple[int, int] | None = None,
+        batch_size: int = 32,
+    ) -> None:
+        self.model, meta = load_model(gy_weights, arch=arch, device=device)
+        size = input_size or meta.get("input_size") or DEFAULT_INPUT_SIZE
+        self.input_size: tuple[int, int] = (int(size[0]), int(size[1]))
+        self.device = torch.device(device)
+        self.batch_size = batch_size
+        self.key = None
+        if getattr(self.model, "keyed", False):
+            if deployment_secret is None:
+                raise ValueError("this GY is keyed: pass the deployment secret")
+            self.key = self.model.key_for_secret(deployment_secret, *self.input_size).to(self.device)
+
+    @torch.no_grad()
+    def recover(self, crops: list[np.ndarray]) -> list[np.ndarray]:
+        if not crops:
+            return []
+        out: list[np.ndarray] = []
+        for i in range(0, len(crops), self.batch_size):
+            chunk = crops[i : i + self.batch_size]
+            x = crops_to_tensor(chunk, self.input_size).to(self.device)
+            y = self.model(x, self.key)
+            out.extend(tensor_to_crops(y, [c.shape for c in chunk]))
+        return out
+
+
+def recover_crops(
+    crops: list[np.ndarray],
+    secret: bytes | None,
+    gy_weights: str | Path | Mapping[str, torch.Tensor],
+    device: str = "cpu",
+) -> list[np.ndarray]:
+    """One-shot recovery: ``GY(crops; key(secret))`` → crops of the same shapes (uint8 RGB)."""
+    return GYRecoverer(gy_weights, secret, device=device).recover(crops)

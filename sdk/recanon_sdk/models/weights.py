@@ -1,0 +1,92 @@
+"""Model weights as safetensors files that describe themselves (never pickle).
+
+A weights file holds a model's state dict and string metadata: ``format`` (``recanon-model/1``),
+``arch`` (registered name), ``kwargs`` (JSON of constructor overrides) and ``input_size``
+(``[H, W]`` the model was trained at). :func:`load_model` rebuilds the model from the file alone.
+
+>>> import tempfile, torch
+>>> from recanon_sdk.models import create_model
+>>> gx = create_model("gx_unet_s")
+>>> with tempfile.TemporaryDirectory() as d:
+...     _ = save_model(f"{d}/gx.safetensors", gx, "gx_unet_s", input_size=(128, 64))
+...     again, meta = load_model(f"{d}/gx.safetensors")
+>>> meta["arch"], meta["input_size"]
+('gx_unet_s', [128, 64])
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+__all__ = ["FORMAT", "load_model", "load_state", "save_model"]
+
+FORMAT = "recanon-model/1"
+StateOrPath = str | Path | Mapping[str, torch.Tensor]
+
+
+def save_model(
+    path: str | Path,
+    model: nn.Module,
+    arch: str,
+    kwargs: Mapping[str, Any] | None = None,
+    input_size: tuple[int, int] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write ``model``'s state dict and self-describing metadata to ``path`` (safetensors)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    meta = {
+        "format": FORMAT,
+        "arch": arch,
+        "kwargs": json.dumps(dict(kwargs or {}), sort_keys=True),
+        "input_size": json.dumps(list(input_size) if input_size else None),
+        "extra": json.dumps(dict(extra or {}), sort_keys=True),
+    }
+    save_file(state, str(path), metadata=meta)
+    return path
+
+
+def _read_meta(path: Path) -> dict[str, str]:
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        return dict(f.metadata() or {})
+
+
+def load_state(source: StateOrPath) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """``(state_dict, metadata)`` from a safetensors path, or ``(dict(source), {})`` for a state dict."""
+    if isinstance(source, Mapping):
+        return dict(source), {}
+    path = Path(source)
+    if not path.is_file():
+        raise FileNotFoundError(f"no weights file at {path}")
+    raw = _read_meta(path)
+    meta: dict[str, Any] = {"format": raw.get("format", ""), "arch": raw.get("arch", "")}
+    for key in ("kwargs", "input_size", "extra"):
+        meta[key] = json.loads(raw[key]) if key in raw else None
+    return load_file(str(path)), meta
+
+
+def load_model(
+    source: StateOrPath, arch: str | None = None, device: str | torch.device = "cpu", **kwargs: Any
+) -> tuple[nn.Module, dict[str, Any]]:
+    """Rebuild and load a model from a weights file (or a state dict plus ``arch``); eval mode."""
+    from recanon_sdk.models.registry import create_model
+
+    state, meta = load_state(source)
+    name = arch or meta.get("arch")
+    if not name:
+        raise ValueError("the weights do not name their architecture; pass arch=")
+    model_kwargs = {**(meta.get("kwargs") or {}), **kwargs}
+    model = create_model(name, **model_kwargs)
+    model.load_state_dict(state)
+    meta.setdefault("arch", name)
+    return model.to(device).eval(), meta
