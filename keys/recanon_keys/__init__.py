@@ -1,0 +1,123 @@
+"""recanon_keys: key management for recanon (sealed model bundles, signed outputs). No torch, no numpy.
+
+A safe recipe over ``cryptography`` and ``pynacl``: key holders (X25519) open sealed bundles, a
+device (Ed25519) signs deployments, pose sidecars and run manifests. Formats: docs/key-formats.md;
+threat model: docs/security.md.
+
+>>> import recanon_keys as rk
+>>> device = rk.generate_device_key("cam-01")
+>>> alice = rk.generate_holder("alice")
+>>> dep = rk.create_deployment("lobby", device_key=device, holders=[alice.public])
+>>> bundle = rk.seal(b"weights", deployment=dep, model_name="gy", model_version="1")
+>>> rk.open_sealed(bundle, alice, deployment=dep, model_name="gy", model_version="1")
+b'weights'
+"""
+
+from __future__ import annotations
+
+from ._format.kdf import DEFAULT_PARAMS as DEFAULT_KDF_PARAMS
+from ._format.kdf import Argon2idParams
+from .deployments import Deployment, Policy, create_deployment, load_deployment
+from .errors import (
+    EXPECT,
+    AuthenticationFailed,
+    InvalidFormat,
+    RecanonKeysError,
+    Truncated,
+    UnsupportedVersion,
+    WrongDeployment,
+    WrongFileType,
+    WrongKey,
+    WrongModel,
+    WrongPassphrase,
+)
+from .identities import (
+    DeviceKey,
+    DevicePublicKey,
+    HolderKey,
+    HolderPublicKey,
+    KeyFileInfo,
+    generate_device_key,
+    generate_holder,
+    load_device_key,
+    load_holder_key,
+    read_key_file_info,
+    save_private_key,
+)
+from .inspect import Inspection, inspect_bytes, inspect_file
+from .manifest import FileDigest, RunManifest, build_run_manifest, file_digest, sign_manifest, verify_manifest
+from .sealing import (
+    BundleInfo,
+    open_sealed,
+    open_sealed_io,
+    read_bundle_info,
+    rewrap,
+    rewrap_file,
+    rotate,
+    rotate_file,
+    seal,
+    seal_file,
+)
+from .sidecar import SidecarSigner, SidecarSummary, verify_sidecar
+from .verify import Check, OutputFiles, VerificationReport, companion_paths, verify_output
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_KDF_PARAMS",
+    "EXPECT",
+    "Argon2idParams",
+    "AuthenticationFailed",
+    "BundleInfo",
+    "Check",
+    "Deployment",
+    "DeviceKey",
+    "DevicePublicKey",
+    "FileDigest",
+    "HolderKey",
+    "HolderPublicKey",
+    "Inspection",
+    "InvalidFormat",
+    "KeyFileInfo",
+    "OutputFiles",
+    "Policy",
+    "RecanonKeysError",
+    "RunManifest",
+    "SidecarSigner",
+    "SidecarSummary",
+    "Truncated",
+    "UnsupportedVersion",
+    "VerificationReport",
+    "WrongDeployment",
+    "WrongFileType",
+    "WrongKey",
+    "WrongModel",
+    "WrongPassphrase",
+    "__version__",
+    "build_run_manifest",
+    "companion_paths",
+    "create_deployment",
+    "file_digest",
+    "generate_device_key",
+    "generate_holder",
+    "inspect_bytes",
+    "inspect_file",
+    "load_deployment",
+    "load_device_key",
+    "load_holder_key",
+    "open_sealed",
+    "open_sealed_io",
+    "read_bundle_info",
+    "read_key_file_info",
+    "rewrap",
+    "rewrap_file",
+    "rotate",
+    "rotate_file",
+    "save_private_key",
+    "seal",
+    "seal_file",
+    "sign_manifest",
+    "verify_manifest",
+    "verify_output",
+    "verify_sidecar",
+]

@@ -1,0 +1,197 @@
+"""Sealed bundle format ``recanon-bundle/v1``: header line, header MAC, STREAM payload.
+
+::
+
+    header_line  = canonical JSON header || "\\n"
+    mac_key      = HKDF(ikm = data_key, salt = "", info = "recanon/v1/bundle-header")
+    header_mac   = HMAC-SHA256(mac_key, header_line)
+    payload_key  = HKDF(ikm = data_key, salt = payload_salt, info = "recanon/v1/bundle-payload")
+    per holder:  shared = X25519(ephemeral_secret, holder_pk)
+                 wrap_key = HKDF(ikm = shared, salt = epk || holder_pk, info = "recanon/v1/bundle-wrap")
+                 wrapped_key = ChaCha20-Poly1305(wrap_key, nonce = 0^12, data_key, aad = "")
+    file         = header_line || header_mac (32 bytes) || STREAM(payload_key, plaintext)
+
+HKDF is HKDF-SHA256 with 32 bytes of output. The data key is 32 fresh random bytes per seal or rotation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, BinaryIO
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from ..errors import AuthenticationFailed, InvalidFormat, Truncated
+from .encoding import (
+    Fields,
+    Rng,
+    b64e,
+    check_format,
+    document,
+    ensure_canonical,
+    format_time,
+    parse_line,
+)
+
+KIND = "bundle"
+MAX_HEADER = 64 * 1024
+MAX_RECIPIENTS = 32
+MAX_SIZE = 2**48
+MAC_SIZE = 32
+SALT_SIZE = 16
+INFO_HEADER = b"recanon/v1/bundle-header"
+INFO_PAYLOAD = b"recanon/v1/bundle-payload"
+INFO_WRAP = b"recanon/v1/bundle-wrap"
+_ZERO_NONCE = bytes(12)
+_DEP_RE = re.compile(r"dp-[a-z2-7]{16}")
+
+
+def hkdf(ikm: bytes, salt: bytes, info: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=info).derive(ikm)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    key_id: str
+    epk: bytes
+    wrapped_key: bytes
+
+
+@dataclass(frozen=True)
+class BundleHeader:
+    deployment_id: str
+    model_name: str
+    model_version: str
+    sha256: str
+    size: int
+    created: datetime
+    payload_salt: bytes
+    recipients: tuple[Recipient, ...]
+    line: bytes
+    mac: bytes
+
+    def recipient_ids(self) -> tuple[str, ...]:
+        return tuple(r.key_id for r in self.recipients)
+
+
+def wrap(data_key: bytes, key_id: str, holder_pk: bytes, rng: Rng) -> Recipient:
+    esk = X25519PrivateKey.from_private_bytes(rng(32))
+    epk = esk.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    shared = esk.exchange(X25519PublicKey.from_public_bytes(holder_pk))
+    wrap_key = hkdf(shared, epk + holder_pk, INFO_WRAP)
+    return Recipient(key_id, epk, ChaCha20Poly1305(wrap_key).encrypt(_ZERO_NONCE, data_key, b""))
+
+
+def unwrap(recipient: Recipient, holder: Any, *, what: str) -> bytes:
+    """Recover the data key with ``holder`` (a HolderKey). One opaque error for every failure."""
+    try:
+        shared = holder._exchange(recipient.epk)
+        wrap_key = hkdf(shared, recipient.epk + holder.public.public_key, INFO_WRAP)
+        return ChaCha20Poly1305(wrap_key).decrypt(_ZERO_NONCE, recipient.wrapped_key, b"")
+    except (InvalidTag, ValueError):
+        raise _auth_failed(what) from None
+
+
+def _auth_failed(what: str) -> AuthenticationFailed:
+    return AuthenticationFailed(
+        f"{what} failed authentication: it was altered or damaged",
+        hint="copy an intact bundle again; nothing was decrypted",
+    )
+
+
+def header_mac(data_key: bytes, line: bytes) -> bytes:
+    return hmac.new(hkdf(data_key, b"", INFO_HEADER), line, hashlib.sha256).digest()
+
+
+def verify_header_mac(data_key: bytes, header: BundleHeader, *, what: str) -> None:
+    if not hmac.compare_digest(header_mac(data_key, header.line), header.mac):
+        raise _auth_failed(what)
+
+
+def payload_key(data_key: bytes, salt: bytes) -> bytes:
+    return hkdf(data_key, salt, INFO_PAYLOAD)
+
+
+def encode_header_line(
+    *,
+    deployment_id: str,
+    model_name: str,
+    model_version: str,
+    sha256: str,
+    size: int,
+    created: datetime,
+    payload_salt: bytes,
+    recipients: tuple[Recipient, ...],
+) -> bytes:
+    return document(
+        {
+            "format": f"recanon-{KIND}/v1",
+            "deployment_id": deployment_id,
+            "model": {"name": model_name, "version": model_version},
+            "plaintext": {"sha256": sha256, "size": size},
+            "created": format_time(created),
+            "payload_salt": b64e(payload_salt),
+            "recipients": [
+                {"key_id": r.key_id, "epk": b64e(r.epk), "wrapped_key": b64e(r.wrapped_key)}
+                for r in recipients
+            ],
+        }
+    )
+
+
+def read_header(src: BinaryIO, *, what: str) -> BundleHeader:
+    """Read and parse the header line and MAC from ``src`` (positioned at the start of the file)."""
+    first = src.read(1)
+    if not first:
+        raise Truncated(f"{what} is empty")
+    if first != b"{":
+        raise InvalidFormat(f"{what} is not a recanon file")
+    rest = src.readline(MAX_HEADER)
+    line = first + rest
+    if not line.endswith(b"\n"):
+        if len(line) > MAX_HEADER:
+            raise InvalidFormat(f"{what} has a header longer than {MAX_HEADER} bytes")
+        raise Truncated(
+            f"{what} is truncated: it ends inside its header", hint="copy the complete file again"
+        )
+    obj = parse_line(line[:-1], what=what)
+    check_format(obj, KIND, what=what)
+    ensure_canonical(obj, line[:-1], what=what)
+    f = Fields(obj, what)
+    f.const("format", f"recanon-{KIND}/v1")
+    deployment_id = f.str("deployment_id", max_len=19, pattern=_DEP_RE)
+    m = f.obj_("model")
+    model_name, model_version = m.str("name", max_len=128), m.str("version", max_len=64)
+    m.done()
+    p = f.obj_("plaintext")
+    sha256, size = p.hex("sha256", length=32), p.int("size", 0, MAX_SIZE)
+    p.done()
+    created = f.time("created")
+    salt = f.b64("payload_salt", length=SALT_SIZE)
+    recipients = []
+    for i, item in enumerate(f.list("recipients", min_len=1, max_len=MAX_RECIPIENTS)):
+        r = Fields(item, f"{what}: recipient {i + 1}")
+        recipients.append(
+            Recipient(r.key_id("key_id", "hk"), r.b64("epk", length=32), r.b64("wrapped_key", length=48))
+        )
+        r.done()
+    f.done()
+    if len({r.key_id for r in recipients}) != len(recipients):
+        raise InvalidFormat(f"{what} lists the same recipient twice")
+    mac = src.read(MAC_SIZE)
+    if len(mac) != MAC_SIZE:
+        raise Truncated(
+            f"{what} is truncated: it ends inside its header MAC", hint="copy the complete file again"
+        )
+    return BundleHeader(
+        deployment_id, model_name, model_version, sha256, size, created, salt, tuple(recipients), line, mac
+    )
