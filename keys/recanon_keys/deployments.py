@@ -32,10 +32,8 @@ from ._format.encoding import (
     Rng,
     b64e,
     canonical,
-    check_format,
     check_label,
     document,
-    ensure_canonical,
     format_time,
     key_id,
     now_utc,
@@ -192,9 +190,7 @@ def load_deployment(data: bytes, *, what: str = "the deployment file") -> Deploy
 
     Raises ``InvalidFormat`` (and subclasses) or ``AuthenticationFailed``.
     """
-    obj = parse_document(data, max_size=MAX_DEPLOYMENT_FILE, what=what)
-    check_format(obj, KIND, what=what)
-    ensure_canonical(obj, data[:-1], what=what)
+    obj = parse_document(data, kind=KIND, max_size=MAX_DEPLOYMENT_FILE, what=what)
     f = Fields(obj, what)
     f.const("format", f"recanon-{KIND}/v1")
     dep_id = f.str("deployment_id", max_len=19, pattern=DEPLOYMENT_ID_RE)

@@ -7,8 +7,9 @@ each document and a flipped byte can never yield an equivalent file.
 
 >>> canonical({"b": 1, "a": "é"})
 b'{"a":"\\\\u00e9","b":1}'
->>> parse_document(b'{"a":1}\\n', max_size=100, what="x")
-{'a': 1}
+>>> parse_document(b'{"format":"recanon-manifest/v9"}\\n', kind="manifest", max_size=100, what="x")
+Traceback (most recent call last):
+recanon_keys.errors.UnsupportedVersion: x uses format recanon-manifest/v9, this recanon supports only ...
 >>> key_id("hk", b"recanon/v1/key-id/holder", bytes(32))
 'hk-h2lnau2sbqjefvpt'
 """
@@ -79,18 +80,33 @@ def ensure_canonical(obj: dict[str, Any], line: bytes, *, what: str) -> None:
         )
 
 
-def parse_document(data: bytes, *, max_size: int, what: str) -> dict[str, Any]:
-    """Parse a whole one-line document file (canonical JSON + ``\\n``)."""
-    if len(data) > max_size:
-        raise InvalidFormat(f"{what} is too large ({len(data)} bytes, at most {max_size})")
+def parse_document(data: bytes, *, kind: str, max_size: int, what: str) -> dict[str, Any]:
+    """Parse a whole one-line document file of ``kind`` (canonical JSON + ``\\n``), with precise errors.
+
+    The first line's ``format`` is checked first, so a file of another kind or version is named as such.
+    """
     if not data:
         raise Truncated(f"{what} is empty")
-    if not data.endswith(b"\n"):
+    end = data.find(b"\n", 0, max_size + 1)
+    if end < 0:
+        if len(data) > max_size:
+            raise InvalidFormat(f"{what} is too large (at most {max_size} bytes)")
+        try:
+            obj = parse_line(data, what=what)
+        except InvalidFormat:
+            if data.startswith(b'{"'):
+                raise Truncated(f"{what} is truncated (it ends in the middle)") from None
+            raise
+        check_format(obj, kind, what=what)
         raise Truncated(f"{what} ends without its final newline (truncated?)")
-    line = data[:-1]
-    if b"\n" in line:
-        raise InvalidFormat(f"{what} has more than one line")
-    obj = parse_line(line, what=what)
+    first = data[:end]
+    obj = parse_line(first, what=what)
+    check_format(obj, kind, what=what)
+    if len(data) > max_size:
+        raise InvalidFormat(f"{what} is too large ({len(data)} bytes, at most {max_size})")
+    if len(data) != end + 1:
+        raise InvalidFormat(f"{what} has data after its first line")
+    ensure_canonical(obj, first, what=what)
     return obj
 
 

@@ -28,9 +28,7 @@ from .encoding import (
     Rng,
     b64e,
     canonical,
-    check_format,
     document,
-    ensure_canonical,
     format_time,
     key_id,
     parse_document,
@@ -126,9 +124,7 @@ def encode_private(
 def _parse_private(
     data: bytes, kind: str, what: str
 ) -> tuple[dict[str, Any], KeyFileInfo, bytes, bytes | None]:
-    obj = parse_document(data, max_size=MAX_KEY_FILE, what=what)
-    check_format(obj, kind, what=what)
-    ensure_canonical(obj, data[:-1], what=what)
+    obj = parse_document(data, kind=kind, max_size=MAX_KEY_FILE, what=what)
     f = Fields(obj, what)
     f.const("format", f"recanon-{kind}/v1")
     public_key = f.b64("public_key", length=32)
@@ -205,9 +201,7 @@ def encode_public(*, key_id: str, label: str, created: datetime, public_key: byt
 
 
 def decode_public(data: bytes, *, what: str) -> PublicKeyFile:
-    obj = parse_document(data, max_size=MAX_KEY_FILE, what=what)
-    check_format(obj, KIND_HOLDER_PUB, what=what)
-    ensure_canonical(obj, data[:-1], what=what)
+    obj = parse_document(data, kind=KIND_HOLDER_PUB, max_size=MAX_KEY_FILE, what=what)
     f = Fields(obj, what)
     f.const("format", f"recanon-{KIND_HOLDER_PUB}/v1")
     out = PublicKeyFile(

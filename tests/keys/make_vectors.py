@@ -1,0 +1,401 @@
+"""Generate the recanon_keys test vectors (tests/keys/vectors/<area>_<case>) from a fixed seed.
+
+Run ``python tests/keys/make_vectors.py`` to rewrite them; ``test_keys_vectors.py`` checks that this
+script still produces the checked-in bytes exactly, and that each vector gives its ``expect:``.
+
+A vector file is a header of ``name: value`` lines, one empty line, then the file under test::
+
+    expect: ok | invalid_format | wrong_file_type | unsupported_version | truncated |
+            authentication_failed | wrong_key | wrong_passphrase | wrong_deployment | wrong_model
+    kind: holder_key | device_key | holder_pub | deployment | bundle | sidecar | manifest
+    comment: free text
+    passphrase: the passphrase to open a holder_key/device_key vector
+    identity: a one-line holder key file (unprotected) that opens a bundle vector
+    deployment: a one-line deployment file the vector is checked against
+    model_name / model_version: what the opener asks for ("*": anything)
+    payload: SHA-256 of the plaintext an ok bundle opens to
+    released: SHA-256 of the plaintext the STREAM layer released (authenticated chunks) before the
+              failure; open_sealed itself never returns any of it
+    key_id: the key id an ok key file holds
+    sidecar: base64 of the sidecar (JSON Lines) a sidecar vector's signature file is checked against
+    first_bad_line / verified_lines: what the sidecar verifier reports
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+
+from recanon_keys import deployments, identities, sealing
+from recanon_keys._format import bundle as bundle_fmt
+from recanon_keys._format import kdf, stream
+from recanon_keys._format.encoding import canonical
+from recanon_keys.manifest import FileDigest, build_run_manifest, sign_manifest
+from recanon_keys.sidecar import SidecarSigner
+
+VECTORS = Path(__file__).with_name("vectors")
+NOW = datetime(2025, 1, 31, 12, 0, 0, tzinfo=UTC)
+WEAK_KDF = kdf.Argon2idParams(opslimit=1, memlimit=8192)  # test vectors only: fast to open
+PASSPHRASE = "correct horse battery staple"
+
+
+class Drbg:
+    """Deterministic bytes: SHAKE-256(seed || 0x00 || counter) per request. Test vectors only."""
+
+    def __init__(self, seed: str) -> None:
+        self.seed = seed.encode()
+        self.counter = 0
+
+    def __call__(self, n: int) -> bytes:
+        self.counter += 1
+        return hashlib.shake_256(self.seed + b"\x00" + self.counter.to_bytes(8, "big")).digest(n)
+
+
+class Fixtures:
+    """Fixed keys and deployments used by the vectors (and by the other tests)."""
+
+    def __init__(self) -> None:
+        rng = Drbg("recanon/test-vectors/fixtures")
+        self.alice = identities._generate_holder("alice", rng=rng, now=NOW)
+        self.bob = identities._generate_holder("bob", rng=rng, now=NOW)
+        self.carol = identities._generate_holder("carol", rng=rng, now=NOW)
+        self.device = identities._generate_device_key("cam-01", rng=rng, now=NOW)
+        self.other_device = identities._generate_device_key("cam-99", rng=rng, now=NOW)
+
+        def dep(name, device, holders, policy=deployments.Policy()):  # noqa: B008
+            return deployments._create_deployment(
+                name, device_key=device, holders=[h.public for h in holders], policy=policy, rng=rng, now=NOW
+            )
+
+        self.lobby = dep("lobby", self.device, [self.alice, self.bob])
+        self.garage = dep("garage", self.other_device, [self.carol])
+        self.dock = dep("dock", self.device, [self.alice], deployments.Policy(checkpoint_every=2))
+        self.lobby2 = self.lobby._revise(holders=(self.alice.public, self.carol.public), device_key=self.device)
+
+    def identity_line(self, holder: identities.HolderKey) -> str:
+        data = holder._to_bytes(
+            passphrase=None, unsafe_no_passphrase=True, kdf_params=WEAK_KDF, unsafe_weak_kdf=True, rng=Drbg("x")
+        )
+        return data.decode().rstrip("\n")
+
+
+def payload(n: int, tag: str) -> bytes:
+    return hashlib.shake_256(f"recanon/test-vectors/payload/{tag}".encode()).digest(n)
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def redoc(data: bytes, mutate) -> bytes:
+    obj = json.loads(data)
+    mutate(obj)
+    return canonical(obj) + b"\n"
+
+
+def flip(data: bytes, index: int, mask: int = 0x01) -> bytes:
+    out = bytearray(data)
+    out[index] ^= mask
+    return bytes(out)
+
+
+def seal(fx: Fixtures, plain: bytes, seed: str, *, dep=None, model=("gy", "1.0")) -> bytes:
+    out = io.BytesIO()
+    sealing._seal_stream(
+        io.BytesIO(plain), out, size=len(plain), sha256=sha(plain), deployment=dep or fx.lobby,
+        model_name=model[0], model_version=model[1], rng=Drbg(seed), now=NOW,
+    )  # fmt: skip
+    return out.getvalue()
+
+
+def craft_bundle(fx: Fixtures, plain: bytes, seed: str, *, sha256=None, nonces=None, chunks=None) -> bytes:
+    """A bundle made by hand (valid MAC), to express stream-level faults a correct sealer never makes."""
+    rng = Drbg(seed)
+    data_key, salt = rng(32), rng(bundle_fmt.SALT_SIZE)
+    recipients = tuple(bundle_fmt.wrap(data_key, h.key_id, h.public_key, rng) for h in fx.lobby.holders)
+    line = bundle_fmt.encode_header_line(
+        deployment_id=fx.lobby.deployment_id, model_name="gy", model_version="1.0", sha256=sha256 or sha(plain),
+        size=len(plain), created=NOW, payload_salt=salt, recipients=recipients,
+    )  # fmt: skip
+    aead = ChaCha20Poly1305(bundle_fmt.payload_key(data_key, salt))
+    parts = chunks or [plain[i : i + stream.CHUNK_SIZE] for i in range(0, max(len(plain), 1), stream.CHUNK_SIZE)]
+    n = len(parts)
+    nonces = nonces or [stream.nonce(i, i == n - 1) for i in range(n)]
+    body = b"".join(aead.encrypt(nonce, part, None) for nonce, part in zip(nonces, parts, strict=True))
+    return line + bundle_fmt.header_mac(data_key, line) + body
+
+
+def sign_sidecar(fx: Fixtures, lines: list[bytes], seed: str, *, dep=None, finish=True) -> bytes:
+    out = io.BytesIO()
+    signer = SidecarSigner.__new__(SidecarSigner)
+    signer._init(fx.device, deployment=dep or fx.dock, out=out, rng=Drbg(seed), now=NOW)
+    for line in lines:
+        signer.add_line(line)
+    if finish:
+        signer.finish()
+    return out.getvalue()
+
+
+SIDECAR = [
+    b'{"type":"header","fps":25,"keypoints":17}\n',
+    *[f'{{"frame":{i},"people":[{{"id":1,"kp":[[{i},{2 * i},0.9]]}}]}}\n'.encode() for i in range(5)],
+]
+
+
+def vector(body: bytes, **fields: object) -> bytes:
+    head = "".join(f"{k}: {v}\n" for k, v in fields.items() if v is not None)
+    return head.encode() + b"\n" + body
+
+
+def build_vectors() -> dict[str, bytes]:
+    fx = Fixtures()
+    v: dict[str, bytes] = {}
+    alice_id, bob_id, carol_id = (fx.identity_line(h) for h in (fx.alice, fx.bob, fx.carol))
+    lobby, garage, dock = (d.to_bytes().decode().rstrip("\n") for d in (fx.lobby, fx.garage, fx.dock))
+
+    # --- private and public key files -------------------------------------------------------------
+    def holder_file(key, passphrase, seed):
+        return key._to_bytes(
+            passphrase=passphrase, unsafe_no_passphrase=passphrase is None, kdf_params=WEAK_KDF,
+            unsafe_weak_kdf=True, rng=Drbg(seed),
+        )  # fmt: skip
+
+    alice_pw = holder_file(fx.alice, PASSPHRASE, "holder_key_ok")
+    alice_none = holder_file(fx.alice, None, "holder_key_unprotected")
+    device_pw = holder_file(fx.device, PASSPHRASE, "device_key_ok")
+    k = dict(kind="holder_key")
+    v["holder_key_ok"] = vector(alice_pw, expect="ok", **k, passphrase=PASSPHRASE, key_id=fx.alice.key_id,
+                                comment="Argon2id-protected holder key (weak test parameters)")  # fmt: skip
+    v["holder_key_unprotected_ok"] = vector(alice_none, expect="ok", **k, key_id=fx.alice.key_id,
+                                            comment="kdf none: no passphrase")  # fmt: skip
+    v["holder_key_wrong_passphrase"] = vector(alice_pw, expect="wrong_passphrase", **k, passphrase="Correct horse")
+    v["holder_key_no_passphrase"] = vector(
+        alice_pw, expect="wrong_passphrase", **k, comment="protected file opened without a passphrase"
+    )
+    v["holder_key_altered_label"] = vector(
+        redoc(alice_pw, lambda o: o.update(label="mallory")), expect="wrong_passphrase", **k,
+        passphrase=PASSPHRASE, comment="label is associated data: any change fails like a wrong passphrase",
+    )  # fmt: skip
+    v["holder_key_unprotected_altered"] = vector(
+        redoc(alice_none, lambda o: o.update(label="mallory")), expect="authentication_failed", **k
+    )
+    v["holder_key_bad_key_id"] = vector(
+        redoc(alice_none, lambda o: o.update(key_id=fx.bob.key_id)), expect="invalid_format", **k
+    )
+    v["holder_key_unsupported_version"] = vector(
+        redoc(alice_none, lambda o: o.update(format="recanon-holder-key/v2")), expect="unsupported_version", **k
+    )
+    v["holder_key_wrong_type"] = vector(device_pw, expect="wrong_file_type", **k, passphrase=PASSPHRASE,
+                                        comment="a device key where a holder key is expected")  # fmt: skip
+    v["holder_key_noncanonical"] = vector(alice_none.replace(b'","', b'", "', 1), expect="invalid_format", **k)
+    v["holder_key_truncated"] = vector(alice_none[:-1], expect="truncated", **k)
+    v["holder_key_kdf_too_costly"] = vector(
+        redoc(alice_pw, lambda o: o["kdf"].update(memlimit=4 * 2**30)), expect="invalid_format", **k,
+        passphrase=PASSPHRASE, comment="readers refuse Argon2id memory above 1 GiB",
+    )  # fmt: skip
+    v["device_key_ok"] = vector(device_pw, expect="ok", kind="device_key", passphrase=PASSPHRASE,
+                                key_id=fx.device.key_id)  # fmt: skip
+    pub = fx.alice.public.to_bytes()
+    v["holder_pub_ok"] = vector(pub, expect="ok", kind="holder_pub", key_id=fx.alice.key_id)
+    zero = base64.b64encode(bytes(32)).decode()
+    v["holder_pub_low_order"] = vector(
+        redoc(pub, lambda o: o.update(public_key=zero, key_id=identities.keyfile.holder_key_id(bytes(32)))),
+        expect="invalid_format", kind="holder_pub", comment="the all-zero X25519 point",
+    )  # fmt: skip
+
+    # --- deployments -------------------------------------------------------------------------------
+    d = dict(kind="deployment")
+    dep_bytes = fx.lobby.to_bytes()
+    v["deployment_ok"] = vector(dep_bytes, expect="ok", **d)
+    v["deployment_revised_ok"] = vector(fx.lobby2.to_bytes(), expect="ok", **d, comment="revision 2")
+    sig = base64.b64decode(json.loads(dep_bytes)["sig"])
+    v["deployment_bad_signature"] = vector(
+        redoc(dep_bytes, lambda o: o.update(sig=base64.b64encode(flip(sig, 10)).decode())),
+        expect="authentication_failed", **d,
+    )  # fmt: skip
+    v["deployment_altered_holder"] = vector(
+        redoc(dep_bytes, lambda o: o["holders"][1].update(label="mallory")), expect="authentication_failed", **d
+    )
+    v["deployment_unsupported_version"] = vector(
+        redoc(dep_bytes, lambda o: o.update(format="recanon-deployment/v9")), expect="unsupported_version", **d
+    )
+    v["deployment_wrong_type"] = vector(pub, expect="wrong_file_type", **d)
+    v["deployment_duplicate_field"] = vector(
+        dep_bytes.replace(b'"name":"lobby"', b'"name":"lobby","name":"lobby"'), expect="invalid_format", **d
+    )
+
+    # --- bundles -----------------------------------------------------------------------------------
+    b = dict(kind="bundle", identity=alice_id, deployment=lobby, model_name="gy", model_version="1.0")
+    small = payload(1000, "small")
+    two = payload(stream.CHUNK_SIZE + 1, "two-chunks")
+    ok = seal(fx, small, "bundle_ok")
+    ok_two = seal(fx, two, "bundle_two_chunks")
+    header_len = ok.index(b"\n") + 1
+    v["bundle_ok"] = vector(ok, expect="ok", **b, payload=sha(small))
+    v["bundle_ok_second_recipient"] = vector(ok, expect="ok", **{**b, "identity": bob_id}, payload=sha(small))
+    v["bundle_empty_ok"] = vector(seal(fx, b"", "bundle_empty"), expect="ok", **b, payload=sha(b""))
+    v["bundle_two_chunks_ok"] = vector(ok_two, expect="ok", **b, payload=sha(two))
+    exact = payload(stream.CHUNK_SIZE, "exact")
+    v["bundle_exact_chunk_ok"] = vector(seal(fx, exact, "bundle_exact"), expect="ok", **b, payload=sha(exact),
+                                        comment="one full chunk, which is the final chunk")  # fmt: skip
+    v["bundle_wrong_key"] = vector(ok, expect="wrong_key", **{**b, "identity": carol_id})
+    v["bundle_wrong_deployment"] = vector(ok, expect="wrong_deployment", **{**b, "deployment": garage})
+    v["bundle_wrong_model"] = vector(ok, expect="wrong_model", **{**b, "model_name": "gx"})
+    v["bundle_wrong_model_version"] = vector(ok, expect="wrong_model", **{**b, "model_version": "2.0"})
+    v["bundle_header_mac_bad"] = vector(flip(ok, header_len + 5), expect="authentication_failed", **b)
+    hdr = json.loads(ok[:header_len])
+    v["bundle_header_altered"] = vector(
+        redoc(ok[:header_len], lambda o: o["model"].update(version="1.1")) + ok[header_len:],
+        expect="authentication_failed", **{**b, "model_version": "*"}, comment="header changed, MAC kept",
+    )  # fmt: skip
+    v["bundle_header_noncanonical"] = vector(
+        ok[:header_len].replace(b'{"', b'{ "', 1) + ok[header_len:], expect="invalid_format", **b
+    )
+    wrapped = base64.b64decode(hdr["recipients"][0]["wrapped_key"])
+    v["bundle_wrapped_key_bad"] = vector(
+        redoc(ok[:header_len], lambda o: o["recipients"][0].update(wrapped_key=base64.b64encode(flip(wrapped, 3)).decode()))
+        + ok[header_len:], expect="authentication_failed", **b,
+    )  # fmt: skip
+    v["bundle_payload_flip"] = vector(flip(ok, len(ok) - 20), expect="authentication_failed", **b, released=sha(b""))
+    v["bundle_hash_mismatch"] = vector(
+        craft_bundle(fx, small, "hash", sha256=sha(b"something else")), expect="authentication_failed", **b,
+        released=sha(small), comment="MAC and tags valid, header SHA-256 wrong: nothing is returned",
+    )  # fmt: skip
+    v["bundle_unsupported_version"] = vector(
+        redoc(ok[:header_len], lambda o: o.update(format="recanon-bundle/v2")) + ok[header_len:],
+        expect="unsupported_version", **b,
+    )  # fmt: skip
+    v["bundle_wrong_type"] = vector(dep_bytes, expect="wrong_file_type", **b)
+    v["bundle_not_recanon"] = vector(b"\x00\x00\x00\x18ftypmp42" + bytes(16), expect="invalid_format", **b)
+    v["bundle_empty_file"] = vector(b"", expect="truncated", **b)
+    v["bundle_truncated_header"] = vector(ok[: header_len // 2], expect="truncated", **b)
+    v["bundle_truncated_mac"] = vector(ok[: header_len + 10], expect="truncated", **b)
+    v["bundle_too_many_recipients"] = vector(
+        redoc(ok[:header_len], lambda o: o.update(recipients=o["recipients"] * 17)) + ok[header_len:],
+        expect="invalid_format", **b,
+    )  # fmt: skip
+
+    # STREAM faults, on a two-chunk payload (first chunk 64 KiB, final chunk 1 byte)
+    first_end = len(ok_two) - (1 + stream.TAG_SIZE)
+    v["stream_truncated_final"] = vector(ok_two[:first_end], expect="truncated", **b, released=sha(two[:65536]),
+                                         comment="cut at the chunk boundary: no final chunk")  # fmt: skip
+    v["stream_truncated_mid"] = vector(ok_two[: first_end - 100], expect="truncated", **b, released=sha(b""))
+    v["stream_truncated_payload_start"] = vector(ok_two[: ok_two.index(b"\n") + 1 + 32], expect="truncated", **b,
+                                                 released=sha(b""))  # fmt: skip
+    v["stream_trailing_data"] = vector(ok_two + b"\x00", expect="invalid_format", **b, released=sha(two))
+    n1, n2 = stream.nonce(0, False), stream.nonce(1, True)
+    parts = [two[:65536], two[65536:]]
+    v["stream_last_flag_missing"] = vector(
+        craft_bundle(fx, two, "noflag", nonces=[n1, stream.nonce(1, False)]), expect="authentication_failed",
+        **b, released=sha(two[:65536]), comment="final chunk encrypted without the last-flag",
+    )  # fmt: skip
+    v["stream_early_final"] = vector(
+        craft_bundle(fx, two, "early", nonces=[stream.nonce(0, True), n2]), expect="authentication_failed", **b,
+        released=sha(b""), comment="first chunk flagged as last",
+    )  # fmt: skip
+    v["stream_chunks_swapped"] = vector(
+        craft_bundle(fx, two, "swap", nonces=[n2, n1], chunks=parts[::-1]), expect="authentication_failed", **b,
+        released=sha(b""),
+    )  # fmt: skip
+
+    # Re-wrap and rotation
+    rewrapped = io.BytesIO()
+    sealing._rewrap_stream(io.BytesIO(ok), rewrapped, fx.alice, deployment=fx.lobby2, rng=Drbg("rewrap"), what="x")
+    lobby2 = fx.lobby2.to_bytes().decode().rstrip("\n")
+    v["bundle_rewrapped_ok"] = vector(rewrapped.getvalue(), expect="ok", **{**b, "identity": carol_id,
+                                      "deployment": lobby2}, payload=sha(small),
+                                      comment="re-wrapped by alice to revision 2 (alice, carol)")  # fmt: skip
+    v["bundle_rewrapped_removed"] = vector(rewrapped.getvalue(), expect="wrong_key", **{**b, "identity": bob_id,
+                                           "deployment": lobby2}, comment="bob was removed")  # fmt: skip
+    rotated = io.BytesIO()
+    sealing._rotate_stream(io.BytesIO(ok_two), rotated, fx.bob, deployment=fx.lobby2, rng=Drbg("rotate"), now=NOW,
+                           what="x")  # fmt: skip
+    v["bundle_rotated_ok"] = vector(rotated.getvalue(), expect="ok", **{**b, "deployment": lobby2},
+                                    payload=sha(two), comment="fresh data key, wrapped to alice and carol")  # fmt: skip
+
+    # --- sidecars ----------------------------------------------------------------------------------
+    side = b"".join(SIDECAR)
+    sig_ok = sign_sidecar(fx, SIDECAR, "sidecar_ok")
+    s = dict(kind="sidecar", deployment=dock)
+
+    def side_b64(lines: list[bytes]) -> str:
+        return base64.b64encode(b"".join(lines)).decode()
+
+    v["sidecar_ok"] = vector(sig_ok, expect="ok", **s, sidecar=side_b64(SIDECAR),
+                             comment="6 lines, a checkpoint every 2 lines")  # fmt: skip
+    altered = [*SIDECAR[:2], SIDECAR[2].replace(b'"id":1', b'"id":7'), *SIDECAR[3:]]
+    v["sidecar_line_altered"] = vector(sig_ok, expect="authentication_failed", **s, sidecar=side_b64(altered),
+                                       first_bad_line=3)  # fmt: skip
+    v["sidecar_line_removed"] = vector(sig_ok, expect="authentication_failed", **s,
+                                       sidecar=side_b64([SIDECAR[0], *SIDECAR[2:]]), first_bad_line=2)  # fmt: skip
+    v["sidecar_line_inserted"] = vector(sig_ok, expect="authentication_failed", **s,
+                                        sidecar=side_b64([*SIDECAR[:4], SIDECAR[1], *SIDECAR[4:]]),
+                                        first_bad_line=5)  # fmt: skip
+    v["sidecar_line_appended"] = vector(sig_ok, expect="authentication_failed", **s,
+                                        sidecar=side_b64([*SIDECAR, SIDECAR[1]]), first_bad_line=7)  # fmt: skip
+    v["sidecar_last_line_cut"] = vector(sig_ok, expect="authentication_failed", **s,
+                                        sidecar=base64.b64encode(side[:-1]).decode(), first_bad_line=6)  # fmt: skip
+    v["sidecar_unfinished"] = vector(
+        sign_sidecar(fx, SIDECAR, "sidecar_ok", finish=False), expect="truncated", **s, sidecar=side_b64(SIDECAR),
+        verified_lines=6, comment="the run crashed before finish(): checkpoints verify lines 1-6",
+    )  # fmt: skip
+    sig_lines = sig_ok.splitlines(keepends=True)
+    forged = json.loads(sig_lines[2])
+    forged["digests"] = base64.b64encode(flip(base64.b64decode(forged["digests"]), 0)).decode()
+    v["sidecar_record_forged"] = vector(
+        b"".join([*sig_lines[:2], canonical(forged) + b"\n", *sig_lines[3:]]), expect="authentication_failed",
+        **s, sidecar=side_b64(SIDECAR), comment="record 2 altered without the device key",
+    )  # fmt: skip
+    v["sidecar_record_dropped"] = vector(
+        b"".join([*sig_lines[:2], *sig_lines[3:]]), expect="invalid_format", **s, sidecar=side_b64(SIDECAR)
+    )
+    v["sidecar_other_deployment"] = vector(sig_ok, expect="wrong_deployment", kind="sidecar", deployment=lobby,
+                                           sidecar=side_b64(SIDECAR))  # fmt: skip
+    v["sidecar_unsupported_version"] = vector(
+        redoc(sig_lines[0], lambda o: o.update(format="recanon-sidecar-sig/v3")) + b"".join(sig_lines[1:]),
+        expect="unsupported_version", **s, sidecar=side_b64(SIDECAR),
+    )  # fmt: skip
+
+    # --- manifests ---------------------------------------------------------------------------------
+    signer_out = io.BytesIO()
+    signer = SidecarSigner.__new__(SidecarSigner)
+    signer._init(fx.device, deployment=fx.dock, out=signer_out, rng=Drbg("sidecar_ok"), now=NOW)
+    for line in SIDECAR:
+        signer.add_line(line)
+    summary = signer.finish()
+    manifest = build_run_manifest(
+        deployment=fx.dock, device_key=fx.device, tool_version="0.1.0", models={"gx": sha(b"gx"), "gy": sha(two)},
+        input=FileDigest("in.mp4", sha(b"input video"), 11), output=FileDigest("out.mp4", sha(b"output"), 6),
+        sidecar=summary, sidecar_name="out.pose.jsonl", started=NOW, finished=NOW,
+    )  # fmt: skip
+    signed = sign_manifest(manifest, fx.device)
+    m = dict(kind="manifest", deployment=dock)
+    v["manifest_ok"] = vector(signed, expect="ok", **m)
+    v["manifest_altered_output"] = vector(
+        redoc(signed, lambda o: o["output"].update(sha256=sha(b"other"))), expect="authentication_failed", **m
+    )
+    v["manifest_wrong_deployment"] = vector(signed, expect="wrong_deployment", kind="manifest", deployment=lobby)
+    v["manifest_wrong_type"] = vector(sig_ok, expect="wrong_file_type", **m)
+    return v
+
+
+def main() -> None:
+    VECTORS.mkdir(exist_ok=True)
+    built = build_vectors()
+    for old in VECTORS.iterdir():
+        if old.name not in built:
+            old.unlink()
+    for name, data in sorted(built.items()):
+        (VECTORS / name).write_bytes(data)
+    print(f"wrote {len(built)} vectors to {VECTORS}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
