@@ -35,7 +35,7 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
 from recanon_keys import deployments, identities, sealing
 from recanon_keys._format import bundle as bundle_fmt
-from recanon_keys._format import kdf, stream
+from recanon_keys._format import kdf, keyfile, stream
 from recanon_keys._format.encoding import canonical
 from recanon_keys.manifest import FileDigest, build_run_manifest, sign_manifest
 from recanon_keys.sidecar import SidecarSigner
@@ -77,11 +77,17 @@ class Fixtures:
         self.lobby = dep("lobby", self.device, [self.alice, self.bob])
         self.garage = dep("garage", self.other_device, [self.carol])
         self.dock = dep("dock", self.device, [self.alice], deployments.Policy(checkpoint_every=2))
-        self.lobby2 = self.lobby._revise(holders=(self.alice.public, self.carol.public), device_key=self.device)
+        self.lobby2 = self.lobby._revise(
+            holders=(self.alice.public, self.carol.public), device_key=self.device
+        )
 
     def identity_line(self, holder: identities.HolderKey) -> str:
         data = holder._to_bytes(
-            passphrase=None, unsafe_no_passphrase=True, kdf_params=WEAK_KDF, unsafe_weak_kdf=True, rng=Drbg("x")
+            passphrase=None,
+            unsafe_no_passphrase=True,
+            kdf_params=WEAK_KDF,
+            unsafe_weak_kdf=True,
+            rng=Drbg("x"),
         )
         return data.decode().rstrip("\n")
 
@@ -125,7 +131,9 @@ def craft_bundle(fx: Fixtures, plain: bytes, seed: str, *, sha256=None, nonces=N
         size=len(plain), created=NOW, payload_salt=salt, recipients=recipients,
     )  # fmt: skip
     aead = ChaCha20Poly1305(bundle_fmt.payload_key(data_key, salt))
-    parts = chunks or [plain[i : i + stream.CHUNK_SIZE] for i in range(0, max(len(plain), 1), stream.CHUNK_SIZE)]
+    parts = chunks or [
+        plain[i : i + stream.CHUNK_SIZE] for i in range(0, max(len(plain), 1), stream.CHUNK_SIZE)
+    ]
     n = len(parts)
     nonces = nonces or [stream.nonce(i, i == n - 1) for i in range(n)]
     body = b"".join(aead.encrypt(nonce, part, None) for nonce, part in zip(nonces, parts, strict=True))
@@ -175,7 +183,9 @@ def build_vectors() -> dict[str, bytes]:
                                 comment="Argon2id-protected holder key (weak test parameters)")  # fmt: skip
     v["holder_key_unprotected_ok"] = vector(alice_none, expect="ok", **k, key_id=fx.alice.key_id,
                                             comment="kdf none: no passphrase")  # fmt: skip
-    v["holder_key_wrong_passphrase"] = vector(alice_pw, expect="wrong_passphrase", **k, passphrase="Correct horse")
+    v["holder_key_wrong_passphrase"] = vector(
+        alice_pw, expect="wrong_passphrase", **k, passphrase="Correct horse"
+    )
     v["holder_key_no_passphrase"] = vector(
         alice_pw, expect="wrong_passphrase", **k, comment="protected file opened without a passphrase"
     )
@@ -190,11 +200,15 @@ def build_vectors() -> dict[str, bytes]:
         redoc(alice_none, lambda o: o.update(key_id=fx.bob.key_id)), expect="invalid_format", **k
     )
     v["holder_key_unsupported_version"] = vector(
-        redoc(alice_none, lambda o: o.update(format="recanon-holder-key/v2")), expect="unsupported_version", **k
+        redoc(alice_none, lambda o: o.update(format="recanon-holder-key/v2")),
+        expect="unsupported_version",
+        **k,
     )
     v["holder_key_wrong_type"] = vector(device_pw, expect="wrong_file_type", **k, passphrase=PASSPHRASE,
                                         comment="a device key where a holder key is expected")  # fmt: skip
-    v["holder_key_noncanonical"] = vector(alice_none.replace(b'","', b'", "', 1), expect="invalid_format", **k)
+    v["holder_key_noncanonical"] = vector(
+        alice_none.replace(b'","', b'", "', 1), expect="invalid_format", **k
+    )
     v["holder_key_truncated"] = vector(alice_none[:-1], expect="truncated", **k)
     v["holder_key_kdf_too_costly"] = vector(
         redoc(alice_pw, lambda o: o["kdf"].update(memlimit=4 * 2**30)), expect="invalid_format", **k,
@@ -205,8 +219,13 @@ def build_vectors() -> dict[str, bytes]:
     pub = fx.alice.public.to_bytes()
     v["holder_pub_ok"] = vector(pub, expect="ok", kind="holder_pub", key_id=fx.alice.key_id)
     zero = base64.b64encode(bytes(32)).decode()
+
+    def low_order(o: dict) -> None:
+        o.update(public_key=zero, key_id=keyfile.holder_key_id(bytes(32)))
+        o.update(checksum=keyfile.public_checksum(o))
+
     v["holder_pub_low_order"] = vector(
-        redoc(pub, lambda o: o.update(public_key=zero, key_id=identities.keyfile.holder_key_id(bytes(32)))),
+        redoc(pub, low_order),
         expect="invalid_format", kind="holder_pub", comment="the all-zero X25519 point",
     )  # fmt: skip
 
@@ -221,10 +240,14 @@ def build_vectors() -> dict[str, bytes]:
         expect="authentication_failed", **d,
     )  # fmt: skip
     v["deployment_altered_holder"] = vector(
-        redoc(dep_bytes, lambda o: o["holders"][1].update(label="mallory")), expect="authentication_failed", **d
+        redoc(dep_bytes, lambda o: o["holders"][1].update(label="mallory")),
+        expect="authentication_failed",
+        **d,
     )
     v["deployment_unsupported_version"] = vector(
-        redoc(dep_bytes, lambda o: o.update(format="recanon-deployment/v9")), expect="unsupported_version", **d
+        redoc(dep_bytes, lambda o: o.update(format="recanon-deployment/v9")),
+        expect="unsupported_version",
+        **d,
     )
     v["deployment_wrong_type"] = vector(pub, expect="wrong_file_type", **d)
     v["deployment_duplicate_field"] = vector(
@@ -263,7 +286,9 @@ def build_vectors() -> dict[str, bytes]:
         redoc(ok[:header_len], lambda o: o["recipients"][0].update(wrapped_key=base64.b64encode(flip(wrapped, 3)).decode()))
         + ok[header_len:], expect="authentication_failed", **b,
     )  # fmt: skip
-    v["bundle_payload_flip"] = vector(flip(ok, len(ok) - 20), expect="authentication_failed", **b, released=sha(b""))
+    v["bundle_payload_flip"] = vector(
+        flip(ok, len(ok) - 20), expect="authentication_failed", **b, released=sha(b"")
+    )
     v["bundle_hash_mismatch"] = vector(
         craft_bundle(fx, small, "hash", sha256=sha(b"something else")), expect="authentication_failed", **b,
         released=sha(small), comment="MAC and tags valid, header SHA-256 wrong: nothing is returned",
@@ -307,7 +332,9 @@ def build_vectors() -> dict[str, bytes]:
 
     # Re-wrap and rotation
     rewrapped = io.BytesIO()
-    sealing._rewrap_stream(io.BytesIO(ok), rewrapped, fx.alice, deployment=fx.lobby2, rng=Drbg("rewrap"), what="x")
+    sealing._rewrap_stream(
+        io.BytesIO(ok), rewrapped, fx.alice, deployment=fx.lobby2, rng=Drbg("rewrap"), what="x"
+    )
     lobby2 = fx.lobby2.to_bytes().decode().rstrip("\n")
     v["bundle_rewrapped_ok"] = vector(rewrapped.getvalue(), expect="ok", **{**b, "identity": carol_id,
                                       "deployment": lobby2}, payload=sha(small),
@@ -381,7 +408,9 @@ def build_vectors() -> dict[str, bytes]:
     v["manifest_altered_output"] = vector(
         redoc(signed, lambda o: o["output"].update(sha256=sha(b"other"))), expect="authentication_failed", **m
     )
-    v["manifest_wrong_deployment"] = vector(signed, expect="wrong_deployment", kind="manifest", deployment=lobby)
+    v["manifest_wrong_deployment"] = vector(
+        signed, expect="wrong_deployment", kind="manifest", deployment=lobby
+    )
     v["manifest_wrong_type"] = vector(sig_ok, expect="wrong_file_type", **m)
     return v
 

@@ -23,7 +23,9 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.parametrize("name", MODULES)
 def test_doctests(name: str) -> None:
     module = importlib.import_module(name)
-    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.IGNORE_EXCEPTION_DETAIL, verbose=False)
+    result = doctest.testmod(
+        module, optionflags=doctest.ELLIPSIS | doctest.IGNORE_EXCEPTION_DETAIL, verbose=False
+    )
     assert result.failed == 0
     public = {"identities", "deployments", "sealing", "sidecar", "manifest", "inspect", "verify"}
     if name == "recanon_keys" or name.removeprefix("recanon_keys.") in public:

@@ -132,7 +132,9 @@ def test_bundle_round_trip_for_every_recipient(fx, size: int) -> None:
     chunks = max(1, -(-size // CHUNK_SIZE))
     assert len(bundle) == len(header) + 32 + size + TAG_SIZE * chunks
     for holder in (fx.alice, fx.bob):
-        assert rk.open_sealed(bundle, holder, deployment=fx.lobby, model_name="gy", model_version="2.1") == plain
+        assert (
+            rk.open_sealed(bundle, holder, deployment=fx.lobby, model_name="gy", model_version="2.1") == plain
+        )
     info = rk.read_bundle_info(bundle)
     assert (info.size, info.sha256, info.recipients) == (size, hashlib.sha256(plain).hexdigest(),
                                                          (fx.alice.key_id, fx.bob.key_id))  # fmt: skip
@@ -145,7 +147,9 @@ def test_open_sealed_io_and_files(fx, tmp_path: Path) -> None:
     assert info.size == 200_000 and info.deployment_id == fx.lobby.deployment_id
     with pytest.raises(FileExistsError):
         rk.seal_file(src, tmp_path / "gy.bundle", deployment=fx.lobby, model_name="gy", model_version="1")
-    fh = rk.open_sealed_io(tmp_path / "gy.bundle", fx.bob, deployment=fx.lobby, model_name="gy", model_version=None)
+    fh = rk.open_sealed_io(
+        tmp_path / "gy.bundle", fx.bob, deployment=fx.lobby, model_name="gy", model_version=None
+    )
     assert isinstance(fh, io.BytesIO) and fh.read() == src.read_bytes()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gy.bundle", "gy.safetensors"]
 
@@ -191,7 +195,9 @@ def test_rewrap_adds_and_removes_holders_without_reencrypting(fx) -> None:
     rewrapped = rk.rewrap(bundle, fx.bob, deployment=fx.lobby2)  # lobby2: alice + carol
     assert _payload(rewrapped) == _payload(bundle)
     assert rk.read_bundle_info(rewrapped).recipients == (fx.alice.key_id, fx.carol.key_id)
-    assert rk.open_sealed(rewrapped, fx.carol, deployment=fx.lobby2, model_name="gy", model_version="1") == plain
+    assert (
+        rk.open_sealed(rewrapped, fx.carol, deployment=fx.lobby2, model_name="gy", model_version="1") == plain
+    )
     with pytest.raises(rk.WrongKey):
         rk.open_sealed(rewrapped, fx.bob, deployment=fx.lobby2, model_name="gy", model_version="1")
     with pytest.raises(rk.WrongKey):  # carol cannot re-wrap what she cannot open
@@ -202,7 +208,9 @@ def test_rewrap_adds_and_removes_holders_without_reencrypting(fx) -> None:
 
 def test_rotation_uses_a_fresh_data_key(fx, tmp_path: Path) -> None:
     plain = os.urandom(2 * CHUNK_SIZE + 3)
-    (tmp_path / "old.bundle").write_bytes(rk.seal(plain, deployment=fx.lobby, model_name="gy", model_version="1"))
+    (tmp_path / "old.bundle").write_bytes(
+        rk.seal(plain, deployment=fx.lobby, model_name="gy", model_version="1")
+    )
     rk.rotate_file(tmp_path / "old.bundle", tmp_path / "new.bundle", fx.alice, deployment=fx.lobby2)
     old, new = (tmp_path / "old.bundle").read_bytes(), (tmp_path / "new.bundle").read_bytes()
     assert _payload(old) != _payload(new)
@@ -216,7 +224,9 @@ def test_rotation_uses_a_fresh_data_key(fx, tmp_path: Path) -> None:
     with pytest.raises(rk.AuthenticationFailed):
         bundle_fmt.verify_header_mac(bob_old_key, h_new, what="new")
     with pytest.raises(rk.AuthenticationFailed):
-        next(decrypt_chunks(bundle_fmt.payload_key(bob_old_key, h_new.payload_salt), src_new, size=h_new.size))
+        next(
+            decrypt_chunks(bundle_fmt.payload_key(bob_old_key, h_new.payload_salt), src_new, size=h_new.size)
+        )
     # rotating in place is refused unless asked for
     with pytest.raises(FileExistsError):
         rk.rotate_file(tmp_path / "new.bundle", tmp_path / "new.bundle", fx.alice, deployment=fx.lobby2)

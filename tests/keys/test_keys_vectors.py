@@ -38,11 +38,15 @@ def released_by_stream(fields: dict[str, str], body: bytes) -> bytes:
     holder = rk.load_holder_key(fields["identity"].encode() + b"\n", passphrase=None)
     src = io.BytesIO(body)
     header = bundle_fmt.read_header(src, what="v")
-    data_key = bundle_fmt.unwrap(next(r for r in header.recipients if r.key_id == holder.key_id), holder, what="v")
+    data_key = bundle_fmt.unwrap(
+        next(r for r in header.recipients if r.key_id == holder.key_id), holder, what="v"
+    )
     bundle_fmt.verify_header_mac(data_key, header, what="v")
     out = bytearray()
     try:
-        for chunk in decrypt_chunks(bundle_fmt.payload_key(data_key, header.payload_salt), src, size=header.size):
+        for chunk in decrypt_chunks(
+            bundle_fmt.payload_key(data_key, header.payload_salt), src, size=header.size
+        ):
             out += chunk
     except rk.RecanonKeysError:
         pass

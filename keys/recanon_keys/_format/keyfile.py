@@ -188,16 +188,28 @@ def decode_private(data: bytes, kind: str, passphrase: str | None, *, what: str)
     return info, secret
 
 
+PUB_CHECKSUM_DOMAIN = b"recanon/v1/holder-pub-checksum"
+
+
+def public_checksum(doc: dict[str, Any]) -> str:
+    """``hex(SHA-256("recanon/v1/holder-pub-checksum" || 0x00 || canonical(doc - checksum))[:8])``.
+
+    Detects accidental damage to any byte of a public key file (like a Bech32 checksum). It is not
+    authentication: anyone can recompute it. Compare the key id with its holder out of band.
+    """
+    body = {k: v for k, v in doc.items() if k != "checksum"}
+    return hashlib.sha256(PUB_CHECKSUM_DOMAIN + b"\x00" + canonical(body)).digest()[:8].hex()
+
+
 def encode_public(*, key_id: str, label: str, created: datetime, public_key: bytes) -> bytes:
-    return document(
-        {
-            "format": f"recanon-{KIND_HOLDER_PUB}/v1",
-            "key_id": key_id,
-            "label": label,
-            "created": format_time(created),
-            "public_key": b64e(public_key),
-        }
-    )
+    doc = {
+        "format": f"recanon-{KIND_HOLDER_PUB}/v1",
+        "key_id": key_id,
+        "label": label,
+        "created": format_time(created),
+        "public_key": b64e(public_key),
+    }
+    return document({**doc, "checksum": public_checksum(doc)})
 
 
 def decode_public(data: bytes, *, what: str) -> PublicKeyFile:
@@ -210,6 +222,11 @@ def decode_public(data: bytes, *, what: str) -> PublicKeyFile:
         created=f.time("created"),
         public_key=f.b64("public_key", length=32),
     )
+    checksum = f.hex("checksum", length=8)
     f.done()
+    if checksum != public_checksum(obj):
+        raise InvalidFormat(
+            f"{what} is damaged (its checksum does not match)", hint="ask the holder for it again"
+        )
     check_key_id(out.key_id, out.public_key, what=what)
     return out
