@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -60,8 +61,9 @@ class GYRecoverer:
         arch: str | None = None,
         input_size: tuple[int, int] | None = None,
         batch_size: int = 32,
+        model_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
-        self.model, meta = load_model(gy_weights, arch=arch, device=device)
+        self.model, meta = load_model(gy_weights, arch=arch, device=device, **dict(model_kwargs or {}))
         size = input_size or meta.get("input_size") or DEFAULT_INPUT_SIZE
         self.input_size: tuple[int, int] = (int(size[0]), int(size[1]))
         self.device = torch.device(device)

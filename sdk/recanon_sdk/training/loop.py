@@ -1,0 +1,369 @@
+"""The joint training loop of GX, GY, (DX, DY) and (P).
+
+One step on a batch of raw portraits ``x`` with fresh random deployment keys ``k``::
+
+    d  = D(x)                      conventional desensitization (blur σ=5 by default)
+    y  = GX(x; k)                  privacy-enhanced portrait (keyed band scrambling inside)
+    ỹ  = C(y)                      codec stand-in (JPEG-like quantisation, resizing, noise)
+    x̂  = GY(ỹ; k)                  recovery with the right key
+
+    L_enhance  = λ_xy · L_XY(y, d)  + λ_adv · L_G(DY(x, y))
+    L_recovery = λ_l1 · ‖x̂ − x‖₁ + λ_ssim · (1 − SSIM(x̂, x)) + λ_adv · L_G(DX(ỹ, x̂))
+    L          = L_enhance + L_recovery + λ3 · (L_PE(P(ỹ)) + L_PE(P(x̂)))
+
+The pose targets are ground truth where the portrait has it, else the frozen P₀'s pseudo-labels on
+``x``. The discriminators then take one least-squares step on (x, d) vs (x, y) and (ỹ, x) vs
+(ỹ, x̂). Adam, exponential learning-rate decay per step. Logged every ``log_every`` steps to
+``metrics.csv`` (and TensorBoard when installed and enabled), including ``psnr_wrong_key``: GY with
+a different random key, which should stay near the desensitized level.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from recanon_sdk.models.codec import CodecStandIn
+from recanon_sdk.models.losses import (
+    desensitization_loss,
+    desensitize,
+    lsgan_d_loss,
+    lsgan_g_loss,
+    psnr,
+    ssim,
+)
+from recanon_sdk.models.registry import create_model
+from recanon_sdk.models.weights import save_model
+from recanon_sdk.training.checkpoint import load_checkpoint, save_checkpoint
+from recanon_sdk.training.config import TrainConfig, config_to_dict
+from recanon_sdk.training.data import PersonCrops, build_records, split_indices
+from torch import nn
+
+__all__ = ["TrainResult", "Trainer", "collate", "train"]
+
+CHECKPOINT_NAME = "checkpoint.safetensors"
+
+
+@dataclass
+class TrainResult:
+    out_dir: Path
+    step: int
+    metrics: dict[str, float] = field(default_factory=dict)
+    gx_path: Path | None = None
+    gy_path: Path | None = None
+
+
+def collate(samples: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    return {k: torch.stack([s[k] for s in samples]) for k in samples[0]}
+
+
+def _resolve_device(name: str) -> torch.device:
+    dev = torch.device(name)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("CUDA was requested but no CUDA device is available")
+    return dev
+
+
+class Trainer:
+    """Builds models, data and optimisers from a :class:`TrainConfig`; :meth:`run` trains."""
+
+    def __init__(self, cfg: TrainConfig) -> None:
+        self.cfg = cfg
+        torch.set_num_threads(max(1, cfg.threads))
+        torch.manual_seed(cfg.seed)
+        self.device = _resolve_device(cfg.device)
+        self.out = Path(cfg.out)
+        size = (int(cfg.data.size[0]), int(cfg.data.size[1]))
+        self.size = size
+        records = build_records(cfg.data.sources)
+        self.train_idx, self.holdout_idx = split_indices(len(records), cfg.data.holdout)
+        self.dataset = PersonCrops(records, size, cfg.data.margin, cfg.data.augment, cfg.seed)
+        self.eval_dataset = PersonCrops(records, size, cfg.data.margin, False, cfg.seed)
+
+        m = cfg.model
+        self.model_kwargs: dict[str, Any] = {"keyed": m.keyed, "code_dim": m.code_dim}
+        if m.keyed:
+            self.model_kwargs["scrambler"] = {"min_diag": m.min_diag, "max_diag": m.max_diag}
+        self.gx = create_model(m.gx, **self.model_kwargs).to(self.device)
+        self.gy = create_model(m.gy, **self.model_kwargs).to(self.device)
+        self.models: dict[str, nn.Module] = {"gx": self.gx, "gy": self.gy}
+        lw = cfg.loss
+        self.dx = self.dy = None
+        if lw.lambda_adv > 0:
+            self.dx = create_model(m.discriminator).to(self.device)
+            self.dy = create_model(m.discriminator).to(self.device)
+            self.models.update(dx=self.dx, dy=self.dy)
+        self.pose = None
+        if lw.lambda_pe > 0:
+            from recanon_sdk.models.pose_loss import YoloPoseLoss
+
+            self.pose = YoloPoseLoss(lw.pose).to(self.device)
+            if lw.pose.finetune:
+                self.models["pose"] = self.pose.student
+        self.codec = CodecStandIn(cfg.codec)
+
+        o = cfg.optim
+        groups: list[dict[str, Any]] = [
+            {"params": [*self.gx.parameters(), *self.gy.parameters()], "lr": o.lr}
+        ]
+        if self.pose is not None and self.pose.trainable_parameters():
+            groups.append({"params": self.pose.trainable_parameters(), "lr": o.lr_pose})
+        self.opt_g = torch.optim.Adam(groups, betas=o.betas)
+        self.optimizers: dict[str, torch.optim.Optimizer] = {"g": self.opt_g}
+        self.schedulers: dict[str, Any] = {
+            "g": torch.optim.lr_scheduler.ExponentialLR(self.opt_g, o.lr_gamma)
+        }
+        self.opt_d = None
+        if self.dx is not None and self.dy is not None:
+            self.opt_d = torch.optim.Adam(
+                [*self.dx.parameters(), *self.dy.parameters()], lr=o.lr_disc, betas=o.betas
+            )
+            self.optimizers["d"] = self.opt_d
+            self.schedulers["d"] = torch.optim.lr_scheduler.ExponentialLR(self.opt_d, o.lr_gamma)
+        self.step = 0
+
+    # --- data -------------------------------------------------------------------------------------
+
+    def batch(self, step: int) -> dict[str, torch.Tensor]:
+        """The batch of ``step`` (deterministic in seed and step, so resuming replays the same data)."""
+        rng = np.random.default_rng([self.cfg.seed, step])
+        idx = rng.choice(
+            self.train_idx, size=self.cfg.batch_size, replace=len(self.train_idx) < self.cfg.batch_size
+        )
+        batch = collate([self.dataset.get(int(i), rng) for i in idx])
+        return {k: v.to(self.device) for k, v in batch.items()}
+
+    # --- one step ---------------------------------------------------------------------------------
+
+    def train_step(self, step: int) -> dict[str, float]:
+        cfg, lw = self.cfg, self.cfg.loss
+        gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)
+        b = self.batch(step)
+        x = b["image"]
+        n, _, h, w = x.shape
+        self.gx.train()
+        self.gy.train()
+        key = self.gx.random_key(n, h, w, gen)
+        key = key.to(self.device) if key is not None else None
+        d = desensitize(x, lw.desensitize, lw.blur_sigma, lw.pixel_block, lw.noise_sigma, gen)  # type: ignore[arg-type]
+
+        y = self.gx(x, key)
+        y_c = self.codec(y, generator=gen)
+        x_hat = self.gy(y_c, key)
+
+        l_xy = desensitization_loss(y, d, lw.xy_delta, lw.xy_tolerance)
+        l_l1 = (x_hat - x).abs().mean()
+        l_ssim = 1 - ssim(x_hat, x)
+        total = lw.lambda_xy * l_xy + lw.lambda_l1 * l_l1 + lw.lambda_ssim * l_ssim
+        logs: dict[str, float] = {}
+        if self.dx is not None and self.dy is not None:
+            l_adv = lsgan_g_loss(self.dy(x, y)) + lsgan_g_loss(self.dx(y_c, x_hat))
+            total = total + lw.lambda_adv * l_adv
+            logs["loss_adv_g"] = float(l_adv.detach())
+        if self.pose is not None and step % max(1, lw.pose_every) == 0:
+            from recanon_sdk.models.pose_loss import PoseTargets
+
+            gt = PoseTargets.from_pixels(b["box"], b["keypoints"], b["has_keypoints"], (h, w))
+            targets = gt
+            if not bool(b["has_keypoints"].all()):
+                targets = gt.merge(self.pose.pseudo_labels(x), ~b["has_keypoints"])
+            l_pe = self.pose(y_c, targets)
+            if lw.pose_on_recovered:
+                l_pe = l_pe + self.pose(x_hat, targets)
+            total = total + lw.lambda_pe * l_pe
+            logs["loss_pe"] = float(l_pe.detach())
+            logs["pose_targets"] = float(targets.valid.float().mean())
+
+        self.opt_g.zero_grad(set_to_none=True)
+        total.backward()
+        if cfg.optim.grad_clip > 0:
+            params = [p for g in self.opt_g.param_groups for p in g["params"]]
+            torch.nn.utils.clip_grad_norm_(params, cfg.optim.grad_clip)
+        self.opt_g.step()
+
+        if self.opt_d is not None and self.dx is not None and self.dy is not None:
+            y_d, yc_d, xh_d = y.detach(), y_c.detach(), x_hat.detach()
+            l_d = lsgan_d_loss(self.dy(x, d), self.dy(x, y_d)) + lsgan_d_loss(
+                self.dx(yc_d, x), self.dx(yc_d, xh_d)
+            )
+            self.opt_d.zero_grad(set_to_none=True)
+            l_d.backward()
+            self.opt_d.step()
+            logs["loss_d"] = float(l_d.detach())
+        for s in self.schedulers.values():
+            s.step()
+
+        with torch.no_grad():
+            logs.update(
+                loss_total=float(total.detach()),
+                loss_xy=float(l_xy),
+                loss_l1=float(l_l1),
+                loss_ssim=float(l_ssim),
+                psnr_gx_raw=float(psnr(y, x)),
+                psnr_gx_target=float(psnr(y, d)),
+                psnr_rec=float(psnr(x_hat, x)),
+                lr=float(self.opt_g.param_groups[0]["lr"]),
+            )
+            if key is not None:
+                wrong = self.gx.random_key(n, h, w, gen)
+                assert wrong is not None
+                logs["psnr_rec_wrong_key"] = float(psnr(self.gy(y_c, wrong.to(self.device)), x))
+        return logs
+
+    # --- persistence ------------------------------------------------------------------------------
+
+    def save(self) -> tuple[Path, Path]:
+        save_checkpoint(
+            self.out / CHECKPOINT_NAME,
+            self.step,
+            self.models,
+            self.optimizers,
+            self.schedulers,
+            config_to_dict(self.cfg),
+        )
+        extra = {
+            "step": self.step,
+            "desensitize": self.cfg.loss.desensitize,
+            "blur_sigma": self.cfg.loss.blur_sigma,
+        }
+        gx_path = save_model(
+            self.out / "gx.safetensors", self.gx, self.cfg.model.gx, self.model_kwargs, self.size, extra
+        )
+        gy_path = save_model(
+            self.out / "gy.safetensors", self.gy, self.cfg.model.gy, self.model_kwargs, self.size, extra
+        )
+        return gx_path, gy_path
+
+    def resume(self, path: str | Path) -> int:
+        self.step = load_checkpoint(path, self.models, self.optimizers, self.schedulers)
+        return self.step
+
+    # --- the loop ---------------------------------------------------------------------------------
+
+    def run(
+        self, progress: bool = True, on_log: Callable[[int, dict[str, float]], None] | None = None
+    ) -> TrainResult:
+        cfg = self.cfg
+        self.out.mkdir(parents=True, exist_ok=True)
+        (self.out / "config.json").write_text(
+            __import__("json").dumps(config_to_dict(cfg), indent=2), encoding="utf-8"
+        )
+        csv_path = self.out / "metrics.csv"
+        writer = _CsvLog(csv_path)
+        tb = _tensorboard(self.out) if cfg.tensorboard else None
+        bar = _Progress(cfg.steps, self.step, enabled=progress)
+        logs: dict[str, float] = {}
+        gx_path = gy_path = None
+        try:
+            while self.step < cfg.steps:
+                t0 = time.perf_counter()
+                logs = self.train_step(self.step)
+                logs["sec_per_step"] = time.perf_counter() - t0
+                self.step += 1
+                if self.step % max(1, cfg.log_every) == 0 or self.step == cfg.steps:
+                    writer.write(self.step, logs)
+                    if tb is not None:
+                        for k, v in logs.items():
+                            tb.add_scalar(k, v, self.step)
+                    if on_log is not None:
+                        on_log(self.step, logs)
+                if self.step % max(1, cfg.ckpt_every) == 0 and self.step < cfg.steps:
+                    self.save()
+                bar.update(self.step, logs)
+            gx_path, gy_path = self.save()
+        finally:
+            bar.close()
+            writer.close()
+            if tb is not None:
+                tb.close()
+        return TrainResult(self.out, self.step, logs, gx_path, gy_path)
+
+
+class _CsvLog:
+    """Append rows to a CSV; the header is the first row's keys (later new keys are dropped)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fields: list[str] | None = None
+        if path.exists() and path.stat().st_size:
+            with path.open(newline="") as f:
+                self.fields = next(csv.reader(f), None)
+        self.file = path.open("a", newline="")
+
+    def write(self, step: int, logs: dict[str, float]) -> None:
+        row = {"step": step, **logs}
+        if self.fields is None:
+            self.fields = list(row)
+            csv.writer(self.file).writerow(self.fields)
+        csv.DictWriter(self.file, self.fields, extrasaction="ignore").writerow(row)
+        self.file.flush()
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def _tensorboard(out: Path) -> Any:
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # tensorboard is optional
+        return None
+    return SummaryWriter(str(out / "tb"))
+
+
+class _Progress:
+    def __init__(self, total: int, start: int, enabled: bool) -> None:
+        self.progress = None
+        if not enabled:
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.progress = Progress(
+            TextColumn("training"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            TextColumn("{task.description}"),
+        )
+        self.progress.start()
+        self.task = self.progress.add_task("", total=total, completed=start)
+
+    def update(self, step: int, logs: dict[str, float]) -> None:
+        if self.progress is None:
+            return
+        rec, gx = logs.get("psnr_rec", float("nan")), logs.get("psnr_gx_raw", float("nan"))
+        desc = f"rec {rec:.1f} dB  gx {gx:.1f} dB"
+        self.progress.update(self.task, completed=step, description=desc)
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
+def train(
+    cfg: TrainConfig,
+    resume: str | Path | bool | None = None,
+    progress: bool = True,
+    on_log: Callable[[int, dict[str, float]], None] | None = None,
+) -> TrainResult:
+    """Train per ``cfg``.
+
+    ``resume=True`` continues from ``<out>/checkpoint.safetensors``; a path resumes from that file.
+    """
+    trainer = Trainer(cfg)
+    if resume:
+        path = Path(cfg.out) / CHECKPOINT_NAME if resume is True else Path(resume)
+        if not path.is_file():
+            raise FileNotFoundError(f"no checkpoint to resume at {path}")
+        trainer.resume(path)
+    return trainer.run(progress=progress, on_log=on_log)
+
+
+def replace_config(cfg: TrainConfig, **changes: Any) -> TrainConfig:
+    return dataclasses.replace(cfg, **changes)

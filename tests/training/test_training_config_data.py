@@ -1,0 +1,122 @@
+"""Training config (TOML + overrides) and the person-crop data sources."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from recanon_sdk.training.config import TrainConfig, apply_overrides, config_from_dict, load_config
+from recanon_sdk.training.data import (
+    MPII_TO_COCO,
+    PersonCrops,
+    coco_records,
+    crop_person,
+    folder_records,
+    hflip,
+    mpii_records,
+    shared_data_dir,
+    split_indices,
+    synthetic_records,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED = shared_data_dir()
+needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason=f"needs ../shared/data at {SHARED}")
+
+
+def test_tiny_config_loads_and_is_small() -> None:
+    cfg = load_config(REPO / "configs" / "tiny.toml")
+    assert cfg.steps <= 10 and cfg.batch_size <= 4 and cfg.threads == 1
+    assert tuple(cfg.data.size) == (128, 64)
+    assert cfg.data.sources[0].kind == "synthetic"
+
+
+def test_every_shipped_config_parses() -> None:
+    for path in sorted((REPO / "configs").glob("*.toml")):
+        assert isinstance(load_config(path), TrainConfig), path
+
+
+def test_overrides_and_errors() -> None:
+    cfg = apply_overrides(
+        TrainConfig(), ["optim.lr=1e-3", "data.size=[64, 32]", "model.keyed=false", "device=cpu"]
+    )
+    assert (
+        cfg.optim.lr == 1e-3
+        and cfg.data.size == (64, 32)
+        and cfg.model.keyed is False
+        and cfg.device == "cpu"
+    )
+    with pytest.raises(ValueError, match="unknown setting"):
+        apply_overrides(cfg, ["loss.lambda_magic=1"])
+    with pytest.raises(ValueError, match="key=value"):
+        apply_overrides(cfg, ["steps"])
+    with pytest.raises(ValueError, match="expected int"):
+        config_from_dict({"steps": "many"})
+    with pytest.raises(ValueError, match="unknown setting"):
+        config_from_dict({"modle": {}})
+
+
+def test_crop_person_maps_the_box_into_the_crop() -> None:
+    img = np.zeros((200, 300, 3), np.uint8)
+    img[50:150, 100:150] = 255  # the "person"
+    crop, m = crop_person(img, np.array([100, 50, 150, 150]), (128, 64), margin=0.1)
+    assert crop.shape == (128, 64, 3)
+    corners = np.array([[100, 50], [150, 150]]) @ m[:, :2].T + m[:, 2]
+    x1, y1, x2, y2 = corners.reshape(-1)
+    assert 0 <= x1 < x2 <= 64 and 0 <= y1 < y2 <= 128
+    assert y2 - y1 == pytest.approx(128 / 1.2, rel=1e-3)  # the taller side fills the crop minus margins
+    inside = crop[int(y1) + 2 : int(y2) - 2, int(x1) + 2 : int(x2) - 2]
+    assert inside.mean() > 250 and crop[:, :2].mean() < 5
+
+
+def test_flip_swaps_left_and_right_keypoints() -> None:
+    plain = PersonCrops(synthetic_records(1, seed=3), (128, 64), augment=False).get(
+        0, np.random.default_rng(0)
+    )
+    img, box, kp = plain["image"].permute(1, 2, 0).numpy(), plain["box"].numpy(), plain["keypoints"].numpy()
+    assert kp[5, 0] > kp[6, 0]  # the subject faces us: their left shoulder is on the image right
+    f_img, f_box, f_kp = hflip(img, box, kp)
+    assert f_kp[5, 0] == pytest.approx(63 - kp[6, 0]) and f_kp[6, 0] == pytest.approx(63 - kp[5, 0])
+    assert f_kp[5, 0] > f_kp[6, 0]  # the mirrored subject still shows the left shoulder on the right
+    assert np.array_equal(f_img[:, 0], img[:, -1])
+    assert f_box[0] == pytest.approx(64 - box[2])
+    b_img, b_box, b_kp = hflip(f_img, f_box, f_kp)
+    assert np.allclose(b_kp, kp) and np.allclose(b_box, box) and np.array_equal(b_img, img)
+
+
+def test_split_is_deterministic_and_disjoint() -> None:
+    a, b = split_indices(50, 0.2)
+    assert (a, b) == split_indices(50, 0.2)
+    assert not set(a) & set(b) and len(b) == 10 and sorted(a + b) == list(range(50))
+    assert split_indices(1, 0.5) == ([0], [])
+
+
+@needs_shared
+def test_coco_records_from_the_shared_samples() -> None:
+    recs = coco_records(SHARED / "pose_gt" / "coco" / "test_coco.json")
+    assert len(recs) >= 5
+    ds = PersonCrops(recs, (128, 64))
+    s = ds[0]
+    assert s["image"].shape == (3, 128, 64) and bool(s["has_keypoints"])
+    visible = s["keypoints"][s["keypoints"][:, 2] > 0]
+    assert len(visible) > 0
+    assert (visible[:, 0] >= 0).all() and (visible[:, 0] < 64).all() and (visible[:, 1] < 128).all()
+
+
+@needs_shared
+def test_mpii_records_map_to_coco() -> None:
+    recs = mpii_records(SHARED / "pose_gt" / "mpii" / "test_mpii.json")
+    assert len(recs) == 5
+    kp = recs[0].keypoints
+    assert kp is not None and kp.shape == (17, 3)
+    assert (kp[:5, 2] == 0).all()  # MPII has no face keypoints
+    assert (kp[list(MPII_TO_COCO.values()), 2] > 0).sum() >= 6
+
+
+@needs_shared
+def test_folder_records_are_unlabelled_portraits() -> None:
+    recs = folder_records(SHARED / "images" / "inria_person", limit=3)
+    s = PersonCrops(recs, (128, 64), augment=True)[1]
+    assert s["image"].shape == (3, 128, 64) and not bool(s["has_keypoints"])
+    assert float(s["image"].min()) >= 0 and float(s["image"].max()) <= 1

@@ -1,0 +1,163 @@
+"""The training loop (tiny runs), safetensors checkpoints with resume, and ``recanon train``."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+import typer
+from recanon_cli.commands.train import train as train_command
+from recanon_sdk.models import create_model
+from recanon_sdk.training.checkpoint import load_checkpoint, read_checkpoint_meta, save_checkpoint
+from recanon_sdk.training.config import apply_overrides, load_config
+from recanon_sdk.training.data import shared_data_dir
+from recanon_sdk.training.loop import Trainer, train
+from safetensors import safe_open
+from typer.testing import CliRunner
+
+torch.set_num_threads(1)
+REPO = Path(__file__).resolve().parents[2]
+TINY = REPO / "configs" / "tiny.toml"
+INRIA = shared_data_dir() / "images" / "inria_person"
+
+
+def _tiny(tmp_path: Path, *extra: str):
+    return apply_overrides(
+        load_config(TINY), [f"out={str(tmp_path / 'run')!r}", "data.size=[64, 32]", *extra]
+    )
+
+
+def test_checkpoint_round_trip_restores_models_and_optimizer(tmp_path: Path) -> None:
+    model = create_model("d_patchgan_s")
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    sched = torch.optim.lr_scheduler.ExponentialLR(opt, 0.9)
+    model(torch.rand(1, 3, 64, 32), torch.rand(1, 3, 64, 32)).mean().backward()
+    opt.step()
+    sched.step()
+    path = save_checkpoint(tmp_path / "c.safetensors", 7, {"d": model}, {"d": opt}, {"d": sched}, {"a": 1})
+    fresh = create_model("d_patchgan_s")
+    fresh_opt = torch.optim.Adam(fresh.parameters(), lr=1e-3)
+    fresh_sched = torch.optim.lr_scheduler.ExponentialLR(fresh_opt, 0.9)
+    assert load_checkpoint(path, {"d": fresh}, {"d": fresh_opt}, {"d": fresh_sched}) == 7
+    for a, b in zip(model.state_dict().values(), fresh.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    st_a, st_b = opt.state_dict()["state"][0], fresh_opt.state_dict()["state"][0]
+    assert torch.equal(st_a["exp_avg"], st_b["exp_avg"]) and float(st_a["step"]) == float(st_b["step"])
+    assert fresh_opt.param_groups[0]["lr"] == pytest.approx(opt.param_groups[0]["lr"])
+    assert read_checkpoint_meta(path) == {"step": 7, "config": {"a": 1}}
+    with safe_open(str(path), framework="pt") as f:  # a plain safetensors file, no pickle
+        assert "model/d/body.0.0.weight" in list(f.keys())
+
+
+def test_tiny_training_writes_weights_metrics_and_resumes(tmp_path: Path) -> None:
+    cfg = _tiny(tmp_path, "steps=2", "ckpt_every=1")
+    result = train(cfg, progress=False)
+    assert result.step == 2
+    assert result.gx_path and result.gx_path.is_file() and result.gy_path and result.gy_path.is_file()
+    rows = list(csv.DictReader((result.out_dir / "metrics.csv").open()))
+    assert [int(r["step"]) for r in rows] == [1, 2]
+    for key in ("loss_xy", "loss_l1", "loss_adv_g", "loss_d", "psnr_rec", "psnr_rec_wrong_key"):
+        assert math.isfinite(float(rows[-1][key])), key
+    saved = json.loads((result.out_dir / "config.json").read_text())
+    assert saved["steps"] == 2
+
+    again = train(apply_overrides(cfg, ["steps=3"]), resume=True, progress=False)
+    assert again.step == 3
+    assert [int(r["step"]) for r in csv.DictReader((result.out_dir / "metrics.csv").open())] == [1, 2, 3]
+
+
+def test_resume_replays_the_same_data_and_reaches_the_same_weights(tmp_path: Path) -> None:
+    cfg = _tiny(tmp_path, "steps=2", "loss.lambda_adv=0.0", "codec.kind='none'")
+    straight = Trainer(apply_overrides(cfg, [f"out={str(tmp_path / 'a')!r}"]))
+    straight.run(progress=False)
+    half = Trainer(apply_overrides(cfg, ["steps=1", f"out={str(tmp_path / 'b')!r}"]))
+    half.run(progress=False)
+    resumed = train(apply_overrides(cfg, [f"out={str(tmp_path / 'b')!r}"]), resume=True, progress=False)
+    assert resumed.step == 2
+    b = Trainer(apply_overrides(cfg, [f"out={str(tmp_path / 'b')!r}"]))
+    b.resume(tmp_path / "b" / "checkpoint.safetensors")
+    for (name, p), q in zip(straight.gx.state_dict().items(), b.gx.state_dict().values(), strict=True):
+        assert torch.allclose(p, q, atol=1e-6), name
+
+
+def test_batches_are_deterministic_per_step(tmp_path: Path) -> None:
+    t = Trainer(_tiny(tmp_path))
+    assert torch.equal(t.batch(3)["image"], t.batch(3)["image"])
+    assert not torch.equal(t.batch(3)["image"], t.batch(4)["image"])
+    assert set(t.train_idx).isdisjoint(t.holdout_idx)
+
+
+@pytest.mark.skipif(not INRIA.is_dir(), reason=f"needs ../shared/data (INRIA crops) at {INRIA}")
+def test_tiny_training_with_pose_loss_on_real_crops(tmp_path: Path) -> None:
+    cfg = _tiny(
+        tmp_path,
+        "steps=1",
+        "batch_size=2",
+        "loss.lambda_pe=0.1",
+        "loss.lambda_adv=0.0",
+        f"data.sources=[{{kind='folder', path={str(INRIA)!r}, limit=6}}]",
+        "data.size=[128, 64]",
+    )
+    result = train(cfg, progress=False)
+    assert math.isfinite(result.metrics["loss_pe"]) and result.metrics["loss_pe"] > 0
+    assert result.metrics["pose_targets"] > 0  # the frozen teacher labelled the unlabelled crops
+
+
+# --- the CLI --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli() -> typer.Typer:
+    app = typer.Typer()
+    app.command()(train_command)
+
+    @app.command()
+    def other() -> None:  # a second command so Typer keeps "train" as a subcommand
+        """Placeholder."""
+
+    return app
+
+
+def test_cli_trains_the_tiny_config(cli: typer.Typer, tmp_path: Path) -> None:
+    out = tmp_path / "cli_run"
+    args = [
+        "train",
+        str(TINY),
+        "--steps",
+        "2",
+        "--out",
+        str(out),
+        "--no-progress",
+        "--set",
+        "data.size=[64, 32]",
+    ]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    assert "trained to step 2" in res.output
+    assert (out / "gx.safetensors").is_file() and (out / "checkpoint.safetensors").is_file()
+    res = CliRunner().invoke(cli, [*args[:3], "3", *args[4:], "--resume"])
+    assert res.exit_code == 0, res.output
+    assert "trained to step 3" in res.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "no/such/config.toml"], "does not exist"),
+        (["train", str(TINY), "--set", "loss.lambda_magic=1"], "unknown setting"),
+        (["train", str(TINY), "--steps", "0"], "--steps must be at least 1"),
+        (["train", str(TINY), "--data", "no/such/folder"], "does not exist"),
+        (["train", str(TINY), "--resume", "--out", "/nonexistent/run"], "nothing to resume"),
+    ],
+)
+def test_cli_bad_input_is_one_sentence_without_traceback(
+    cli: typer.Typer, args: list[str], message: str
+) -> None:
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 1
+    assert "recanon: error:" in res.output and message in res.output
+    assert "Traceback" not in res.output
