@@ -32,7 +32,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
-
 from recanon_keys import deployments, identities, sealing
 from recanon_keys._format import bundle as bundle_fmt
 from recanon_keys._format import kdf, keyfile, stream
@@ -115,9 +114,16 @@ def flip(data: bytes, index: int, mask: int = 0x01) -> bytes:
 def seal(fx: Fixtures, plain: bytes, seed: str, *, dep=None, model=("gy", "1.0")) -> bytes:
     out = io.BytesIO()
     sealing._seal_stream(
-        io.BytesIO(plain), out, size=len(plain), sha256=sha(plain), deployment=dep or fx.lobby,
-        model_name=model[0], model_version=model[1], rng=Drbg(seed), now=NOW,
-    )  # fmt: skip
+        io.BytesIO(plain),
+        out,
+        size=len(plain),
+        sha256=sha(plain),
+        deployment=dep or fx.lobby,
+        model_name=model[0],
+        model_version=model[1],
+        rng=Drbg(seed),
+        now=NOW,
+    )
     return out.getvalue()
 
 
@@ -127,9 +133,15 @@ def craft_bundle(fx: Fixtures, plain: bytes, seed: str, *, sha256=None, nonces=N
     data_key, salt = rng(32), rng(bundle_fmt.SALT_SIZE)
     recipients = tuple(bundle_fmt.wrap(data_key, h.key_id, h.public_key, rng) for h in fx.lobby.holders)
     line = bundle_fmt.encode_header_line(
-        deployment_id=fx.lobby.deployment_id, model_name="gy", model_version="1.0", sha256=sha256 or sha(plain),
-        size=len(plain), created=NOW, payload_salt=salt, recipients=recipients,
-    )  # fmt: skip
+        deployment_id=fx.lobby.deployment_id,
+        model_name="gy",
+        model_version="1.0",
+        sha256=sha256 or sha(plain),
+        size=len(plain),
+        created=NOW,
+        payload_salt=salt,
+        recipients=recipients,
+    )
     aead = ChaCha20Poly1305(bundle_fmt.payload_key(data_key, salt))
     parts = chunks or [
         plain[i : i + stream.CHUNK_SIZE] for i in range(0, max(len(plain), 1), stream.CHUNK_SIZE)
@@ -171,18 +183,28 @@ def build_vectors() -> dict[str, bytes]:
     # --- private and public key files -------------------------------------------------------------
     def holder_file(key, passphrase, seed):
         return key._to_bytes(
-            passphrase=passphrase, unsafe_no_passphrase=passphrase is None, kdf_params=WEAK_KDF,
-            unsafe_weak_kdf=True, rng=Drbg(seed),
-        )  # fmt: skip
+            passphrase=passphrase,
+            unsafe_no_passphrase=passphrase is None,
+            kdf_params=WEAK_KDF,
+            unsafe_weak_kdf=True,
+            rng=Drbg(seed),
+        )
 
     alice_pw = holder_file(fx.alice, PASSPHRASE, "holder_key_ok")
     alice_none = holder_file(fx.alice, None, "holder_key_unprotected")
     device_pw = holder_file(fx.device, PASSPHRASE, "device_key_ok")
     k = dict(kind="holder_key")
-    v["holder_key_ok"] = vector(alice_pw, expect="ok", **k, passphrase=PASSPHRASE, key_id=fx.alice.key_id,
-                                comment="Argon2id-protected holder key (weak test parameters)")  # fmt: skip
-    v["holder_key_unprotected_ok"] = vector(alice_none, expect="ok", **k, key_id=fx.alice.key_id,
-                                            comment="kdf none: no passphrase")  # fmt: skip
+    v["holder_key_ok"] = vector(
+        alice_pw,
+        expect="ok",
+        **k,
+        passphrase=PASSPHRASE,
+        key_id=fx.alice.key_id,
+        comment="Argon2id-protected holder key (weak test parameters)",
+    )
+    v["holder_key_unprotected_ok"] = vector(
+        alice_none, expect="ok", **k, key_id=fx.alice.key_id, comment="kdf none: no passphrase"
+    )
     v["holder_key_wrong_passphrase"] = vector(
         alice_pw, expect="wrong_passphrase", **k, passphrase="Correct horse"
     )
@@ -190,9 +212,12 @@ def build_vectors() -> dict[str, bytes]:
         alice_pw, expect="wrong_passphrase", **k, comment="protected file opened without a passphrase"
     )
     v["holder_key_altered_label"] = vector(
-        redoc(alice_pw, lambda o: o.update(label="mallory")), expect="wrong_passphrase", **k,
-        passphrase=PASSPHRASE, comment="label is associated data: any change fails like a wrong passphrase",
-    )  # fmt: skip
+        redoc(alice_pw, lambda o: o.update(label="mallory")),
+        expect="wrong_passphrase",
+        **k,
+        passphrase=PASSPHRASE,
+        comment="label is associated data: any change fails like a wrong passphrase",
+    )
     v["holder_key_unprotected_altered"] = vector(
         redoc(alice_none, lambda o: o.update(label="mallory")), expect="authentication_failed", **k
     )
@@ -204,18 +229,27 @@ def build_vectors() -> dict[str, bytes]:
         expect="unsupported_version",
         **k,
     )
-    v["holder_key_wrong_type"] = vector(device_pw, expect="wrong_file_type", **k, passphrase=PASSPHRASE,
-                                        comment="a device key where a holder key is expected")  # fmt: skip
+    v["holder_key_wrong_type"] = vector(
+        device_pw,
+        expect="wrong_file_type",
+        **k,
+        passphrase=PASSPHRASE,
+        comment="a device key where a holder key is expected",
+    )
     v["holder_key_noncanonical"] = vector(
         alice_none.replace(b'","', b'", "', 1), expect="invalid_format", **k
     )
     v["holder_key_truncated"] = vector(alice_none[:-1], expect="truncated", **k)
     v["holder_key_kdf_too_costly"] = vector(
-        redoc(alice_pw, lambda o: o["kdf"].update(memlimit=4 * 2**30)), expect="invalid_format", **k,
-        passphrase=PASSPHRASE, comment="readers refuse Argon2id memory above 1 GiB",
-    )  # fmt: skip
-    v["device_key_ok"] = vector(device_pw, expect="ok", kind="device_key", passphrase=PASSPHRASE,
-                                key_id=fx.device.key_id)  # fmt: skip
+        redoc(alice_pw, lambda o: o["kdf"].update(memlimit=4 * 2**30)),
+        expect="invalid_format",
+        **k,
+        passphrase=PASSPHRASE,
+        comment="readers refuse Argon2id memory above 1 GiB",
+    )
+    v["device_key_ok"] = vector(
+        device_pw, expect="ok", kind="device_key", passphrase=PASSPHRASE, key_id=fx.device.key_id
+    )
     pub = fx.alice.public.to_bytes()
     v["holder_pub_ok"] = vector(pub, expect="ok", kind="holder_pub", key_id=fx.alice.key_id)
     zero = base64.b64encode(bytes(32)).decode()
@@ -226,8 +260,10 @@ def build_vectors() -> dict[str, bytes]:
 
     v["holder_pub_low_order"] = vector(
         redoc(pub, low_order),
-        expect="invalid_format", kind="holder_pub", comment="the all-zero X25519 point",
-    )  # fmt: skip
+        expect="invalid_format",
+        kind="holder_pub",
+        comment="the all-zero X25519 point",
+    )
 
     # --- deployments -------------------------------------------------------------------------------
     d = dict(kind="deployment")
@@ -237,8 +273,9 @@ def build_vectors() -> dict[str, bytes]:
     sig = base64.b64decode(json.loads(dep_bytes)["sig"])
     v["deployment_bad_signature"] = vector(
         redoc(dep_bytes, lambda o: o.update(sig=base64.b64encode(flip(sig, 10)).decode())),
-        expect="authentication_failed", **d,
-    )  # fmt: skip
+        expect="authentication_failed",
+        **d,
+    )
     v["deployment_altered_holder"] = vector(
         redoc(dep_bytes, lambda o: o["holders"][1].update(label="mallory")),
         expect="authentication_failed",
@@ -266,8 +303,13 @@ def build_vectors() -> dict[str, bytes]:
     v["bundle_empty_ok"] = vector(seal(fx, b"", "bundle_empty"), expect="ok", **b, payload=sha(b""))
     v["bundle_two_chunks_ok"] = vector(ok_two, expect="ok", **b, payload=sha(two))
     exact = payload(stream.CHUNK_SIZE, "exact")
-    v["bundle_exact_chunk_ok"] = vector(seal(fx, exact, "bundle_exact"), expect="ok", **b, payload=sha(exact),
-                                        comment="one full chunk, which is the final chunk")  # fmt: skip
+    v["bundle_exact_chunk_ok"] = vector(
+        seal(fx, exact, "bundle_exact"),
+        expect="ok",
+        **b,
+        payload=sha(exact),
+        comment="one full chunk, which is the final chunk",
+    )
     v["bundle_wrong_key"] = vector(ok, expect="wrong_key", **{**b, "identity": carol_id})
     v["bundle_wrong_deployment"] = vector(ok, expect="wrong_deployment", **{**b, "deployment": garage})
     v["bundle_wrong_model"] = vector(ok, expect="wrong_model", **{**b, "model_name": "gx"})
@@ -276,27 +318,38 @@ def build_vectors() -> dict[str, bytes]:
     hdr = json.loads(ok[:header_len])
     v["bundle_header_altered"] = vector(
         redoc(ok[:header_len], lambda o: o["model"].update(version="1.1")) + ok[header_len:],
-        expect="authentication_failed", **{**b, "model_version": "*"}, comment="header changed, MAC kept",
-    )  # fmt: skip
+        expect="authentication_failed",
+        **{**b, "model_version": "*"},
+        comment="header changed, MAC kept",
+    )
     v["bundle_header_noncanonical"] = vector(
         ok[:header_len].replace(b'{"', b'{ "', 1) + ok[header_len:], expect="invalid_format", **b
     )
     wrapped = base64.b64decode(hdr["recipients"][0]["wrapped_key"])
     v["bundle_wrapped_key_bad"] = vector(
-        redoc(ok[:header_len], lambda o: o["recipients"][0].update(wrapped_key=base64.b64encode(flip(wrapped, 3)).decode()))
-        + ok[header_len:], expect="authentication_failed", **b,
-    )  # fmt: skip
+        redoc(
+            ok[:header_len],
+            lambda o: o["recipients"][0].update(wrapped_key=base64.b64encode(flip(wrapped, 3)).decode()),
+        )
+        + ok[header_len:],
+        expect="authentication_failed",
+        **b,
+    )
     v["bundle_payload_flip"] = vector(
         flip(ok, len(ok) - 20), expect="authentication_failed", **b, released=sha(b"")
     )
     v["bundle_hash_mismatch"] = vector(
-        craft_bundle(fx, small, "hash", sha256=sha(b"something else")), expect="authentication_failed", **b,
-        released=sha(small), comment="MAC and tags valid, header SHA-256 wrong: nothing is returned",
-    )  # fmt: skip
+        craft_bundle(fx, small, "hash", sha256=sha(b"something else")),
+        expect="authentication_failed",
+        **b,
+        released=sha(small),
+        comment="MAC and tags valid, header SHA-256 wrong: nothing is returned",
+    )
     v["bundle_unsupported_version"] = vector(
         redoc(ok[:header_len], lambda o: o.update(format="recanon-bundle/v2")) + ok[header_len:],
-        expect="unsupported_version", **b,
-    )  # fmt: skip
+        expect="unsupported_version",
+        **b,
+    )
     v["bundle_wrong_type"] = vector(dep_bytes, expect="wrong_file_type", **b)
     v["bundle_not_recanon"] = vector(b"\x00\x00\x00\x18ftypmp42" + bytes(16), expect="invalid_format", **b)
     v["bundle_empty_file"] = vector(b"", expect="truncated", **b)
@@ -304,31 +357,46 @@ def build_vectors() -> dict[str, bytes]:
     v["bundle_truncated_mac"] = vector(ok[: header_len + 10], expect="truncated", **b)
     v["bundle_too_many_recipients"] = vector(
         redoc(ok[:header_len], lambda o: o.update(recipients=o["recipients"] * 17)) + ok[header_len:],
-        expect="invalid_format", **b,
-    )  # fmt: skip
+        expect="invalid_format",
+        **b,
+    )
 
     # STREAM faults, on a two-chunk payload (first chunk 64 KiB, final chunk 1 byte)
     first_end = len(ok_two) - (1 + stream.TAG_SIZE)
-    v["stream_truncated_final"] = vector(ok_two[:first_end], expect="truncated", **b, released=sha(two[:65536]),
-                                         comment="cut at the chunk boundary: no final chunk")  # fmt: skip
+    v["stream_truncated_final"] = vector(
+        ok_two[:first_end],
+        expect="truncated",
+        **b,
+        released=sha(two[:65536]),
+        comment="cut at the chunk boundary: no final chunk",
+    )
     v["stream_truncated_mid"] = vector(ok_two[: first_end - 100], expect="truncated", **b, released=sha(b""))
-    v["stream_truncated_payload_start"] = vector(ok_two[: ok_two.index(b"\n") + 1 + 32], expect="truncated", **b,
-                                                 released=sha(b""))  # fmt: skip
+    v["stream_truncated_payload_start"] = vector(
+        ok_two[: ok_two.index(b"\n") + 1 + 32], expect="truncated", **b, released=sha(b"")
+    )
     v["stream_trailing_data"] = vector(ok_two + b"\x00", expect="invalid_format", **b, released=sha(two))
     n1, n2 = stream.nonce(0, False), stream.nonce(1, True)
     parts = [two[:65536], two[65536:]]
     v["stream_last_flag_missing"] = vector(
-        craft_bundle(fx, two, "noflag", nonces=[n1, stream.nonce(1, False)]), expect="authentication_failed",
-        **b, released=sha(two[:65536]), comment="final chunk encrypted without the last-flag",
-    )  # fmt: skip
+        craft_bundle(fx, two, "noflag", nonces=[n1, stream.nonce(1, False)]),
+        expect="authentication_failed",
+        **b,
+        released=sha(two[:65536]),
+        comment="final chunk encrypted without the last-flag",
+    )
     v["stream_early_final"] = vector(
-        craft_bundle(fx, two, "early", nonces=[stream.nonce(0, True), n2]), expect="authentication_failed", **b,
-        released=sha(b""), comment="first chunk flagged as last",
-    )  # fmt: skip
-    v["stream_chunks_swapped"] = vector(
-        craft_bundle(fx, two, "swap", nonces=[n2, n1], chunks=parts[::-1]), expect="authentication_failed", **b,
+        craft_bundle(fx, two, "early", nonces=[stream.nonce(0, True), n2]),
+        expect="authentication_failed",
+        **b,
         released=sha(b""),
-    )  # fmt: skip
+        comment="first chunk flagged as last",
+    )
+    v["stream_chunks_swapped"] = vector(
+        craft_bundle(fx, two, "swap", nonces=[n2, n1], chunks=parts[::-1]),
+        expect="authentication_failed",
+        **b,
+        released=sha(b""),
+    )
 
     # Re-wrap and rotation
     rewrapped = io.BytesIO()
@@ -336,16 +404,30 @@ def build_vectors() -> dict[str, bytes]:
         io.BytesIO(ok), rewrapped, fx.alice, deployment=fx.lobby2, rng=Drbg("rewrap"), what="x"
     )
     lobby2 = fx.lobby2.to_bytes().decode().rstrip("\n")
-    v["bundle_rewrapped_ok"] = vector(rewrapped.getvalue(), expect="ok", **{**b, "identity": carol_id,
-                                      "deployment": lobby2}, payload=sha(small),
-                                      comment="re-wrapped by alice to revision 2 (alice, carol)")  # fmt: skip
-    v["bundle_rewrapped_removed"] = vector(rewrapped.getvalue(), expect="wrong_key", **{**b, "identity": bob_id,
-                                           "deployment": lobby2}, comment="bob was removed")  # fmt: skip
+    v["bundle_rewrapped_ok"] = vector(
+        rewrapped.getvalue(),
+        expect="ok",
+        **{**b, "identity": carol_id, "deployment": lobby2},
+        payload=sha(small),
+        comment="re-wrapped by alice to revision 2 (alice, carol)",
+    )
+    v["bundle_rewrapped_removed"] = vector(
+        rewrapped.getvalue(),
+        expect="wrong_key",
+        **{**b, "identity": bob_id, "deployment": lobby2},
+        comment="bob was removed",
+    )
     rotated = io.BytesIO()
-    sealing._rotate_stream(io.BytesIO(ok_two), rotated, fx.bob, deployment=fx.lobby2, rng=Drbg("rotate"), now=NOW,
-                           what="x")  # fmt: skip
-    v["bundle_rotated_ok"] = vector(rotated.getvalue(), expect="ok", **{**b, "deployment": lobby2},
-                                    payload=sha(two), comment="fresh data key, wrapped to alice and carol")  # fmt: skip
+    sealing._rotate_stream(
+        io.BytesIO(ok_two), rotated, fx.bob, deployment=fx.lobby2, rng=Drbg("rotate"), now=NOW, what="x"
+    )
+    v["bundle_rotated_ok"] = vector(
+        rotated.getvalue(),
+        expect="ok",
+        **{**b, "deployment": lobby2},
+        payload=sha(two),
+        comment="fresh data key, wrapped to alice and carol",
+    )
 
     # --- sidecars ----------------------------------------------------------------------------------
     side = b"".join(SIDECAR)
@@ -355,40 +437,71 @@ def build_vectors() -> dict[str, bytes]:
     def side_b64(lines: list[bytes]) -> str:
         return base64.b64encode(b"".join(lines)).decode()
 
-    v["sidecar_ok"] = vector(sig_ok, expect="ok", **s, sidecar=side_b64(SIDECAR),
-                             comment="6 lines, a checkpoint every 2 lines")  # fmt: skip
+    v["sidecar_ok"] = vector(
+        sig_ok, expect="ok", **s, sidecar=side_b64(SIDECAR), comment="6 lines, a checkpoint every 2 lines"
+    )
     altered = [*SIDECAR[:2], SIDECAR[2].replace(b'"id":1', b'"id":7'), *SIDECAR[3:]]
-    v["sidecar_line_altered"] = vector(sig_ok, expect="authentication_failed", **s, sidecar=side_b64(altered),
-                                       first_bad_line=3)  # fmt: skip
-    v["sidecar_line_removed"] = vector(sig_ok, expect="authentication_failed", **s,
-                                       sidecar=side_b64([SIDECAR[0], *SIDECAR[2:]]), first_bad_line=2)  # fmt: skip
-    v["sidecar_line_inserted"] = vector(sig_ok, expect="authentication_failed", **s,
-                                        sidecar=side_b64([*SIDECAR[:4], SIDECAR[1], *SIDECAR[4:]]),
-                                        first_bad_line=5)  # fmt: skip
-    v["sidecar_line_appended"] = vector(sig_ok, expect="authentication_failed", **s,
-                                        sidecar=side_b64([*SIDECAR, SIDECAR[1]]), first_bad_line=7)  # fmt: skip
-    v["sidecar_last_line_cut"] = vector(sig_ok, expect="authentication_failed", **s,
-                                        sidecar=base64.b64encode(side[:-1]).decode(), first_bad_line=6)  # fmt: skip
+    v["sidecar_line_altered"] = vector(
+        sig_ok, expect="authentication_failed", **s, sidecar=side_b64(altered), first_bad_line=3
+    )
+    v["sidecar_line_removed"] = vector(
+        sig_ok,
+        expect="authentication_failed",
+        **s,
+        sidecar=side_b64([SIDECAR[0], *SIDECAR[2:]]),
+        first_bad_line=2,
+    )
+    v["sidecar_line_inserted"] = vector(
+        sig_ok,
+        expect="authentication_failed",
+        **s,
+        sidecar=side_b64([*SIDECAR[:4], SIDECAR[1], *SIDECAR[4:]]),
+        first_bad_line=5,
+    )
+    v["sidecar_line_appended"] = vector(
+        sig_ok,
+        expect="authentication_failed",
+        **s,
+        sidecar=side_b64([*SIDECAR, SIDECAR[1]]),
+        first_bad_line=7,
+    )
+    v["sidecar_last_line_cut"] = vector(
+        sig_ok,
+        expect="authentication_failed",
+        **s,
+        sidecar=base64.b64encode(side[:-1]).decode(),
+        first_bad_line=6,
+    )
     v["sidecar_unfinished"] = vector(
-        sign_sidecar(fx, SIDECAR, "sidecar_ok", finish=False), expect="truncated", **s, sidecar=side_b64(SIDECAR),
-        verified_lines=6, comment="the run crashed before finish(): checkpoints verify lines 1-6",
-    )  # fmt: skip
+        sign_sidecar(fx, SIDECAR, "sidecar_ok", finish=False),
+        expect="truncated",
+        **s,
+        sidecar=side_b64(SIDECAR),
+        verified_lines=6,
+        comment="the run crashed before finish(): checkpoints verify lines 1-6",
+    )
     sig_lines = sig_ok.splitlines(keepends=True)
     forged = json.loads(sig_lines[2])
     forged["digests"] = base64.b64encode(flip(base64.b64decode(forged["digests"]), 0)).decode()
     v["sidecar_record_forged"] = vector(
-        b"".join([*sig_lines[:2], canonical(forged) + b"\n", *sig_lines[3:]]), expect="authentication_failed",
-        **s, sidecar=side_b64(SIDECAR), comment="record 2 altered without the device key",
-    )  # fmt: skip
+        b"".join([*sig_lines[:2], canonical(forged) + b"\n", *sig_lines[3:]]),
+        expect="authentication_failed",
+        **s,
+        sidecar=side_b64(SIDECAR),
+        comment="record 2 altered without the device key",
+    )
     v["sidecar_record_dropped"] = vector(
         b"".join([*sig_lines[:2], *sig_lines[3:]]), expect="invalid_format", **s, sidecar=side_b64(SIDECAR)
     )
-    v["sidecar_other_deployment"] = vector(sig_ok, expect="wrong_deployment", kind="sidecar", deployment=lobby,
-                                           sidecar=side_b64(SIDECAR))  # fmt: skip
+    v["sidecar_other_deployment"] = vector(
+        sig_ok, expect="wrong_deployment", kind="sidecar", deployment=lobby, sidecar=side_b64(SIDECAR)
+    )
     v["sidecar_unsupported_version"] = vector(
         redoc(sig_lines[0], lambda o: o.update(format="recanon-sidecar-sig/v3")) + b"".join(sig_lines[1:]),
-        expect="unsupported_version", **s, sidecar=side_b64(SIDECAR),
-    )  # fmt: skip
+        expect="unsupported_version",
+        **s,
+        sidecar=side_b64(SIDECAR),
+    )
 
     # --- manifests ---------------------------------------------------------------------------------
     signer_out = io.BytesIO()
@@ -398,10 +511,17 @@ def build_vectors() -> dict[str, bytes]:
         signer.add_line(line)
     summary = signer.finish()
     manifest = build_run_manifest(
-        deployment=fx.dock, device_key=fx.device, tool_version="0.1.0", models={"gx": sha(b"gx"), "gy": sha(two)},
-        input=FileDigest("in.mp4", sha(b"input video"), 11), output=FileDigest("out.mp4", sha(b"output"), 6),
-        sidecar=summary, sidecar_name="out.pose.jsonl", started=NOW, finished=NOW,
-    )  # fmt: skip
+        deployment=fx.dock,
+        device_key=fx.device,
+        tool_version="0.1.0",
+        models={"gx": sha(b"gx"), "gy": sha(two)},
+        input=FileDigest("in.mp4", sha(b"input video"), 11),
+        output=FileDigest("out.mp4", sha(b"output"), 6),
+        sidecar=summary,
+        sidecar_name="out.pose.jsonl",
+        started=NOW,
+        finished=NOW,
+    )
     signed = sign_manifest(manifest, fx.device)
     m = dict(kind="manifest", deployment=dock)
     v["manifest_ok"] = vector(signed, expect="ok", **m)

@@ -1,4 +1,4 @@
-"""The library's doctests run; importing it loads no torch, numpy or recanon_sdk; the docs name every vector."""
+"""Doctests run; importing recanon_keys loads no torch, numpy or recanon_sdk; the docs name every vector."""
 
 from __future__ import annotations
 
@@ -11,12 +11,14 @@ import sys
 from pathlib import Path
 
 import pytest
-
 import recanon_keys
 
-MODULES = sorted(
-    m.name for m in pkgutil.walk_packages(recanon_keys.__path__, prefix="recanon_keys.") if not m.ispkg
-) + ["recanon_keys"]
+MODULES = [
+    "recanon_keys",
+    *sorted(
+        m.name for m in pkgutil.walk_packages(recanon_keys.__path__, prefix="recanon_keys.") if not m.ispkg
+    ),
+]
 ROOT = Path(__file__).resolve().parents[2]
 
 

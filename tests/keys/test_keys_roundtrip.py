@@ -12,7 +12,6 @@ from pathlib import Path
 
 import make_vectors
 import pytest
-
 import recanon_keys as rk
 from recanon_keys._format import bundle as bundle_fmt
 from recanon_keys._format.stream import CHUNK_SIZE, TAG_SIZE, decrypt_chunks
@@ -112,8 +111,9 @@ def test_deployment_revisions_add_and_remove_holders(fx) -> None:
 
 
 def test_seal_refuses_fewer_holders_than_the_policy_asks(fx) -> None:
-    dep = rk.create_deployment("tiny", device_key=fx.device, holders=[fx.alice.public],
-                               policy=rk.Policy(min_holders=2))  # fmt: skip
+    dep = rk.create_deployment(
+        "tiny", device_key=fx.device, holders=[fx.alice.public], policy=rk.Policy(min_holders=2)
+    )
     with pytest.raises(ValueError, match="at least 2"):
         rk.seal(b"x", deployment=dep, model_name="gy", model_version="1")
     empty = rk.create_deployment("empty", device_key=fx.device)
@@ -136,8 +136,11 @@ def test_bundle_round_trip_for_every_recipient(fx, size: int) -> None:
             rk.open_sealed(bundle, holder, deployment=fx.lobby, model_name="gy", model_version="2.1") == plain
         )
     info = rk.read_bundle_info(bundle)
-    assert (info.size, info.sha256, info.recipients) == (size, hashlib.sha256(plain).hexdigest(),
-                                                         (fx.alice.key_id, fx.bob.key_id))  # fmt: skip
+    assert (info.size, info.sha256, info.recipients) == (
+        size,
+        hashlib.sha256(plain).hexdigest(),
+        (fx.alice.key_id, fx.bob.key_id),
+    )
 
 
 def test_open_sealed_io_and_files(fx, tmp_path: Path) -> None:
@@ -168,11 +171,29 @@ def test_input_changing_during_seal_is_refused(fx) -> None:
 
     out = io.BytesIO()
     with pytest.raises(ValueError, match="changed"):
-        sealing._seal_stream(io.BytesIO(b"abcd"), out, size=4, sha256=hashlib.sha256(b"abcX").hexdigest(),
-                             deployment=fx.lobby, model_name="gy", model_version="1", rng=os.urandom, now=NOW)  # fmt: skip
+        sealing._seal_stream(
+            io.BytesIO(b"abcd"),
+            out,
+            size=4,
+            sha256=hashlib.sha256(b"abcX").hexdigest(),
+            deployment=fx.lobby,
+            model_name="gy",
+            model_version="1",
+            rng=os.urandom,
+            now=NOW,
+        )
     with pytest.raises(ValueError, match="changed"):
-        sealing._seal_stream(io.BytesIO(b"abcde"), out, size=4, sha256=hashlib.sha256(b"abcd").hexdigest(),
-                             deployment=fx.lobby, model_name="gy", model_version="1", rng=os.urandom, now=NOW)  # fmt: skip
+        sealing._seal_stream(
+            io.BytesIO(b"abcde"),
+            out,
+            size=4,
+            sha256=hashlib.sha256(b"abcd").hexdigest(),
+            deployment=fx.lobby,
+            model_name="gy",
+            model_version="1",
+            rng=os.urandom,
+            now=NOW,
+        )
 
 
 def test_wrong_key_names_the_recipients_and_the_key(fx) -> None:
@@ -302,10 +323,17 @@ def _write_output(fx, tmp_path: Path, lines: list[bytes]) -> Path:
             signer.add_line(line)
         summary = signer.finish()
     manifest = rk.build_run_manifest(
-        deployment=fx.dock, device_key=fx.device, tool_version="0.1.0", models={"gx": "ab" * 32},
-        input=None, output=rk.file_digest(out), sidecar=summary, sidecar_name=files.sidecar.name,
-        started=datetime(2025, 1, 1, tzinfo=UTC), finished=datetime(2025, 1, 1, 0, 5, tzinfo=UTC),
-    )  # fmt: skip
+        deployment=fx.dock,
+        device_key=fx.device,
+        tool_version="0.1.0",
+        models={"gx": "ab" * 32},
+        input=None,
+        output=rk.file_digest(out),
+        sidecar=summary,
+        sidecar_name=files.sidecar.name,
+        started=datetime(2025, 1, 1, tzinfo=UTC),
+        finished=datetime(2025, 1, 1, 0, 5, tzinfo=UTC),
+    )
     files.manifest.write_bytes(rk.sign_manifest(manifest, fx.device))
     return out
 

@@ -6,7 +6,6 @@ import io
 
 import make_vectors
 import pytest
-
 import recanon_keys as rk
 from recanon_keys._format.stream import CHUNK_SIZE, TAG_SIZE
 
@@ -127,10 +126,17 @@ def test_every_byte_of_small_documents_is_checked(fx, name: str) -> None:
     signer.add_line(b"{}\n")
     summary = signer.finish()
     manifest = rk.build_run_manifest(
-        deployment=fx.dock, device_key=fx.device, tool_version="1", models={"gy": "00" * 32}, input=None,
-        output=rk.FileDigest("o.mp4", "11" * 32, 1), sidecar=summary, sidecar_name="o.pose.jsonl",
-        started=make_vectors.NOW, finished=make_vectors.NOW,
-    )  # fmt: skip
+        deployment=fx.dock,
+        device_key=fx.device,
+        tool_version="1",
+        models={"gy": "00" * 32},
+        input=None,
+        output=rk.FileDigest("o.mp4", "11" * 32, 1),
+        sidecar=summary,
+        sidecar_name="o.pose.jsonl",
+        started=make_vectors.NOW,
+        finished=make_vectors.NOW,
+    )
     weak = {"kdf_params": make_vectors.WEAK_KDF, "unsafe_weak_kdf": True}
     data, load = {
         "deployment": (fx.lobby.to_bytes(), rk.load_deployment),

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import make_vectors
 import pytest
-
 import recanon_keys as rk
 from recanon_keys._format import bundle as bundle_fmt
 from recanon_keys._format.stream import decrypt_chunks
@@ -69,9 +68,12 @@ def run_vector(fields: dict[str, str], body: bytes) -> object:
     if kind == "bundle":
         holder = rk.load_holder_key(fields["identity"].encode() + b"\n", passphrase=None)
         return rk.open_sealed(
-            body, holder, deployment=deployment, model_name=_opt(fields.get("model_name")),
+            body,
+            holder,
+            deployment=deployment,
+            model_name=_opt(fields.get("model_name")),
             model_version=_opt(fields.get("model_version")),
-        )  # fmt: skip
+        )
     if kind == "sidecar":
         return rk.verify_sidecar(base64.b64decode(fields["sidecar"]), body, deployment=deployment)
     if kind == "manifest":
