@@ -1,0 +1,45 @@
+"""Terminal output shared by every command: errors as one clear sentence, hints, and no tracebacks.
+
+Diagnostics go to stderr as ``recanon: error: …`` followed by ``recanon: hint: …`` lines.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import NoReturn
+
+from rich.console import Console
+
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+stdout = Console(highlight=False, soft_wrap=True)
+
+
+class CommandFailed(Exception):
+    """Raised inside a command to end it with one error sentence, hints and an exit code."""
+
+    def __init__(self, message: str, *hints: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hints = hints
+        self.code = code
+
+
+def print_error(message: str, *hints: str) -> None:
+    """Print ``recanon: error: message`` and one ``recanon: hint:`` line per hint, on stderr."""
+    stderr.print(f"recanon: error: {message}", markup=False)
+    for hint in hints:
+        stderr.print(f"recanon: hint: {hint}", markup=False)
+
+
+def fail(message: str, *hints: str, code: int = 1) -> NoReturn:
+    """End the command: print the error and hints, exit with ``code`` (never a traceback)."""
+    print_error(message, *hints)
+    raise SystemExit(code)
+
+
+def warn(message: str) -> None:
+    stderr.print(f"recanon: warning: {message}", markup=False)
+
+
+def is_interactive() -> bool:
+    return sys.stderr.isatty()

@@ -1,0 +1,53 @@
+"""``recanon info``: versions, backends, devices, and where the weights come from."""
+
+from __future__ import annotations
+
+import platform
+
+from recanon_cli._console import stdout
+
+
+def info() -> None:
+    """Show versions, available backends and devices, and the origin of the model weights."""
+    import importlib.metadata as md
+
+    from recanon_sdk import __version__
+    from recanon_sdk.detect.weights import DEFAULT_POSE_MODEL, resolve_pose_weights
+    from recanon_sdk.errors import RecanonError
+    from rich.table import Table
+
+    table = Table(show_header=False, box=None)
+    table.add_row("recanon", __version__)
+    table.add_row("python", platform.python_version())
+    for package in ("torch", "ultralytics", "onnxruntime", "av", "numpy", "cryptography", "pynacl"):
+        try:
+            table.add_row(package, md.version(package))
+        except md.PackageNotFoundError:
+            table.add_row(package, "not installed")
+    try:
+        import av
+
+        encoders = [c for c in ("libx264", "libx265", "libsvtav1") if c in av.codecs_available]
+        table.add_row("video encoders", ", ".join(encoders))
+    except ImportError:
+        pass
+    try:
+        import torch
+
+        devices = ["cpu"] + [f"cuda:{i} ({torch.cuda.get_device_name(i)})" for i in range(torch.cuda.device_count())]
+        table.add_row("torch devices", ", ".join(devices))
+    except ImportError:
+        table.add_row("torch devices", "torch not installed")
+    try:
+        import onnxruntime
+
+        table.add_row("onnxruntime providers", ", ".join(onnxruntime.get_available_providers()))
+    except ImportError:
+        pass
+    try:
+        weights = resolve_pose_weights(DEFAULT_POSE_MODEL)
+        table.add_row("pose weights", f"{weights.name}: {weights.path}")
+        table.add_row("", f"sha256 {weights.sha256} ({weights.origin})")
+    except RecanonError as error:
+        table.add_row("pose weights", f"unavailable: {error.message}")
+    stdout.print(table)

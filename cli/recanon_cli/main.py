@@ -1,0 +1,57 @@
+"""The ``recanon`` command: one Typer app, one module per command group."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("YOLO_OFFLINE", "1")  # never let Ultralytics reach for the network
+os.environ.setdefault("YOLO_VERBOSE", "False")
+
+import typer  # noqa: E402
+
+from recanon_cli.commands import anonymize, info, inspect  # noqa: E402
+
+app = typer.Typer(
+    name="recanon",
+    help=(
+        "Anonymize people in video while keeping their pose estimable; recover them for key holders only.\n\n"
+        "Examples:\n\n"
+        "  recanon anonymize walk.mp4                 # → walk.anon.mp4 + walk.anon.pose.jsonl\n\n"
+        "  recanon anonymize cam.mkv -o out.mp4 --enhancer pixelate --imgsz 1280\n\n"
+        "  recanon inspect walk.anon.pose.jsonl\n\n"
+        "  recanon info"
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,  # keys and passphrases must never reach a log
+    add_completion=False,
+)
+app.command(no_args_is_help=True)(anonymize.anonymize)
+app.command()(info.info)
+app.command(name="inspect", no_args_is_help=True)(inspect.inspect_file)
+
+
+def main() -> None:
+    """Entry point: bad input ends in one sentence and a non-zero exit, never a traceback.
+
+    Set ``RECANON_DEBUG=1`` to see the traceback of an unexpected internal error.
+    """
+    from recanon_cli._console import print_error
+
+    try:
+        app()
+    except KeyboardInterrupt:
+        print_error("interrupted (Ctrl-C); partial outputs were removed")
+        raise SystemExit(130) from None
+    except Exception as error:
+        if os.environ.get("RECANON_DEBUG"):
+            raise
+        print_error(
+            f"unexpected internal error: {type(error).__name__}: {error}",
+            "this is a bug in recanon; rerun with RECANON_DEBUG=1 for the traceback and report it",
+        )
+        raise SystemExit(70) from None
+
+
+if __name__ == "__main__":
+    main()

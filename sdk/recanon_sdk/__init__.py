@@ -1,0 +1,26 @@
+"""recanon: anonymize people in video while keeping their pose estimable; recover for key holders only.
+
+>>> from recanon_sdk import Anonymizer        # doctest: +SKIP
+>>> Anonymizer().process_video("in.mp4", "out.mp4")   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from recanon_sdk.types import KEYPOINT_NAMES, SKELETON, Frame, People  # noqa: E402
+
+__all__ = ["KEYPOINT_NAMES", "SKELETON", "Anonymizer", "AnonymizerConfig", "Frame", "People", "RunResult",
+           "Sidecar", "__version__"]  # fmt: skip
+
+
+def __getattr__(name: str):  # lazy: importing recanon_sdk must not load torch
+    if name in ("Anonymizer", "AnonymizerConfig", "RunResult"):
+        from recanon_sdk import anonymizer
+
+        return getattr(anonymizer, name)
+    if name == "Sidecar":
+        from recanon_sdk.video.sidecar import Sidecar
+
+        return Sidecar
+    raise AttributeError(f"module 'recanon_sdk' has no attribute {name!r}")

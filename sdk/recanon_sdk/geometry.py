@@ -1,0 +1,133 @@
+"""Crop geometry in one place: box → anonymized region → crop → (resize) → paste back with a feathered edge.
+
+The anonymizer uses it to cut people out of a frame and paste their enhanced renderings back; the
+recoverer (later) uses the very same regions, read from the pose sidecar, to paste recoveries back.
+
+>>> import numpy as np
+>>> geometry = CropGeometry(margin=0.1, feather=0.0)
+>>> regions = geometry.regions(np.array([[10, 10, 30, 50]], np.float32), frame_size=(100, 100))
+>>> regions.tolist()
+[[8, 6, 32, 54]]
+>>> image = np.zeros((100, 100, 3), np.uint8)
+>>> crops = geometry.extract(image, regions)
+>>> crops[0].shape
+(48, 24, 3)
+>>> out = geometry.paste(image, regions, [np.full_like(crops[0], 255)])
+>>> int(out[30, 20, 0]), int(out[0, 0, 0]), int(image[30, 20, 0])
+(255, 0, 0)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True, slots=True)
+class CropGeometry:
+    """How a person box becomes the rectangle that gets anonymized.
+
+    ``margin`` widens the box by that fraction of its width (each side) and height (each side), so
+    hair, hands and the outline are covered even when the box is tight. ``feather`` is the width of
+    the soft edge as a fraction of the region's shorter side: the paste-back blends from the
+    rendering (inside) to the original (outside) across the outer part of the margin only, so the
+    person box itself is always fully replaced.
+    """
+
+    margin: float = 0.12
+    feather: float = 0.06
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.margin <= 2.0:
+            raise ValueError(f"margin must be within [0, 2], got {self.margin}")
+        if not 0.0 <= self.feather <= 0.25:
+            raise ValueError(f"feather must be within [0, 0.25], got {self.feather}")
+        if self.feather > self.margin / (1 + 2 * self.margin):
+            # The feather ramp must stay inside the margin: otherwise raw pixels of the person would mix in.
+            object.__setattr__(self, "feather", self.margin / (1 + 2 * self.margin))
+
+    def regions(self, xyxy: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray:
+        """Integer regions ``(n, 4)`` x0, y0, x1, y1 (x1, y1 exclusive), clipped to ``frame_size`` (h, w)."""
+        height, width = frame_size
+        boxes = np.asarray(xyxy, dtype=np.float64).reshape(-1, 4)
+        w = boxes[:, 2] - boxes[:, 0]
+        h = boxes[:, 3] - boxes[:, 1]
+        x0 = np.floor(boxes[:, 0] - self.margin * w)
+        y0 = np.floor(boxes[:, 1] - self.margin * h)
+        x1 = np.ceil(boxes[:, 2] + self.margin * w)
+        y1 = np.ceil(boxes[:, 3] + self.margin * h)
+        out = np.stack([x0, y0, x1, y1], axis=1)
+        out[:, [0, 2]] = np.clip(out[:, [0, 2]], 0, width)
+        out[:, [1, 3]] = np.clip(out[:, [1, 3]], 0, height)
+        # Degenerate boxes still cover at least one pixel when they lie inside the frame.
+        out[:, 2] = np.maximum(out[:, 2], np.minimum(out[:, 0] + 1, width))
+        out[:, 3] = np.maximum(out[:, 3], np.minimum(out[:, 1] + 1, height))
+        return out.astype(np.int32)
+
+    def extract(
+        self, image: np.ndarray, regions: np.ndarray, size: tuple[int, int] | None = None
+    ) -> list[np.ndarray]:
+        """Copy each region out of ``image``; resize to ``size`` (h, w) when given."""
+        crops = []
+        for x0, y0, x1, y1 in np.asarray(regions).reshape(-1, 4):
+            crop = image[y0:y1, x0:x1]
+            if size is not None and crop.shape[:2] != tuple(size):
+                interpolation = cv2.INTER_AREA if crop.shape[0] > size[0] else cv2.INTER_LINEAR
+                crop = cv2.resize(crop, (size[1], size[0]), interpolation=interpolation)
+            crops.append(np.ascontiguousarray(crop))
+        return crops
+
+    def paste(self, image: np.ndarray, regions: np.ndarray, patches: list[np.ndarray]) -> np.ndarray:
+        """Return a copy of ``image`` with each patch blended into its region (never mutates ``image``)."""
+        out = image.copy()
+        self.paste_inplace(out, regions, patches)
+        return out
+
+    def paste_inplace(self, out: np.ndarray, regions: np.ndarray, patches: list[np.ndarray]) -> None:
+        """Blend each patch into ``out`` in place; patches of another size are resized to their region."""
+        for (x0, y0, x1, y1), patch in zip(np.asarray(regions).reshape(-1, 4), patches, strict=True):
+            h, w = int(y1 - y0), int(x1 - x0)
+            if h <= 0 or w <= 0:
+                continue
+            if patch.shape[:2] != (h, w):
+                interpolation = cv2.INTER_AREA if patch.shape[0] > h else cv2.INTER_LINEAR
+                patch = cv2.resize(patch, (w, h), interpolation=interpolation)
+            feather_px = int(round(self.feather * min(h, w)))
+            target = out[y0:y1, x0:x1]
+            if feather_px < 1:
+                target[...] = patch
+                continue
+            alpha = _feather_mask(h, w, feather_px)
+            blended = alpha * patch.astype(np.float32) + (1.0 - alpha) * target.astype(np.float32)
+            target[...] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+
+
+@lru_cache(maxsize=256)
+def _feather_mask(h: int, w: int, feather_px: int) -> np.ndarray:
+    """(h, w, 1) float32: 1 inside, a linear ramp to ~0 over ``feather_px`` pixels at each edge."""
+    ramp_y = np.minimum(np.arange(h) + 1, np.arange(h)[::-1] + 1) / (feather_px + 1)
+    ramp_x = np.minimum(np.arange(w) + 1, np.arange(w)[::-1] + 1) / (feather_px + 1)
+    mask = np.minimum(np.clip(ramp_y, 0, 1)[:, None], np.clip(ramp_x, 0, 1)[None, :])
+    mask.setflags(write=False)
+    return mask.astype(np.float32)[:, :, None]
+
+
+def obscure_whole_frame(image: np.ndarray) -> np.ndarray:
+    """The fail-closed rendering: a frame so coarse that no person can be recognized in it.
+
+    Pixelates to at most 12 cells across the shorter side, then smooths, so only the broad colours of
+    the scene remain.
+
+    >>> frame = np.random.default_rng(0).integers(0, 255, (90, 160, 3), dtype=np.uint8)
+    >>> out = obscure_whole_frame(frame)
+    >>> out.shape == frame.shape and float(np.abs(out.astype(int) - frame).mean()) > 30
+    True
+    """
+    h, w = image.shape[:2]
+    cells = max(1, min(h, w) // 12)
+    small = cv2.resize(image, (max(1, w // cells), max(1, h // cells)), interpolation=cv2.INTER_AREA)
+    coarse = cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
+    return cv2.blur(coarse, (max(1, cells), max(1, cells)))

@@ -1,0 +1,258 @@
+"""The pose sidecar: JSON Lines with a header, one line per frame and an end line (schema ``recanon.pose/1``).
+
+The format is specified in ``docs/formats.md``. Lines are written and flushed one at a time, so a
+crash leaves a valid prefix; the file only gets its final name after the end line.
+
+>>> import io, json
+>>> buffer = io.StringIO()
+>>> writer = SidecarWriter.to_stream(buffer, make_header(source={"name": "in.mp4"}))
+>>> writer.write_frame(index=0, pts=0, seconds=0.0, people=People.empty())
+>>> writer.finish(frames=1)
+>>> [json.loads(line)["type"] for line in buffer.getvalue().splitlines()]
+['header', 'frame', 'end']
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from recanon_sdk import __version__
+from recanon_sdk.errors import SidecarError
+from recanon_sdk.types import KEYPOINT_NAMES, SKELETON, People
+from recanon_sdk.video.atomic import commit, discard, temporary_name
+
+SCHEMA = "recanon.pose/1"
+SUPPORTED_SCHEMAS = (SCHEMA,)
+
+
+def sidecar_path_for(video: str | Path) -> Path:
+    """``out.mp4`` → ``out.pose.jsonl`` (the sidecar lives next to its video).
+
+    >>> sidecar_path_for("cam3.anon.mp4").name
+    'cam3.anon.pose.jsonl'
+    """
+    path = Path(video)
+    return path.with_name(f"{path.stem if path.suffix else path.name}.pose.jsonl")
+
+
+def make_header(**fields: Any) -> dict[str, Any]:
+    """A header dict with the schema, tool version, creation time, keypoint names and skeleton."""
+    header: dict[str, Any] = {
+        "type": "header",
+        "schema": SCHEMA,
+        "tool": f"recanon {__version__}",
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "coordinates": "pixels of the upright output frame; x right, y down; boxes x0, y0, x1, y1",
+        "keypoint_names": list(KEYPOINT_NAMES),
+        "skeleton": [list(pair) for pair in SKELETON],
+    }
+    header.update(fields)
+    return header
+
+
+def _person_records(people: People) -> list[dict[str, Any]]:
+    records = []
+    for i in range(len(people)):
+        record: dict[str, Any] = {
+            "track_id": None
+            if people.track_id is None or people.track_id[i] < 0
+            else int(people.track_id[i]),
+            "box": [round(float(v), 2) for v in people.xyxy[i]],
+            "score": round(float(people.score[i]), 4),
+            "keypoints": [
+                [round(float(x), 2), round(float(y), 2), round(float(c), 4)]
+                for x, y, c in people.keypoints[i]
+            ],  # fmt: skip
+        }
+        if people.region is not None:
+            record["region"] = [int(v) for v in people.region[i]]
+        if people.held is not None:
+            record["held"] = bool(people.held[i])
+        records.append(record)
+    return records
+
+
+class SidecarWriter:
+    """Writes a sidecar line by line; :meth:`finish` adds the end line and gives the file its name.
+
+    ``on_line`` listeners receive every line's UTF-8 bytes (newline included) as written, e.g. a
+    signer that hash-chains the sidecar.
+    """
+
+    def __init__(self, path: str | Path, header: dict[str, Any]) -> None:
+        self.path = Path(path)
+        self._temporary: Path | None = temporary_name(self.path)
+        self._handle: IO[str] = open(self._temporary, "w", encoding="utf-8", newline="\n")  # noqa: SIM115
+        self.on_line: list[Callable[[bytes], None]] = []
+        self._header = header
+        self._started = False
+
+    @classmethod
+    def to_stream(cls, stream: IO[str], header: dict[str, Any]) -> SidecarWriter:
+        """Write to an open text stream (no temporary file, no rename)."""
+        writer = cls.__new__(cls)
+        writer.path = Path("<stream>")
+        writer._temporary = None
+        writer._handle = stream
+        writer.on_line = []
+        writer._header = header
+        writer._started = False
+        return writer
+
+    def _write(self, record: dict[str, Any]) -> None:
+        if not self._started:
+            self._started = True
+            self._write(self._header)
+        line = json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n"
+        self._handle.write(line)
+        self._handle.flush()
+        data = line.encode("utf-8")
+        for listener in self.on_line:
+            listener(data)
+
+    def write_frame(
+        self,
+        *,
+        index: int,
+        pts: int | None,
+        seconds: float | None,
+        people: People,
+        status: str = "ok",
+        events: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """One frame: its people (boxes, scores, keypoints, track ids, anonymized regions) and events.
+
+        ``status`` is ``"ok"`` or ``"obscured"`` (the whole frame was obscured because a step failed).
+        """
+        record: dict[str, Any] = {
+            "type": "frame",
+            "index": index,
+            "pts": pts,
+            "time": None if seconds is None else round(seconds, 6),
+            "status": status,
+            "persons": _person_records(people),
+        }
+        if events:
+            record["events"] = events
+        self._write(record)
+
+    def finish(self, **summary: Any) -> None:
+        """Write the end line (``complete: true`` plus ``summary``) and move the file to its final name."""
+        self._write({"type": "end", "complete": True, **summary})
+        if self._temporary is not None:
+            self._handle.close()
+            commit(self._temporary, self.path)
+            self._temporary = None
+
+    def abort(self) -> None:
+        if self._temporary is not None:
+            self._handle.close()
+            discard(self._temporary)
+            self._temporary = None
+
+
+@dataclass(slots=True)
+class FramePoses:
+    """One frame record of a sidecar."""
+
+    index: int
+    pts: int | None
+    time: float | None
+    status: str
+    people: People
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _people_from_records(records: list[dict[str, Any]], where: str) -> People:
+    if not records:
+        return People.empty()
+    try:
+        return People(
+            xyxy=np.array([r["box"] for r in records], np.float32),
+            score=np.array([r["score"] for r in records], np.float32),
+            keypoints=np.array([r["keypoints"] for r in records], np.float32),
+            track_id=np.array(
+                [-1 if r.get("track_id") is None else r["track_id"] for r in records], np.int64
+            ),
+            region=np.array([r.get("region", [0, 0, 0, 0]) for r in records], np.int32),
+            held=np.array([bool(r.get("held", False)) for r in records], bool),
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise SidecarError(f"{where}: malformed person record ({error})") from None
+
+
+class Sidecar:
+    """Reads a pose sidecar: ``header``, then frames one at a time (constant memory), then ``end``.
+
+    >>> sidecar = Sidecar("cam3.anon.pose.jsonl")       # doctest: +SKIP
+    >>> for frame in sidecar.frames(): print(frame.index, len(frame.people))   # doctest: +SKIP
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise SidecarError(
+                f"sidecar '{path}' does not exist", hint="it is written next to the video as *.pose.jsonl"
+            )
+        self.end: dict[str, Any] | None = None
+        with open(self.path, encoding="utf-8") as handle:
+            first = handle.readline()
+        self.header = self._parse(first, 1)
+        if self.header.get("type") != "header":
+            raise SidecarError(f"'{path}' line 1 is not a recanon sidecar header")
+        if self.header.get("schema") not in SUPPORTED_SCHEMAS:
+            raise SidecarError(
+                f"'{path}' has schema {self.header.get('schema')!r}; this recanon reads {', '.join(SUPPORTED_SCHEMAS)}",
+                hint="upgrade recanon",
+            )
+
+    def _parse(self, line: str, number: int) -> dict[str, Any]:
+        try:
+            record = json.loads(line)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise SidecarError(f"'{self.path}' line {number} is not valid JSON") from None
+        if not isinstance(record, dict):
+            raise SidecarError(f"'{self.path}' line {number} is not a JSON object")
+        return record
+
+    def frames(self) -> Iterator[FramePoses]:
+        """Yield each frame record in order; sets :attr:`end` when the end line is read."""
+        with open(self.path, encoding="utf-8") as handle:
+            handle.readline()
+            for number, line in enumerate(handle, start=2):
+                if not line.strip():
+                    continue
+                record = self._parse(line, number)
+                kind = record.get("type")
+                if kind == "end":
+                    self.end = record
+                    return
+                if kind != "frame":
+                    raise SidecarError(f"'{self.path}' line {number} has unknown type {kind!r}")
+                try:
+                    yield FramePoses(
+                        index=int(record["index"]),
+                        pts=record.get("pts"),
+                        time=record.get("time"),
+                        status=str(record.get("status", "ok")),
+                        people=_people_from_records(
+                            record.get("persons", []), f"'{self.path}' line {number}"
+                        ),
+                        events=list(record.get("events", [])),
+                    )
+                except (KeyError, TypeError, ValueError) as error:
+                    raise SidecarError(
+                        f"'{self.path}' line {number}: malformed frame record ({error})"
+                    ) from None
+
+    @property
+    def complete(self) -> bool:
+        """True once :meth:`frames` has read an end line (a crash leaves a prefix without one)."""
+        return bool(self.end and self.end.get("complete"))

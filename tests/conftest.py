@@ -1,0 +1,93 @@
+"""Shared fixtures: the read-only shared data (skipped with a clear message when absent) and small clips."""
+
+from __future__ import annotations
+
+import os
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+os.environ.setdefault("YOLO_OFFLINE", "1")
+os.environ.setdefault("YOLO_VERBOSE", "False")
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("RECANON_SHARED", ROOT.parent / "shared"))
+WALKING_VIDEO = SHARED / "data" / "videos" / "intel" / "one-by-one-person-detection.mp4"
+
+
+def need_shared(path: Path) -> Path:
+    """Return ``path`` or skip the test, saying what is missing and how to provide it."""
+    if not path.exists():
+        pytest.skip(f"shared data not found at {path} (set RECANON_SHARED to the shared/ folder)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def walking_video() -> Path:
+    return need_shared(WALKING_VIDEO)
+
+
+@pytest.fixture(scope="session")
+def pose_detector():
+    """One real YOLO11n-pose detector for the whole session (loading it takes seconds)."""
+    from recanon_sdk.detect.pose import DetectorConfig, PoseDetector
+
+    return PoseDetector(DetectorConfig())
+
+
+def write_test_video(
+    path: Path,
+    pts: list[int],
+    *,
+    time_base: Fraction = Fraction(1, 1000),
+    size: tuple[int, int] = (96, 128),
+    codec: str = "libx264",
+    rotation: int = 0,
+    audio_seconds: float = 0.0,
+) -> list[np.ndarray]:
+    """Write a small synthetic video with the given timestamps; return the frames written (RGB)."""
+    h, w = size
+    rng = np.random.default_rng(0)
+    frames = []
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=25)
+        stream.width, stream.height = w, h
+        stream.pix_fmt = "rgb24" if codec == "libx264rgb" else "yuv420p"
+        stream.codec_context.time_base = time_base
+        stream.time_base = time_base
+        if rotation:
+            stream.set_display_rotation(rotation)
+        audio = None
+        if audio_seconds:
+            audio = container.add_stream("aac", rate=48000)
+            audio.layout = "mono"
+        # 8-pixel blocks: detail that blurring destroys, yet that the codec keeps at its default quality
+        blocks = rng.integers(30, 220, size=(-(-h // 8), -(-w // 8), 3), dtype=np.uint8)
+        base = np.ascontiguousarray(np.repeat(np.repeat(blocks, 8, axis=0), 8, axis=1)[:h, :w])
+        for i, t in enumerate(pts):
+            image = np.roll(base, i * 8, axis=1)
+            frames.append(image)
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts = t
+            frame.time_base = time_base
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+        if audio is not None:
+            samples = int(48000 * audio_seconds)
+            tone = (0.2 * np.sin(np.arange(samples) * 2 * np.pi * 440 / 48000)).astype(np.float32)
+            for start in range(0, samples, 1024):
+                chunk = tone[start:start + 1024]
+                frame = av.AudioFrame.from_ndarray(chunk[None, :], format="fltp", layout="mono")
+                frame.sample_rate = 48000
+                frame.pts = start
+                frame.time_base = Fraction(1, 48000)
+                for packet in audio.encode(frame):
+                    container.mux(packet)
+            for packet in audio.encode(None):
+                container.mux(packet)
+    return frames

@@ -1,0 +1,127 @@
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+
+from recanon_sdk.errors import InputError, OutputError
+from recanon_sdk.video.reader import VideoSource
+from recanon_sdk.video.writer import EncoderConfig, VideoSink
+from tests.conftest import write_test_video
+
+
+def copy_through(source_path, output_path, **sink_options):
+    source = VideoSource(source_path)
+    frames = list(source)
+    with VideoSink(output_path, time_base=source.info.time_base, average_rate=source.info.average_rate,
+                   rotation=source.rotation, **sink_options) as sink:
+        for frame in frames:
+            sink.write(frame)
+    return source, frames
+
+
+def test_variable_frame_rate_timestamps_survive_exactly(tmp_path):
+    pts = [0, 40, 80, 200, 210, 220, 500, 540, 1000, 1033]  # gaps and bursts: variable frame rate
+    write_test_video(tmp_path / "vfr.mp4", pts)
+    source, frames = copy_through(tmp_path / "vfr.mp4", tmp_path / "out.mp4")
+    assert [f.pts * f.time_base for f in frames] == [Fraction(p, 1000) for p in pts]
+    again = list(VideoSource(tmp_path / "out.mp4"))
+    assert [f.seconds for f in again] == [f.seconds for f in frames]
+    assert len(again) == len(pts)
+
+
+def test_first_timestamp_offset_survives(tmp_path):
+    pts = [5000 + 40 * i for i in range(8)]
+    write_test_video(tmp_path / "late.mkv", pts)
+    _, frames = copy_through(tmp_path / "late.mkv", tmp_path / "out.mkv")
+    again = list(VideoSource(tmp_path / "out.mkv"))
+    assert [f.seconds for f in again] == [f.seconds for f in frames]
+    assert again[0].seconds == pytest.approx(5.0)
+
+
+def test_odd_resolution_is_kept(tmp_path):
+    write_test_video(tmp_path / "odd.mkv", list(range(0, 200, 40)), size=(97, 131), codec="libx264rgb")
+    copy_through(tmp_path / "odd.mkv", tmp_path / "out.mp4")
+    info = VideoSource(tmp_path / "out.mp4").info
+    assert (info.width, info.height) == (131, 97)
+
+
+def test_rotation_is_restored_and_frames_are_upright(tmp_path):
+    frames_written = write_test_video(tmp_path / "rot.mp4", list(range(0, 200, 40)), size=(64, 96), rotation=90)
+    source, frames = copy_through(tmp_path / "rot.mp4", tmp_path / "out.mp4")
+    assert source.rotation == 90
+    assert frames[0].image.shape == (96, 64, 3)  # turned upright for processing
+    reread = VideoSource(tmp_path / "out.mp4")
+    out_frames = list(reread)
+    assert reread.rotation == 90
+    assert out_frames[0].image.shape == (96, 64, 3)
+    assert np.abs(out_frames[0].image.astype(int) - frames[0].image).mean() < 12
+    assert frames_written[0].shape == (64, 96, 3)
+
+
+def test_audio_is_dropped_by_default_and_copied_on_request(tmp_path):
+    write_test_video(tmp_path / "a.mp4", [i * 40 for i in range(25)], audio_seconds=1.0)
+    copy_through(tmp_path / "a.mp4", tmp_path / "silent.mp4")
+    with av.open(str(tmp_path / "silent.mp4")) as container:
+        assert not container.streams.audio
+    copy_through(tmp_path / "a.mp4", tmp_path / "voiced.mp4", audio_from=tmp_path / "a.mp4")
+    with av.open(str(tmp_path / "voiced.mp4")) as container:
+        assert len(container.streams.audio) == 1
+        packets = [p for p in container.demux(container.streams.audio[0]) if p.size]
+        assert len(packets) > 40  # about 47 AAC packets for one second at 48 kHz
+
+
+def test_truncated_stream_is_processed_as_far_as_it_decodes(tmp_path):
+    write_test_video(tmp_path / "full.mkv", [i * 40 for i in range(60)], size=(120, 160))
+    data = (tmp_path / "full.mkv").read_bytes()
+    (tmp_path / "cut.mkv").write_bytes(data[: len(data) * 6 // 10])
+    source, frames = copy_through(tmp_path / "cut.mkv", tmp_path / "out.mp4")
+    assert 5 < len(frames) < 60
+    assert len(list(VideoSource(tmp_path / "out.mp4"))) == len(frames)  # finalized and playable
+
+
+def test_output_is_atomic_and_aborted_output_leaves_nothing(tmp_path):
+    write_test_video(tmp_path / "in.mp4", [i * 40 for i in range(5)])
+    source = VideoSource(tmp_path / "in.mp4")
+    target = tmp_path / "out.mp4"
+    with pytest.raises(RuntimeError), VideoSink(target, time_base=source.info.time_base) as sink:
+        for frame in source:
+            sink.write(frame)
+            assert not target.exists()
+            raise RuntimeError("simulated crash")
+    assert list(tmp_path.iterdir()) == [tmp_path / "in.mp4"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"", "empty file"), (b"hello, not a video" * 10, "not a video"), (b"\x00" * 4096, "not a video")],
+)
+def test_bad_inputs_raise_one_clear_error(tmp_path, content, message):
+    path = tmp_path / "bad.mp4"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=message):
+        VideoSource(path)
+
+
+def test_missing_input_and_empty_folder(tmp_path):
+    with pytest.raises(InputError, match="does not exist"):
+        VideoSource(tmp_path / "nope.mp4")
+    with pytest.raises(InputError, match="no image files"):
+        VideoSource(tmp_path)
+
+
+def test_folder_of_images_is_a_source(tmp_path):
+    for i in range(3):
+        av.VideoFrame.from_ndarray(np.full((32, 48, 3), 40 * i, np.uint8), format="rgb24").to_image().save(
+            tmp_path / f"img{i}.png")
+    source = VideoSource(tmp_path)
+    frames = list(source)
+    assert source.info.kind == "images" and len(frames) == 3
+    assert [f.index for f in frames] == [0, 1, 2] and frames[2].image[0, 0, 0] == 80
+
+
+def test_unknown_container_and_codec(tmp_path):
+    with pytest.raises(OutputError, match="container format"):
+        VideoSink(tmp_path / "out.xyz", time_base=Fraction(1, 25))
+    with pytest.raises(OutputError, match="not available"):
+        VideoSink(tmp_path / "out.mp4", time_base=Fraction(1, 25), config=EncoderConfig(codec="nonesuch"))
