@@ -142,8 +142,12 @@ def _write_sealed(
     data_key: bytes,
     payload_salt: bytes,
     recipients: tuple[fmt.Recipient, ...],
+    recheck: bool = True,
 ) -> fmt.BundleHeader:
-    """Write header, MAC and payload; raise ``ValueError`` if the plaintext does not hash to ``sha256``."""
+    """Write header, MAC and payload; raise ``ValueError`` if the plaintext does not hash to ``sha256``.
+
+    ``recheck=False`` skips that second hash, for immutable in-memory input already hashed.
+    """
     line = fmt.encode_header_line(
         deployment_id=deployment_id,
         model_name=model_name,
@@ -158,9 +162,10 @@ def _write_sealed(
     dst.write(line)
     dst.write(mac)
     hasher = hashlib.sha256()
-    for block in encrypt_chunks(fmt.payload_key(data_key, payload_salt), _hashing(chunks, hasher), size=size):
+    plain = _hashing(chunks, hasher) if recheck else chunks
+    for block in encrypt_chunks(fmt.payload_key(data_key, payload_salt), plain, size=size):
         dst.write(block)
-    if hasher.hexdigest() != sha256:
+    if recheck and hasher.hexdigest() != sha256:
         raise ValueError("the input changed while it was being sealed (its SHA-256 differs)")
     return fmt.BundleHeader(
         deployment_id, model_name, model_version, sha256, size, created, payload_salt, recipients, line, mac
@@ -178,6 +183,7 @@ def _seal_stream(
     model_version: str,
     rng: Rng,
     now: datetime,
+    recheck: bool = True,
 ) -> fmt.BundleHeader:
     check_label(model_name, what="model name", max_len=128)
     check_label(model_version, what="model version", max_len=64)
@@ -197,6 +203,7 @@ def _seal_stream(
         data_key=data_key,
         payload_salt=payload_salt,
         recipients=recipients,
+        recheck=recheck,
     )
 
 
@@ -214,6 +221,7 @@ def seal(plaintext: bytes, *, deployment: Deployment, model_name: str, model_ver
         model_version=model_version,
         rng=os.urandom,
         now=now_utc(),
+        recheck=False,  # immutable bytes, hashed just above
     )
     return out.getvalue()
 
