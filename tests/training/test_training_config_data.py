@@ -18,6 +18,7 @@ from recanon_sdk.training.data import (
     shared_data_dir,
     split_indices,
     synthetic_records,
+    video_records,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -120,3 +121,21 @@ def test_folder_records_are_unlabelled_portraits() -> None:
     s = PersonCrops(recs, (128, 64), augment=True)[1]
     assert s["image"].shape == (3, 128, 64) and not bool(s["has_keypoints"])
     assert float(s["image"].min()) >= 0 and float(s["image"].max()) <= 1
+
+
+@needs_shared
+def test_video_records_use_the_detector_and_carry_its_keypoints_as_labels() -> None:
+    video = SHARED / "videos" / "intel" / "one-by-one-person-detection.mp4"
+    seen: list[tuple[int, ...]] = []
+
+    def detector(frame: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        seen.append(frame.shape)
+        kp = np.zeros((17, 3), np.float32)
+        kp[0] = (400, 120, 2)
+        return [(np.array([350, 100, 450, 400], np.float32), kp)]
+
+    recs = video_records(video, frame_stride=5, limit=2, detector=detector)
+    assert len(recs) == 2 and seen[0] == (432, 768, 3)
+    s = PersonCrops(recs, (128, 64))[0]
+    assert bool(s["has_keypoints"]) and s["keypoints"][0, 2] > 0
+    assert s["image"].shape == (3, 128, 64)

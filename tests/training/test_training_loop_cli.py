@@ -84,6 +84,13 @@ def test_resume_replays_the_same_data_and_reaches_the_same_weights(tmp_path: Pat
         assert torch.allclose(p, q, atol=1e-6), name
 
 
+def test_time_limit_stops_early_and_still_saves(tmp_path: Path) -> None:
+    cfg = _tiny(tmp_path, "steps=1000", "time_limit_min=1e-9", "loss.lambda_adv=0.0")
+    result = train(cfg, progress=False)
+    assert 0 <= result.step < 1000
+    assert result.gx_path is not None and result.gx_path.is_file()
+
+
 def test_batches_are_deterministic_per_step(tmp_path: Path) -> None:
     t = Trainer(_tiny(tmp_path))
     assert torch.equal(t.batch(3)["image"], t.batch(3)["image"])

@@ -107,6 +107,7 @@ class TrainConfig:
     log_every: int = 10
     ckpt_every: int = 200
     tensorboard: bool = False
+    time_limit_min: float = 0.0  # stop (and save) after this many minutes of training; 0 = no limit
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     loss: LossConfig = field(default_factory=LossConfig)

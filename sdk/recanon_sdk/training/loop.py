@@ -261,13 +261,17 @@ class Trainer:
         bar = _Progress(cfg.steps, self.step, enabled=progress)
         logs: dict[str, float] = {}
         gx_path = gy_path = None
+        deadline = time.monotonic() + cfg.time_limit_min * 60 if cfg.time_limit_min > 0 else None
         try:
             while self.step < cfg.steps:
+                if deadline is not None and time.monotonic() > deadline:
+                    break
                 t0 = time.perf_counter()
                 logs = self.train_step(self.step)
                 logs["sec_per_step"] = time.perf_counter() - t0
                 self.step += 1
-                if self.step % max(1, cfg.log_every) == 0 or self.step == cfg.steps:
+                last = self.step == cfg.steps or (deadline is not None and time.monotonic() > deadline)
+                if self.step % max(1, cfg.log_every) == 0 or last:
                     writer.write(self.step, logs)
                     if tb is not None:
                         for k, v in logs.items():
