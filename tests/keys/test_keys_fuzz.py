@@ -75,6 +75,9 @@ PARSERS = {
     "sidecar_lines": (SIDECAR, lambda d: rk.verify_sidecar(d, SIG, deployment=FX.dock)),
     "manifest": (_manifest(), lambda d: rk.verify_manifest(d, deployment=FX.dock)),
     "inspect": (FX.lobby.to_bytes(), rk.inspect_bytes),
+    "inspect_bundle": (make_vectors.seal(FX, b"y", "fuzz-inspect"), rk.inspect_bytes),
+    "inspect_sidecar_sig": (SIG, rk.inspect_bytes),
+    "inspect_holder_key": (FX.alice.to_bytes(passphrase="pw", **WEAK), rk.inspect_bytes),
 }
 
 
@@ -202,6 +205,9 @@ KINDS = {
     "sidecar_lines": "sidecar-sig",
     "manifest": "manifest",
     "inspect": "deployment",
+    "inspect_bundle": "bundle",
+    "inspect_sidecar_sig": "sidecar-sig",
+    "inspect_holder_key": "holder-key",
 }
 
 
@@ -216,7 +222,8 @@ def test_wellformed_json_with_random_fields(name: str, data: st.DataObject) -> N
     for key in data.draw(st.lists(st.sampled_from(FIELDS), max_size=4)):
         doc[key] = data.draw(JSON)
     line = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode() + b"\n"
-    rest = PARSERS[name][0].split(b"\n", 1)[1] if name in ("bundle", "bundle_info", "sidecar_sig") else b""
+    multi = ("bundle", "bundle_info", "sidecar_sig", "inspect_bundle", "inspect_sidecar_sig")
+    rest = PARSERS[name][0].split(b"\n", 1)[1] if name in multi else b""
     run(name, line + rest)
 
 
