@@ -45,7 +45,15 @@ from .identities import (
     save_private_key,
 )
 from .inspect import Inspection, inspect_bytes, inspect_file
-from .manifest import FileDigest, RunManifest, build_run_manifest, file_digest, sign_manifest, verify_manifest
+from .manifest import (
+    FileDigest,
+    RunManifest,
+    build_run_manifest,
+    file_digest,
+    sign_manifest,
+    verify_manifest,
+    write_signed_manifest,
+)
 from .sealing import (
     BundleInfo,
     open_sealed,
@@ -120,4 +128,5 @@ __all__ = [
     "verify_manifest",
     "verify_output",
     "verify_sidecar",
+    "write_signed_manifest",
 ]

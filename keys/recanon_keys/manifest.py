@@ -30,6 +30,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from . import _atomic
 from ._format.encoding import (
     Fields,
     b64e,
@@ -175,6 +176,14 @@ def sign_manifest(manifest: RunManifest, device_key: DeviceKey) -> bytes:
         raise ValueError("sign with the device key the manifest names")
     body = _body(manifest)
     return document({**body, "sig": b64e(device_key._sign(SIG_DOMAIN + b"\x00" + canonical(body)))})
+
+
+def write_signed_manifest(
+    path: str | os.PathLike[str], manifest: RunManifest, device_key: DeviceKey, *, overwrite: bool = False
+) -> Path:
+    """Sign ``manifest`` and write it to ``path`` (``X.manifest.json``) atomically, mode 0644."""
+    _atomic.write_atomic(path, sign_manifest(manifest, device_key), mode=0o644, overwrite=overwrite)
+    return Path(path)
 
 
 def _read_fd(f: Fields) -> FileDigest:

@@ -334,7 +334,9 @@ def _write_output(fx, tmp_path: Path, lines: list[bytes]) -> Path:
         started=datetime(2025, 1, 1, tzinfo=UTC),
         finished=datetime(2025, 1, 1, 0, 5, tzinfo=UTC),
     )
-    files.manifest.write_bytes(rk.sign_manifest(manifest, fx.device))
+    rk.write_signed_manifest(files.manifest, manifest, fx.device)
+    with pytest.raises(FileExistsError):
+        rk.write_signed_manifest(files.manifest, manifest, fx.device)
     return out
 
 
