@@ -17,6 +17,8 @@ def info() -> None:
     from rich.table import Table
 
     table = Table(show_header=False, box=None)
+    table.add_column(no_wrap=True)
+    table.add_column(overflow="fold")
     table.add_row("recanon", __version__)
     table.add_row("python", platform.python_version())
     for package in ("torch", "ultralytics", "onnxruntime", "av", "numpy", "cryptography", "pynacl"):

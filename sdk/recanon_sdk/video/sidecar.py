@@ -171,8 +171,9 @@ class FramePoses:
 
 
 def _people_from_records(records: list[dict[str, Any]], where: str) -> People:
-    if not records:
-        return People.empty()
+    if not records:  # every column present, so readers can index without special cases
+        return People(xyxy=np.zeros((0, 4), np.float32), score=np.zeros(0, np.float32),
+                      track_id=np.zeros(0, np.int64), region=np.zeros((0, 4), np.int32), held=np.zeros(0, bool))
     try:
         return People(
             xyxy=np.array([r["box"] for r in records], np.float32),
@@ -186,6 +187,19 @@ def _people_from_records(records: list[dict[str, Any]], where: str) -> People:
         )
     except (KeyError, TypeError, ValueError) as error:
         raise SidecarError(f"{where}: malformed person record ({error})") from None
+
+
+def _numbered_lines(handle: IO[str], path: Path) -> Iterator[tuple[int, str]]:
+    number = 1
+    while True:
+        number += 1
+        try:
+            line = handle.readline()
+        except UnicodeDecodeError:
+            raise SidecarError(f"'{path}' line {number} is not UTF-8 text") from None
+        if not line:
+            return
+        yield number, line
 
 
 class Sidecar:
@@ -202,8 +216,12 @@ class Sidecar:
                 f"sidecar '{path}' does not exist", hint="it is written next to the video as *.pose.jsonl"
             )
         self.end: dict[str, Any] | None = None
-        with open(self.path, encoding="utf-8") as handle:
-            first = handle.readline()
+        try:
+            with open(self.path, encoding="utf-8") as handle:
+                first = handle.readline(1 << 20)
+        except UnicodeDecodeError:
+            raise SidecarError(f"'{path}' is not a recanon pose sidecar (not UTF-8 JSON Lines)",
+                               hint="sidecars are the *.pose.jsonl files written next to anonymized videos") from None
         self.header = self._parse(first, 1)
         if self.header.get("type") != "header":
             raise SidecarError(f"'{path}' line 1 is not a recanon sidecar header")
@@ -224,9 +242,9 @@ class Sidecar:
 
     def frames(self) -> Iterator[FramePoses]:
         """Yield each frame record in order; sets :attr:`end` when the end line is read."""
-        with open(self.path, encoding="utf-8") as handle:
+        with open(self.path, encoding="utf-8", errors="strict") as handle:
             handle.readline()
-            for number, line in enumerate(handle, start=2):
+            for number, line in _numbered_lines(handle, self.path):
                 if not line.strip():
                     continue
                 record = self._parse(line, number)

@@ -1,0 +1,96 @@
+"""The ``recanon`` command as a user meets it: one-sentence errors, exit codes, nothing lost."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from typer.testing import CliRunner
+
+from recanon_cli.main import app
+from tests.conftest import ROOT, write_test_video
+
+runner = CliRunner()
+RECANON = [sys.executable, "-c", "from recanon_cli.main import main; main()"]
+
+
+def run(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([*RECANON, *args], capture_output=True, text=True, cwd=cwd, timeout=300,
+                          env={**os.environ, "YOLO_OFFLINE": "1"})
+
+
+@pytest.mark.parametrize(
+    ("make_input", "message"),
+    [
+        (lambda p: None, "does not exist"),
+        (lambda p: p.write_bytes(b""), "empty file"),
+        (lambda p: p.write_text("this is not a video\n" * 20), "not a video"),
+    ],
+)
+def test_bad_input_gets_one_sentence_and_nonzero_exit(tmp_path, make_input, message):
+    target = tmp_path / "input.mp4"
+    make_input(target)
+    result = run("anonymize", str(target))
+    assert result.returncode == 1
+    assert result.stderr.startswith("recanon: error:") and message in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == (["input.mp4"] if target.exists() else [])
+
+
+def test_existing_output_needs_overwrite_and_is_kept(tmp_path):
+    write_test_video(tmp_path / "in.mp4", [0, 40, 80])
+    (tmp_path / "in.anon.mp4").write_bytes(b"precious")
+    result = runner.invoke(app, ["anonymize", str(tmp_path / "in.mp4"), "--quiet"])
+    assert result.exit_code == 1 and "exists already" in result.output and "--overwrite" in result.output
+    assert (tmp_path / "in.anon.mp4").read_bytes() == b"precious"
+
+
+def test_unwritable_output_folder(tmp_path):
+    write_test_video(tmp_path / "in.mp4", [0, 40, 80])
+    result = runner.invoke(app, ["anonymize", str(tmp_path / "in.mp4"), "-o", str(tmp_path / "no" / "out.mp4")])
+    assert result.exit_code == 1 and "does not exist" in result.output
+
+
+def test_bad_option_value_is_one_sentence(tmp_path):
+    write_test_video(tmp_path / "in.mp4", [0, 40, 80])
+    result = runner.invoke(app, ["anonymize", str(tmp_path / "in.mp4"), "--tiles", "two"])
+    assert result.exit_code == 1 and "ROWSxCOLS" in result.output
+    result = runner.invoke(app, ["anonymize", str(tmp_path / "in.mp4"), "--imgsz", "1000"])
+    assert result.exit_code == 1 and "multiple of 32" in result.output
+
+
+def test_anonymize_then_inspect(tmp_path):
+    write_test_video(tmp_path / "in.mp4", [i * 40 for i in range(6)], size=(120, 160))
+    result = runner.invoke(app, ["anonymize", str(tmp_path / "in.mp4"), "--enhancer", "pixelate"])
+    assert result.exit_code == 0, result.output
+    assert "6 frames" in result.output and "failed closed" in result.output
+    assert (tmp_path / "in.anon.mp4").is_file() and (tmp_path / "in.anon.pose.jsonl").is_file()
+    inspected = runner.invoke(app, ["inspect", str(tmp_path / "in.anon.pose.jsonl")])
+    assert inspected.exit_code == 0 and "frames     6" in inspected.output
+    bad = runner.invoke(app, ["inspect", str(tmp_path / "in.mp4")])
+    assert bad.exit_code == 1 and "recanon: error:" in bad.output
+
+
+def test_info_names_the_weights_and_their_hash():
+    result = runner.invoke(app, ["info"])
+    assert result.exit_code == 0
+    assert "869e83fcdffdc7371fa4e34cd8e51c838cc729571d1635e5141e3075e9319dc0" in "".join(result.output.split())
+
+
+def test_ctrl_c_removes_partial_outputs_and_exits_130(tmp_path):
+    sample = ROOT / "examples" / "walking.mp4"
+    process = subprocess.Popen([*RECANON, "anonymize", str(sample), "-o", str(tmp_path / "out.mp4"), "--quiet"],
+                               stderr=subprocess.PIPE, text=True, env={**os.environ, "YOLO_OFFLINE": "1"})
+    deadline = time.time() + 120
+    while time.time() < deadline and not any(tmp_path.iterdir()):
+        time.sleep(0.2)  # wait until it is writing (hidden partial files appear)
+    assert any(tmp_path.iterdir()), "the run never started writing"
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert list(tmp_path.iterdir()) == []
