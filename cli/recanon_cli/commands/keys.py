@@ -22,7 +22,7 @@ app = typer.Typer(
     help=(
         "Key management: deployments, key holders, sealed model bundles.\n\n"
         "Examples:\n\n"
-        "  recanon keys holder new --label alice --out alice.key      # → alice.key (0600) + alice.pub\n\n"
+        "  recanon keys holder new --label alice --out alice.key    # → alice.key (0600) + alice.pub\n\n"
         "  recanon keys init --deployment lobby --holder alice.pub  # → lobby.deployment + device key\n\n"
         "  recanon keys seal gy.safetensors --deployment lobby.deployment --model gy --model-version 1 "
         "--out gy.bundle\n\n"
@@ -331,10 +331,22 @@ def init(
         ),
     ] = None,
     checkpoint_every: Annotated[
-        int, typer.Option(help="Sign a sidecar checkpoint every N lines (default: 256).", min=1, max=65536)
+        int,
+        typer.Option(
+            help="Sign a sidecar checkpoint every N lines (default: 256).",
+            min=1,
+            max=65536,
+            show_default=False,
+        ),
     ] = 256,
     min_holders: Annotated[
-        int, typer.Option(help="Refuse to seal to fewer holders (default: 1; 2 is wiser).", min=1, max=32)
+        int,
+        typer.Option(
+            help="Refuse to seal to fewer holders (default: 1; 2 is wiser).",
+            min=1,
+            max=32,
+            show_default=False,
+        ),
     ] = 1,
     no_passphrase: NoPassphrase = False,
     passphrase_file: PassphraseFile = None,
