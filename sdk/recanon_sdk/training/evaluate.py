@@ -23,7 +23,7 @@ from recanon_sdk.enhance.learned import LearnedEnhancer
 from recanon_sdk.models.losses import gaussian_blur, psnr, ssim
 from recanon_sdk.models.recover import GYRecoverer
 
-__all__ = ["evaluate_pair", "jpeg_roundtrip", "x264_roundtrip"]
+__all__ = ["evaluate_pair", "jpeg_roundtrip", "oks", "pose_agreement", "x264_encode", "x264_roundtrip"]
 
 
 def jpeg_roundtrip(crops: Sequence[np.ndarray], quality: int) -> list[np.ndarray]:
@@ -37,8 +37,8 @@ def jpeg_roundtrip(crops: Sequence[np.ndarray], quality: int) -> list[np.ndarray
     return out
 
 
-def x264_roundtrip(crops: Sequence[np.ndarray], crf: int = 23, fps: int = 10) -> list[np.ndarray]:
-    """Encode equally sized crops as consecutive frames with libx264 (yuv420p) and decode them."""
+def x264_encode(crops: Sequence[np.ndarray], crf: int = 23, fps: int = 10) -> bytes:
+    """Encode equally sized uint8 RGB crops as consecutive frames with libx264 (yuv420p) into MP4 bytes."""
     import io
 
     import av
@@ -54,10 +54,59 @@ def x264_roundtrip(crops: Sequence[np.ndarray], crf: int = 23, fps: int = 10) ->
                 out.mux(packet)
         for packet in stream.encode():
             out.mux(packet)
-    buf.seek(0)
-    with av.open(buf) as inp:
-        frames = [f.to_ndarray(format="rgb24") for f in inp.decode(video=0)]
-    return frames
+    return buf.getvalue()
+
+
+def x264_roundtrip(crops: Sequence[np.ndarray], crf: int = 23, fps: int = 10) -> list[np.ndarray]:
+    """:func:`x264_encode` then decode: the crops after a real H.264 round trip."""
+    import io
+
+    import av
+
+    with av.open(io.BytesIO(x264_encode(crops, crf, fps))) as inp:
+        return [f.to_ndarray(format="rgb24") for f in inp.decode(video=0)]
+
+
+def oks(ref_kpts: np.ndarray, kpts: np.ndarray, area: float, sigmas: np.ndarray) -> float:
+    """COCO object keypoint similarity of ``kpts`` to ``ref_kpts`` ((17, 3) pixels + visibility of
+    the reference): mean over visible reference keypoints of ``exp(−d² / (2 · area · (2σ)²))``."""
+    vis = ref_kpts[:, 2] > 0
+    if not vis.any():
+        return float("nan")
+    d2 = ((ref_kpts[:, :2] - kpts[:, :2]) ** 2).sum(1)
+    e = d2 / (2 * max(area, 1e-6) * (2 * sigmas) ** 2)
+    return float(np.exp(-e)[vis].mean())
+
+
+def pose_agreement(
+    pose: object, raw: Sequence[np.ndarray], processed: Sequence[np.ndarray]
+) -> dict[str, float]:
+    """How well the frozen pose model on ``processed`` crops agrees with itself on the ``raw`` crops.
+
+    ``pose`` is a :class:`~recanon_sdk.models.pose_loss.YoloPoseLoss` (its teacher is used).
+    Returns the mean OKS against the raw-crop prediction (crops where the raw prediction is a
+    confident person) and the fraction of those crops where a person is still detected.
+    """
+    from ultralytics.utils.metrics import OKS_SIGMA
+
+    ref = pose.pseudo_labels(_t(raw))  # type: ignore[attr-defined]
+    got = pose.pseudo_labels(_t(processed))  # type: ignore[attr-defined]
+    h, w = pose.cfg.input_size  # type: ignore[attr-defined]
+    scale = np.array([w, h], np.float32)
+    scores, found = [], []
+    for i in range(len(raw)):
+        if not bool(ref.valid[i]):
+            continue
+        rk, gk = ref.keypoints[i].numpy().copy(), got.keypoints[i].numpy().copy()
+        rk[:, :2] *= scale
+        gk[:, :2] *= scale
+        area = float(ref.boxes[i, 2] * w * ref.boxes[i, 3] * h)
+        found.append(bool(got.valid[i]))
+        scores.append(oks(rk, gk, area, OKS_SIGMA) if got.valid[i] else 0.0)
+    return {
+        "oks": float(np.nanmean(scores)) if scores else float("nan"),
+        "detected": float(np.mean(found or [0])),
+    }
 
 
 def _t(crops: Sequence[np.ndarray]) -> torch.Tensor:
