@@ -9,7 +9,7 @@ os.environ.setdefault("YOLO_VERBOSE", "False")
 
 import typer  # noqa: E402
 
-from recanon_cli.commands import anonymize, info, inspect  # noqa: E402
+from recanon_cli.commands import anonymize, info, inspect, keys, train, verify  # noqa: E402
 
 app = typer.Typer(
     name="recanon",
@@ -29,6 +29,9 @@ app = typer.Typer(
 app.command(no_args_is_help=True)(anonymize.anonymize)
 app.command()(info.info)
 app.command(name="inspect", no_args_is_help=True)(inspect.inspect_file)
+app.add_typer(keys.app)
+app.command(no_args_is_help=True)(verify.verify)
+app.command(no_args_is_help=True)(train.train)
 
 
 def main() -> None:

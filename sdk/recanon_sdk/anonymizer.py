@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -31,6 +31,9 @@ from recanon_sdk.video.atomic import check_output
 from recanon_sdk.video.reader import VideoSource, is_stream_url
 from recanon_sdk.video.sidecar import SidecarWriter, make_header, sidecar_path_for
 from recanon_sdk.video.writer import EncoderConfig, VideoSink
+
+if TYPE_CHECKING:
+    from recanon_sdk.signing import RunSigner
 
 ProgressCallback = Callable[[int, int | None], None]
 
@@ -62,6 +65,7 @@ class RunResult:
     obscured_frames: int = 0
     held_regions: int = 0
     seconds: float = 0.0
+    manifest: Path | None = None
     stopped_early: str | None = None
 
     @property
@@ -150,11 +154,11 @@ class Anonymizer:
             events.append(_event("tracker_failed", error))
             self.reset()
             people = found
-            people.region = self.config.geometry.regions(people.xyxy, image.shape[:2])
+            people.region = self.config.geometry.regions(people.xyxy, image.shape[:2], people.keypoints)
             return _Processed(frame, obscure_whole_frame(image), people, "obscured", events)
         try:
             geometry = self.config.geometry
-            people.region = geometry.regions(people.xyxy, image.shape[:2])
+            people.region = geometry.regions(people.xyxy, image.shape[:2], people.keypoints)
             if not len(people):
                 return _Processed(frame, image.copy(), people, "ok", events)
             crops = geometry.extract(image, people.region, self.enhancer.input_size)
@@ -179,6 +183,7 @@ class Anonymizer:
         max_frames: int | None = None,
         on_progress: ProgressCallback | None = None,
         on_sidecar_line: Callable[[bytes], None] | None = None,
+        signer: RunSigner | None = None,
     ) -> RunResult:
         """Anonymize ``source`` into ``output`` (default ``<name>.anon.mp4``) and its pose sidecar.
 
@@ -214,9 +219,22 @@ class Anonymizer:
                            "feather": self.config.geometry.feather,
                            "hold_frames": getattr(self.config.tracker, "hold_frames", None)},
         )  # fmt: skip
-        sidecar_writer = SidecarWriter(sidecar_path, header)
+        if signer is not None:
+            if sidecar is not None and sidecar_path != sidecar_path_for(output_path):
+                raise OutputError("a signed run keeps the sidecar next to the video (<output>.pose.jsonl)",
+                                  hint="drop --sidecar when signing")  # fmt: skip
+            check_output(_manifest_path(output_path), overwrite=overwrite)
+            signer.begin(output_path)
+        try:
+            sidecar_writer = SidecarWriter(sidecar_path, header)
+        except OSError as error:
+            if signer is not None:
+                signer.abort()
+            raise OutputError(f"cannot write '{sidecar_path}': {error.strerror}") from None
         if on_sidecar_line is not None:
             sidecar_writer.on_line.append(on_sidecar_line)
+        if signer is not None:
+            sidecar_writer.on_line.append(signer.add_line)
         result = RunResult(output=output_path, sidecar=sidecar_path)
         tracks: set[int] = set()
         started = time.perf_counter()
@@ -268,17 +286,32 @@ class Anonymizer:
                 obscured_frames=result.obscured_frames, stopped_early=result.stopped_early,
                 dropped_non_monotonic=video.dropped_non_monotonic,
             )  # fmt: skip
+            if signer is not None:
+                result.manifest = signer.commit(source=None if live else source, output=output_path,
+                                                models=self._model_hashes(), overwrite=overwrite)  # fmt: skip
         except KeyboardInterrupt:
             pipeline.abort()
             sink.abort()
             sidecar_writer.abort()
+            if signer is not None:
+                signer.abort()
             raise Interrupted("interrupted (Ctrl-C); the partial outputs were removed") from None
         except BaseException:
             pipeline.abort()
             sink.abort()
             sidecar_writer.abort()
+            if signer is not None:
+                signer.abort()
             raise
         return result
+
+    def _model_hashes(self) -> dict[str, str]:
+        weights = getattr(self.detector, "weights", None)
+        hashes = {} if weights is None else {f"pose:{weights.name}": weights.sha256}
+        enhancer_hash = getattr(self.enhancer, "weights_sha256", None)
+        if enhancer_hash:
+            hashes[f"enhancer:{self.enhancer.name}"] = enhancer_hash
+        return hashes
 
     def _model_ids(self) -> dict[str, Any]:
         models: dict[str, Any] = {}
@@ -292,6 +325,10 @@ class Anonymizer:
 
 
 _NO_TIME = __import__("fractions").Fraction(1, 1)
+
+
+def _manifest_path(output: Path) -> Path:
+    return output.with_suffix(".manifest.json")
 
 
 def default_output_for(source: str | Path) -> Path:

@@ -27,7 +27,7 @@ def anonymize(
                                                  show_default=False)] = None,
     enhancer: Annotated[EnhancerName, typer.Option(help="How people are hidden.")] = EnhancerName.blur,
     strength: Annotated[float | None, typer.Option(help="Enhancer strength as a fraction of each person's size "
-                                                   "(blur sigma, pixel cell). Default: blur 0.06, pixelate 0.08; "
+                                                   "(blur sigma, pixel cell). Default: 0.1 for both; "
                                                    "raise it for more privacy.", min=0.001, max=1.0,
                                                    show_default=False)] = None,
     pose_model: Annotated[str, typer.Option(help="Pose weights: 'yolo11n-pose' (bundled, offline) or a path "
@@ -49,6 +49,14 @@ def anonymize(
     max_frames: Annotated[int | None, typer.Option(help="Stop after this many frames (for streams).", min=1,
                                                    show_default=False)] = None,
     device: Annotated[str, typer.Option(help="Torch device for the detector: cpu, cuda, cuda:0.")] = "cpu",
+    deployment: Annotated[Path | None, typer.Option(help="Deployment file: sign the sidecar and a run manifest "
+                                                    "with the device key (checked by 'recanon verify').",
+                                                    show_default=False)] = None,
+    device_key: Annotated[Path | None, typer.Option(help="The deployment's device signing key (with "
+                                                    "--deployment). Passphrase from --passphrase-file, "
+                                                    "$RECANON_PASSPHRASE or a prompt.", show_default=False)] = None,
+    passphrase_file: Annotated[Path | None, typer.Option(help="File whose first line is the device key's "
+                                                         "passphrase.", show_default=False)] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
 ) -> None:
@@ -85,11 +93,17 @@ def anonymize(
         )
     except ValueError as error:
         fail(f"invalid option: {error}")
+    signer = None
+    if (deployment is None) != (device_key is None):
+        fail("signing needs both --deployment and --device-key", "pass both, or neither for an unsigned run")
+    if deployment is not None and device_key is not None:
+        signer = _load_signer(deployment, device_key, passphrase_file)
     try:
         anonymizer = Anonymizer(config)
         with frame_progress(enabled=not quiet, description="anonymizing") as progress:
             result = anonymizer.process_video(source, output, sidecar=sidecar, overwrite=overwrite,
-                                              max_frames=max_frames, on_progress=progress)  # fmt: skip
+                                              max_frames=max_frames, on_progress=progress,
+                                              signer=signer)  # fmt: skip
     except RecanonError as error:
         fail(error.message, *([error.hint] if error.hint else []), code=130 if type(error).__name__ == "Interrupted" else 1)
     if not quiet:
@@ -99,8 +113,28 @@ def anonymize(
             f"{result.obscured_frames} frames failed closed (fully obscured)"
         )
         stderr.print(f"  video    {result.output}\n  sidecar  {result.sidecar}", markup=False)
+        if result.manifest is not None:
+            stderr.print(f"  signed   {result.manifest} (check with: recanon verify {result.output})", markup=False)
         if result.stopped_early:
             stderr.print(f"  [yellow]note[/yellow]: {result.stopped_early}")
     if result.stopped_early and "interrupted" not in result.stopped_early:
         fail(f"the input stopped decoding early ({result.stopped_early}); the outputs hold the frames before it",
              "check the input file; the finalized outputs are playable", code=3)  # fmt: skip
+
+
+def _load_signer(deployment: Path, device_key: Path, passphrase_file: Path | None):
+    """Load the deployment and device key (one clear error each) and build the run signer."""
+    from recanon_cli.commands.keys import _errors, _load_deployment, _load_private
+    from recanon_keys import load_device_key
+    from recanon_sdk.signing import RunSigner
+
+    for path in (deployment, device_key):
+        if not path.is_file():
+            fail(f"'{path}' does not exist", "create a deployment with 'recanon keys init'")
+    with _errors():
+        dep = _load_deployment(deployment)
+        key = _load_private(device_key, passphrase_file, "device-key", load_device_key)
+    try:
+        return RunSigner(key, dep)
+    except ValueError as error:
+        fail(str(error), "use the device key the deployment was created with")

@@ -27,6 +27,10 @@ class DetectorConfig:
 
     ``conf`` is low on purpose: a false positive only blurs some background, a miss shows a person.
     ``tiles`` = (rows, cols) of overlapping tiles run in addition to the whole frame (``(1, 1)`` = off).
+    ``zoom_out`` adds a cheap pass (at ``zoom_out_imgsz``) on the frame padded by that fraction of its
+    size on every side, for people so close to the camera that they fill the frame: the model misses
+    or mis-boxes a face that fills the image, and finds it once it is small in a larger canvas
+    (measured on the ORL face crops: 85 % → 100 % found). ``0`` turns it off.
     """
 
     weights: str | Path = DEFAULT_POSE_MODEL
@@ -35,6 +39,8 @@ class DetectorConfig:
     iou: float = 0.6
     tiles: tuple[int, int] = (1, 1)
     tile_overlap: float = 0.2
+    zoom_out: float = 1.0
+    zoom_out_imgsz: int = 320
     device: str = "cpu"
     max_people: int = 300
 
@@ -45,6 +51,8 @@ class DetectorConfig:
             raise ValueError(f"conf must be within (0, 1), got {self.conf}")
         if self.tiles[0] < 1 or self.tiles[1] < 1:
             raise ValueError(f"tiles must be at least (1, 1), got {self.tiles}")
+        if self.zoom_out < 0 or self.zoom_out_imgsz < 32 or self.zoom_out_imgsz % 32:
+            raise ValueError("zoom_out must be ≥ 0 and zoom_out_imgsz a positive multiple of 32")
 
 
 class PoseDetector:
@@ -76,25 +84,42 @@ class PoseDetector:
             return []
         rows, cols = self.config.tiles
         if (rows, cols) == (1, 1):
-            return self._predict(images)
-        found = []
-        for image in images:
-            windows = _tile_windows(image.shape[:2], rows, cols, self.config.tile_overlap)
-            crops = [image] + [image[y0:y1, x0:x1] for x0, y0, x1, y1 in windows]
-            parts = self._predict(crops)
-            for (x0, y0, _, _), part in zip(windows, parts[1:], strict=True):
-                part.xyxy[:, [0, 2]] += x0
-                part.xyxy[:, [1, 3]] += y0
-                part.keypoints[:, :, 0] += x0
-                part.keypoints[:, :, 1] += y0
-            found.append(_nms(People.merge(parts), self.config.iou))
+            found = self._predict(images)
+        else:
+            found = []
+            for image in images:
+                windows = _tile_windows(image.shape[:2], rows, cols, self.config.tile_overlap)
+                crops = [image] + [image[y0:y1, x0:x1] for x0, y0, x1, y1 in windows]
+                parts = self._predict(crops)
+                for (x0, y0, _, _), part in zip(windows, parts[1:], strict=True):
+                    _shift(part, x0, y0)
+                found.append(_nms(People.merge(parts), self.config.iou))
+        if self.config.zoom_out > 0:
+            zoomed = self._zoomed_out(images)
+            found = [_add_missing(main, extra) for main, extra in zip(found, zoomed, strict=True)]
         return found
 
-    def _predict(self, images: list[np.ndarray]) -> list[People]:
+    def _zoomed_out(self, images: list[np.ndarray]) -> list[People]:
+        canvases, offsets = [], []
+        for image in images:
+            h, w = image.shape[:2]
+            pad_y, pad_x = round(h * self.config.zoom_out), round(w * self.config.zoom_out)
+            canvas = np.full((h + 2 * pad_y, w + 2 * pad_x, 3), 114, np.uint8)
+            canvas[pad_y:pad_y + h, pad_x:pad_x + w] = image
+            canvases.append(canvas)
+            offsets.append((pad_x, pad_y, w, h))
+        found = self._predict(canvases, imgsz=self.config.zoom_out_imgsz)
+        for people, (pad_x, pad_y, w, h) in zip(found, offsets, strict=True):
+            _shift(people, -pad_x, -pad_y)
+            people.xyxy[:, [0, 2]] = people.xyxy[:, [0, 2]].clip(0, w)
+            people.xyxy[:, [1, 3]] = people.xyxy[:, [1, 3]].clip(0, h)
+        return [p[(p.xyxy[:, 2] > p.xyxy[:, 0]) & (p.xyxy[:, 3] > p.xyxy[:, 1])] for p in found]
+
+    def _predict(self, images: list[np.ndarray], imgsz: int | None = None) -> list[People]:
         bgr = [np.ascontiguousarray(image[:, :, ::-1]) for image in images]
         results = self._model.predict(
             bgr,
-            imgsz=self.config.imgsz,
+            imgsz=imgsz or self.config.imgsz,
             conf=self.config.conf,
             iou=self.config.iou,
             device=self.config.device,
@@ -116,6 +141,31 @@ class PoseDetector:
             )
             out.append(People(xyxy=boxes.xyxy.cpu().numpy(), score=boxes.conf.cpu().numpy(), keypoints=kpts))
         return out
+
+
+def _shift(people: People, dx: float, dy: float) -> None:
+    people.xyxy[:, [0, 2]] += dx
+    people.xyxy[:, [1, 3]] += dy
+    people.keypoints[:, :, 0] += dx
+    people.keypoints[:, :, 1] += dy
+
+
+def _add_missing(main: People, extra: People) -> People:
+    """``main`` plus the rows of ``extra`` that overlap none of it (main's boxes and keypoints are finer)."""
+    if not len(extra):
+        return main
+    if not len(main):
+        return extra
+    keep = [i for i in range(len(extra)) if _overlap(extra.xyxy[i], main.xyxy).max() < 0.5]
+    return People.merge([main, extra[np.asarray(keep, dtype=int)]]) if keep else main
+
+
+def _overlap(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Intersection over the *smaller* area, of ``box`` with each of ``boxes``."""
+    ix = np.clip(np.minimum(box[2], boxes[:, 2]) - np.maximum(box[0], boxes[:, 0]), 0, None)
+    iy = np.clip(np.minimum(box[3], boxes[:, 3]) - np.maximum(box[1], boxes[:, 1]), 0, None)
+    area = lambda b: np.clip(b[..., 2] - b[..., 0], 0, None) * np.clip(b[..., 3] - b[..., 1], 0, None)  # noqa: E731
+    return ix * iy / np.maximum(np.minimum(area(box), area(boxes)), 1e-6)
 
 
 def _tile_windows(

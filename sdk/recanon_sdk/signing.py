@@ -1,0 +1,82 @@
+"""Sign what the anonymizer writes: the pose sidecar as it is written, then a run manifest.
+
+A device that holds a deployment's Ed25519 device key signs every run, so that an investigator can
+check with ``recanon verify OUT.mp4`` that the video, its sidecar and the manifest are exactly what
+the device produced (formats in ``docs/key-formats.md``). The cryptography is ``recanon_keys``'s;
+this module only wires it into the pipeline.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO
+
+import recanon_keys as rk
+
+from recanon_sdk import __version__
+from recanon_sdk.video.atomic import commit, discard, temporary_name
+
+
+class RunSigner:
+    """Signs one run: :meth:`begin` before the sidecar is written, :meth:`commit` after both outputs are.
+
+    >>> signer = RunSigner(device_key, deployment)                       # doctest: +SKIP
+    >>> Anonymizer().process_video("in.mp4", "out.mp4", signer=signer)   # doctest: +SKIP
+    """
+
+    def __init__(self, device_key: rk.DeviceKey, deployment: rk.Deployment) -> None:
+        if device_key.key_id != deployment.device.key_id:
+            raise ValueError(
+                f"deployment {deployment.name!r} belongs to device key {deployment.device.key_id}, "
+                f"not {device_key.key_id}"
+            )
+        self.device_key = device_key
+        self.deployment = deployment
+        self._signer: rk.SidecarSigner | None = None
+        self._handle: IO[bytes] | None = None
+        self._temporary: Path | None = None
+        self._started = datetime.now(UTC)
+
+    def begin(self, output: Path) -> None:
+        """Open the signature file (a temporary name until :meth:`commit`)."""
+        paths = rk.companion_paths(output)
+        self._temporary = temporary_name(paths.sidecar_sig)
+        self._handle = open(self._temporary, "wb")  # noqa: SIM115 - closed in commit/abort
+        self._signer = rk.SidecarSigner(self.device_key, deployment=self.deployment, out=self._handle)
+        self._started = datetime.now(UTC)
+
+    def add_line(self, line: bytes) -> None:
+        assert self._signer is not None, "begin() first"
+        self._signer.add_line(line)
+
+    def commit(self, *, source: str | Path | None, output: Path, models: dict[str, str], overwrite: bool) -> Path:
+        """Finish the sidecar signature, then write the signed manifest; return the manifest's path."""
+        assert self._signer is not None and self._handle is not None and self._temporary is not None
+        summary = self._signer.finish()
+        self._handle.close()
+        paths = rk.companion_paths(output)
+        commit(self._temporary, paths.sidecar_sig)
+        self._temporary = None
+        manifest = rk.build_run_manifest(
+            deployment=self.deployment,
+            device_key=self.device_key,
+            tool_version=__version__,
+            models=models,
+            input=rk.file_digest(source) if source is not None and os.path.isfile(source) else None,
+            output=rk.file_digest(paths.video),
+            sidecar=summary,
+            sidecar_name=paths.sidecar.name,
+            started=self._started,
+            finished=datetime.now(UTC),
+        )
+        return rk.write_signed_manifest(paths.manifest, manifest, self.device_key, overwrite=overwrite)
+
+    def abort(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+        if self._temporary is not None:
+            discard(self._temporary)
+            self._temporary = None
