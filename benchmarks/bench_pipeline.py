@@ -1,0 +1,133 @@
+"""Throughput of ``anonymize`` against the floors of the same work, measured in one run.
+
+On a real clip (default: the first ``--frames`` frames of the CC-BY walking video in ../shared, else
+the bundled sample), each at the same encoder settings:
+
+1. decode → encode                       (video I/O floor)
+2. decode → pose → encode                (the detector as ``anonymize`` runs it, incl. its zoom-out pass)
+3. decode → pose (single pass) → encode  (the plain model, one inference per frame)
+4. anonymize with the blur enhancer      (the product: threads, tracking, enhancement, sidecar)
+
+Prints fps and the ratios 4/2 (target ≥ 0.80) and 4/3. With ``--memory`` it also runs
+``recanon anonymize`` in a subprocess on the clip and on the clip looped 10× and prints the peak RSS.
+
+    python benchmarks/bench_pipeline.py --frames 200 --memory
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from fractions import Fraction
+from pathlib import Path
+
+os.environ.setdefault("YOLO_OFFLINE", "1")
+
+import av
+
+from recanon_sdk.anonymizer import Anonymizer, AnonymizerConfig, _batches
+from recanon_sdk.detect.pose import DetectorConfig, PoseDetector
+from recanon_sdk.video.reader import VideoSource
+from recanon_sdk.video.writer import EncoderConfig, VideoSink
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("RECANON_SHARED", ROOT.parent / "shared"))
+
+
+def cut_clip(source: Path, frames: int, target: Path, loops: int = 1) -> Path:
+    """The first ``frames`` frames of ``source`` (played ``loops`` times in a row) as an H.264 mp4."""
+    src = VideoSource(source)
+    images = [f.image for f in itertools.islice(src, frames)]
+    rate = src.info.average_rate or Fraction(25)
+    with VideoSink(target, time_base=1 / rate, average_rate=rate, config=EncoderConfig(crf=18)) as sink:
+        for i, image in enumerate(itertools.chain.from_iterable(itertools.repeat(images, loops))):
+            from recanon_sdk.types import Frame
+
+            sink.write(Frame(image=image, pts=i, time_base=1 / rate, index=i))
+    return target
+
+
+def timed(label: str, work) -> float:
+    started = time.perf_counter()
+    frames = work()
+    seconds = time.perf_counter() - started
+    fps = frames / seconds
+    print(f"{label:44s} {frames:5d} frames {seconds:7.1f} s {fps:7.2f} fps", flush=True)
+    return fps
+
+
+def transcode(clip: Path, out: Path, detector: PoseDetector | None, batch: int) -> int:
+    source = VideoSource(clip)
+    count = 0
+    with VideoSink(out, time_base=source.info.time_base, average_rate=source.info.average_rate) as sink:
+        for frames in _batches(iter(source), batch):
+            if detector is not None:
+                detector.detect([f.image for f in frames])
+            for frame in frames:
+                sink.write(frame)
+                count += 1
+    return count
+
+
+def peak_rss_mb(clip: Path, out: Path, imgsz: int) -> float:
+    code = (
+        "import resource,sys;from recanon_cli.main import main;sys.argv=['recanon','anonymize',"
+        f"'{clip}','-o','{out}','--overwrite','--quiet','--imgsz','{imgsz}']\n"
+        "try:\n main()\nexcept SystemExit:\n pass\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return int(result.stdout.strip().splitlines()[-1]) / 1024
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clip", type=Path)
+    parser.add_argument("--frames", type=int, default=200)
+    parser.add_argument("--memory", action="store_true", help="also measure peak RSS at 1× and 10× length")
+    parser.add_argument("--memory-imgsz", type=int, default=320, help="detector size for the memory runs")
+    args = parser.parse_args()
+    source = args.clip or SHARED / "data" / "videos" / "intel" / "one-by-one-person-detection.mp4"
+    if not source.exists():
+        source = ROOT / "examples" / "walking.mp4"
+    config = AnonymizerConfig()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        clip = cut_clip(source, args.frames, tmp_path / "clip.mp4")
+        print(f"clip: {args.frames} frames of {source.name}, {VideoSource(clip).info.width}×"
+              f"{VideoSource(clip).info.height}; detector imgsz {config.detector.imgsz}, zoom-out "
+              f"{config.detector.zoom_out} @ {config.detector.zoom_out_imgsz}; x264 {config.encoder.preset} "
+              f"crf {config.encoder.crf}; torch threads {__import__('torch').get_num_threads()}")
+        detector = PoseDetector(config.detector)
+        single = PoseDetector(replace(config.detector, zoom_out=0.0))
+        detector.detect([VideoSource(clip).__iter__().__next__().image])  # warm up
+        io_fps = timed("1. decode → encode", lambda: transcode(clip, tmp_path / "a.mp4", None, config.batch_size))
+        pose_fps = timed("2. decode → pose (as anonymize) → encode",
+                         lambda: transcode(clip, tmp_path / "b.mp4", detector, config.batch_size))
+        single_fps = timed("3. decode → pose (single pass) → encode",
+                           lambda: transcode(clip, tmp_path / "c.mp4", single, config.batch_size))
+        anonymizer = Anonymizer(config, detector=detector)
+        anon_fps = timed("4. anonymize (blur)",
+                         lambda: anonymizer.process_video(clip, tmp_path / "d.mp4", overwrite=True).frames)
+        print(f"ratio anonymize / (decode → pose → encode)          {anon_fps / pose_fps:5.2f}   (target ≥ 0.80)")
+        print(f"ratio anonymize / (decode → single-pass pose → encode) {anon_fps / single_fps:5.2f}")
+        print(f"ratio anonymize / (decode → encode)                 {anon_fps / io_fps:5.2f}")
+        if args.memory:
+            long_clip = cut_clip(source, args.frames, tmp_path / "long.mp4", loops=10)
+            short_mb = peak_rss_mb(clip, tmp_path / "m1.mp4", args.memory_imgsz)
+            long_mb = peak_rss_mb(long_clip, tmp_path / "m10.mp4", args.memory_imgsz)
+            print(f"peak RSS anonymize: {args.frames} frames {short_mb:.0f} MB, {10 * args.frames} frames "
+                  f"{long_mb:.0f} MB (ratio {long_mb / short_mb:.2f}; imgsz {args.memory_imgsz})")
+    return 0
+
+
+if __name__ == "__main__":
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    raise SystemExit(main())
