@@ -30,10 +30,9 @@ from pathlib import Path
 
 os.environ.setdefault("YOLO_OFFLINE", "1")
 
-import av
 
 from recanon_sdk.anonymizer import Anonymizer, AnonymizerConfig, _batches
-from recanon_sdk.detect.pose import DetectorConfig, PoseDetector
+from recanon_sdk.detect.pose import PoseDetector
 from recanon_sdk.video.reader import VideoSource
 from recanon_sdk.video.writer import EncoderConfig, VideoSink
 
@@ -88,7 +87,9 @@ def peak_rss_mb(clip: Path, out: Path, imgsz: int) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--clip", type=Path)
     parser.add_argument("--frames", type=int, default=200)
     parser.add_argument("--memory", action="store_true", help="also measure peak RSS at 1× and 10× length")
@@ -101,30 +102,42 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         clip = cut_clip(source, args.frames, tmp_path / "clip.mp4")
-        print(f"clip: {args.frames} frames of {source.name}, {VideoSource(clip).info.width}×"
-              f"{VideoSource(clip).info.height}; detector imgsz {config.detector.imgsz}, zoom-out "
-              f"{config.detector.zoom_out} @ {config.detector.zoom_out_imgsz}; x264 {config.encoder.preset} "
-              f"crf {config.encoder.crf}; torch threads {__import__('torch').get_num_threads()}")
+        print(
+            f"clip: {args.frames} frames of {source.name}, {VideoSource(clip).info.width}×"
+            f"{VideoSource(clip).info.height}; detector imgsz {config.detector.imgsz}, zoom-out "
+            f"{config.detector.zoom_out} @ {config.detector.zoom_out_imgsz}; x264 {config.encoder.preset} "
+            f"crf {config.encoder.crf}; torch threads {__import__('torch').get_num_threads()}"
+        )
         detector = PoseDetector(config.detector)
         single = PoseDetector(replace(config.detector, zoom_out=0.0))
         detector.detect([VideoSource(clip).__iter__().__next__().image])  # warm up
-        io_fps = timed("1. decode → encode", lambda: transcode(clip, tmp_path / "a.mp4", None, config.batch_size))
-        pose_fps = timed("2. decode → pose (as anonymize) → encode",
-                         lambda: transcode(clip, tmp_path / "b.mp4", detector, config.batch_size))
-        single_fps = timed("3. decode → pose (single pass) → encode",
-                           lambda: transcode(clip, tmp_path / "c.mp4", single, config.batch_size))
+        io_fps = timed(
+            "1. decode → encode", lambda: transcode(clip, tmp_path / "a.mp4", None, config.batch_size)
+        )
+        pose_fps = timed(
+            "2. decode → pose (as anonymize) → encode",
+            lambda: transcode(clip, tmp_path / "b.mp4", detector, config.batch_size),
+        )
+        single_fps = timed(
+            "3. decode → pose (single pass) → encode",
+            lambda: transcode(clip, tmp_path / "c.mp4", single, config.batch_size),
+        )
         anonymizer = Anonymizer(config, detector=detector)
-        anon_fps = timed("4. anonymize (blur)",
-                         lambda: anonymizer.process_video(clip, tmp_path / "d.mp4", overwrite=True).frames)
-        print(f"ratio anonymize / (decode → pose → encode)          {anon_fps / pose_fps:5.2f}   (target ≥ 0.80)")
+        anon_fps = timed(
+            "4. anonymize (blur)",
+            lambda: anonymizer.process_video(clip, tmp_path / "d.mp4", overwrite=True).frames,
+        )
+        print(f"ratio anonymize / (decode → pose → encode)  {anon_fps / pose_fps:5.2f}   (target ≥ 0.80)")
         print(f"ratio anonymize / (decode → single-pass pose → encode) {anon_fps / single_fps:5.2f}")
         print(f"ratio anonymize / (decode → encode)                 {anon_fps / io_fps:5.2f}")
         if args.memory:
             long_clip = cut_clip(source, args.frames, tmp_path / "long.mp4", loops=10)
             short_mb = peak_rss_mb(clip, tmp_path / "m1.mp4", args.memory_imgsz)
             long_mb = peak_rss_mb(long_clip, tmp_path / "m10.mp4", args.memory_imgsz)
-            print(f"peak RSS anonymize: {args.frames} frames {short_mb:.0f} MB, {10 * args.frames} frames "
-                  f"{long_mb:.0f} MB (ratio {long_mb / short_mb:.2f}; imgsz {args.memory_imgsz})")
+            print(
+                f"peak RSS anonymize: {args.frames} frames {short_mb:.0f} MB, {10 * args.frames} frames "
+                f"{long_mb:.0f} MB (ratio {long_mb / short_mb:.2f}; imgsz {args.memory_imgsz})"
+            )
     return 0
 
 

@@ -25,7 +25,6 @@ from pathlib import Path
 os.environ.setdefault("YOLO_OFFLINE", "1")
 
 import numpy as np
-
 from recanon_sdk.anonymizer import Anonymizer, AnonymizerConfig
 from recanon_sdk.detect.pose import DetectorConfig, PoseDetector
 from recanon_sdk.video.reader import VideoSource
@@ -52,12 +51,16 @@ def covered_fraction(box: np.ndarray, regions: np.ndarray, shape: tuple[int, int
         return 1.0
     mask = np.zeros((y1 - y0, x1 - x0), bool)
     for rx0, ry0, rx1, ry1 in regions:
-        mask[max(ry0, y0) - y0:max(min(ry1, y1) - y0, 0), max(rx0, x0) - x0:max(min(rx1, x1) - x0, 0)] = True
+        mask[max(ry0, y0) - y0 : max(min(ry1, y1) - y0, 0), max(rx0, x0) - x0 : max(min(rx1, x1) - x0, 0)] = (
+            True
+        )
     return float(mask.mean())
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--every", type=int, default=4, help="check every Nth frame against the reference")
     parser.add_argument("--min-covered", type=float, default=0.9)
     parser.add_argument("--target", type=float, default=0.99)
@@ -92,20 +95,47 @@ def main() -> int:
                 if fraction >= args.min_covered:
                     covered += 1
                 else:
-                    misses.append({"clip": name, "frame": frame.index, "box": [round(float(v), 1) for v in box],
-                                   "score": round(float(score), 3), "covered": round(fraction, 3)})  # fmt: skip
+                    misses.append(
+                        {
+                            "clip": name,
+                            "frame": frame.index,
+                            "box": [round(float(v), 1) for v in box],
+                            "score": round(float(score), 3),
+                            "covered": round(fraction, 3),
+                        }
+                    )
         rate = covered / total if total else float("nan")
-        rows.append({"clip": name, "reference_persons": total, "covered": covered, "coverage": rate,
-                     "seconds": round(time.perf_counter() - started, 1)})  # fmt: skip
+        rows.append(
+            {
+                "clip": name,
+                "reference_persons": total,
+                "covered": covered,
+                "coverage": rate,
+                "seconds": round(time.perf_counter() - started, 1),
+            }
+        )
         print(f"{name:48s} {covered:5d}/{total:<5d} covered  {100 * rate:6.2f} %", flush=True)
     total = sum(r["reference_persons"] for r in rows)
     covered = sum(r["covered"] for r in rows)
     rate = covered / total if total else float("nan")
-    print(f"{'TOTAL':48s} {covered:5d}/{total:<5d} covered  {100 * rate:6.2f} %  (target {100 * args.target:.0f} %)")
+    print(
+        f"{'TOTAL':48s} {covered:5d}/{total:<5d} covered  {100 * rate:6.2f} %  "
+        f"(target {100 * args.target:.0f} %)"
+    )
     if args.json:
-        args.json.write_text(json.dumps({"rows": rows, "total": total, "covered": covered, "coverage": rate,
-                                         "misses": misses, "settings": vars(args) | {"json": str(args.json),
-                                         "workdir": str(args.workdir)}}, indent=1))  # fmt: skip
+        args.json.write_text(
+            json.dumps(
+                {
+                    "rows": rows,
+                    "total": total,
+                    "covered": covered,
+                    "coverage": rate,
+                    "misses": misses,
+                    "settings": vars(args) | {"json": str(args.json), "workdir": str(args.workdir)},
+                },
+                indent=1,
+            )
+        )
     return 0 if rate >= args.target else 1
 
 

@@ -24,7 +24,6 @@ os.environ.setdefault("YOLO_OFFLINE", "1")
 import av
 import cv2
 import numpy as np
-
 from recanon_sdk.anonymizer import Anonymizer, AnonymizerConfig
 from recanon_sdk.detect.pose import DetectorConfig, PoseDetector
 from recanon_sdk.enhance import make_enhancer
@@ -110,7 +109,9 @@ def load_rgb(path: Path) -> np.ndarray:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--enhancers", nargs="+", default=["none", "blur", "pixelate", "mask"])
     parser.add_argument("--score", type=float, default=0.6, help="YuNet score threshold (OpenCV demo: 0.9)")
     parser.add_argument("--limit", type=int, default=300, help="images per set at most (evenly spaced)")
@@ -130,11 +131,19 @@ def main() -> int:
         paths = sorted((SHARED / folder).glob(pattern))
         if len(paths) > args.limit:
             paths = [paths[i] for i in np.linspace(0, len(paths) - 1, args.limit).round().astype(int)]
-        counts = {name: {"raw_faces": 0, "still_found": 0, "images": 0, "images_without_person": 0}
-                  for name in args.enhancers}  # fmt: skip
-        anonymizers = {name: Anonymizer(AnonymizerConfig(), detector=detector,
-                                        enhancer=None if name == "none" else make_enhancer(name))
-                       for name in args.enhancers if name != "none"}  # fmt: skip
+        counts = {
+            name: {"raw_faces": 0, "still_found": 0, "images": 0, "images_without_person": 0}
+            for name in args.enhancers
+        }
+        anonymizers = {
+            name: Anonymizer(
+                AnonymizerConfig(),
+                detector=detector,
+                enhancer=None if name == "none" else make_enhancer(name),
+            )
+            for name in args.enhancers
+            if name != "none"
+        }
         for path in paths:
             raw = load_rgb(path)
             raw_faces = faces(raw)
@@ -157,20 +166,40 @@ def main() -> int:
             c["rate"] = c["still_found"] / c["raw_faces"] if c["raw_faces"] else float("nan")
             if name != "none" and c["raw_faces"]:
                 worst = max(worst, c["rate"])
-            print(f"{set_name:24s} {name:9s} raw faces {c['raw_faces']:4d}  still found {c['still_found']:4d}  "
-                  f"rate {100 * c['rate']:6.2f} %  (images {c['images']}, no person found in "
-                  f"{c['images_without_person']})", flush=True)  # fmt: skip
+            print(
+                f"{set_name:24s} {name:9s} raw faces {c['raw_faces']:4d}  still found {c['still_found']:4d}  "
+                f"rate {100 * c['rate']:6.2f} %  (images {c['images']}, no person found in "
+                f"{c['images_without_person']})",
+                flush=True,
+            )
     totals = {}
     for name in args.enhancers:
         raw_total = sum(results[s][name]["raw_faces"] for s in results)
         found_total = sum(results[s][name]["still_found"] for s in results)
-        totals[name] = {"raw_faces": raw_total, "still_found": found_total,
-                        "rate": found_total / raw_total if raw_total else float("nan")}  # fmt: skip
-        print(f"{'ALL':24s} {name:9s} raw faces {raw_total:4d}  still found {found_total:4d}  "
-              f"rate {100 * totals[name]['rate']:6.2f} %")
+        totals[name] = {
+            "raw_faces": raw_total,
+            "still_found": found_total,
+            "rate": found_total / raw_total if raw_total else float("nan"),
+        }
+        print(
+            f"{'ALL':24s} {name:9s} raw faces {raw_total:4d}  still found {found_total:4d}  "
+            f"rate {100 * totals[name]['rate']:6.2f} %"
+        )
     if args.json:
-        args.json.write_text(json.dumps({"sets": results, "totals": totals, "settings": {
-            "yunet_score": args.score, "limit": args.limit, "codec": "libx264 crf 23 yuv420p"}}, indent=1))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "sets": results,
+                    "totals": totals,
+                    "settings": {
+                        "yunet_score": args.score,
+                        "limit": args.limit,
+                        "codec": "libx264 crf 23 yuv420p",
+                    },
+                },
+                indent=1,
+            )
+        )
     return 0 if worst <= args.target else 1
 
 

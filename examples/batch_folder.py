@@ -37,13 +37,17 @@ def main() -> int:
     for video in videos:
         output = args.output_folder / f"{video.stem}.anon.mp4"
         try:
-            result = anonymizer.process_video(video, output, overwrite=args.overwrite, max_frames=args.max_frames)
+            result = anonymizer.process_video(
+                video, output, overwrite=args.overwrite, max_frames=args.max_frames
+            )
         except RecanonError as error:
             failures.append((video, error.message))
             print(f"FAILED {video.name}: {error.message}", file=sys.stderr)
             continue
-        print(f"ok     {video.name}: {result.frames} frames, {result.persons} person detections, "
-              f"{result.obscured_frames} frames failed closed → {output}")
+        print(
+            f"ok     {video.name}: {result.frames} frames, {result.persons} person detections, "
+            f"{result.obscured_frames} frames failed closed → {output}"
+        )
     print(f"{len(videos) - len(failures)} of {len(videos)} videos anonymized")
     return 1 if failures else 0
 

@@ -13,7 +13,6 @@ import argparse
 from fractions import Fraction
 
 import av
-
 from recanon_sdk import Anonymizer, Frame
 from recanon_sdk.video.writer import VideoSink
 

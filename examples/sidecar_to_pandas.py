@@ -12,7 +12,6 @@ import argparse
 
 import numpy as np
 import pandas as pd
-
 from recanon_sdk import KEYPOINT_NAMES, Sidecar
 
 
@@ -22,9 +21,17 @@ def sidecar_to_frame(path: str) -> pd.DataFrame:
     for frame in Sidecar(path).frames():
         people = frame.people
         for i in range(len(people)):
-            row = {"frame": frame.index, "time": frame.time, "track_id": int(people.track_id[i]),
-                   "held": bool(people.held[i]), "score": float(people.score[i]),
-                   "x0": people.xyxy[i, 0], "y0": people.xyxy[i, 1], "x1": people.xyxy[i, 2], "y1": people.xyxy[i, 3]}
+            row = {
+                "frame": frame.index,
+                "time": frame.time,
+                "track_id": int(people.track_id[i]),
+                "held": bool(people.held[i]),
+                "score": float(people.score[i]),
+                "x0": people.xyxy[i, 0],
+                "y0": people.xyxy[i, 1],
+                "x1": people.xyxy[i, 2],
+                "y1": people.xyxy[i, 3],
+            }
             for k, name in enumerate(KEYPOINT_NAMES):
                 row[f"{name}_x"], row[f"{name}_y"], row[f"{name}_conf"] = people.keypoints[i, k]
             rows.append(row)
@@ -48,8 +55,10 @@ def main() -> None:
     for track_id, rows in tracked.groupby("track_id"):
         keypoints = keypoints_by_track(table, int(track_id))
         hips = keypoints[:, [11, 12], 1].mean(axis=1)
-        print(f"track {track_id}: frames {rows.frame.min()}–{rows.frame.max()}, "
-              f"{len(keypoints)} detections, mean hip height {hips.mean():.1f} px")
+        print(
+            f"track {track_id}: frames {rows.frame.min()}–{rows.frame.max()}, "
+            f"{len(keypoints)} detections, mean hip height {hips.mean():.1f} px"
+        )
 
 
 if __name__ == "__main__":

@@ -81,7 +81,7 @@ def write_test_video(
             samples = int(48000 * audio_seconds)
             tone = (0.2 * np.sin(np.arange(samples) * 2 * np.pi * 440 / 48000)).astype(np.float32)
             for start in range(0, samples, 1024):
-                chunk = tone[start:start + 1024]
+                chunk = tone[start : start + 1024]
                 frame = av.AudioFrame.from_ndarray(chunk[None, :], format="fltp", layout="mono")
                 frame.sample_rate = 48000
                 frame.pts = start

@@ -6,7 +6,6 @@ import hashlib
 
 import numpy as np
 import pytest
-
 from recanon_sdk.anonymizer import Anonymizer, AnonymizerConfig
 from recanon_sdk.detect.tracking import PersonTracker, TrackerConfig
 from recanon_sdk.enhance import Blur
@@ -15,6 +14,7 @@ from recanon_sdk.geometry import CropGeometry
 from recanon_sdk.types import People
 from recanon_sdk.video.reader import VideoSource
 from recanon_sdk.video.sidecar import Sidecar
+
 from tests.conftest import write_test_video
 
 BOX = np.array([[40, 20, 90, 110]], np.float32)
@@ -24,7 +24,9 @@ class FixedDetector:
     """Finds one 'person' at BOX in every frame, except in the frames listed in ``miss``."""
 
     def __init__(self, miss: tuple[int, ...] = (), fail_on: tuple[int, ...] = ()) -> None:
-        self.seen: dict[bytes, int] = {}  # frame content → index in order of first sight (retries see the same)
+        self.seen: dict[
+            bytes, int
+        ] = {}  # frame content → index in order of first sight (retries see the same)
         self.miss = miss
         self.fail_on = fail_on
 
@@ -59,7 +61,9 @@ def textured(h=120, w=160, seed=0):
 
 
 def make(detector, enhancer=None, **config):
-    return Anonymizer(AnonymizerConfig(batch_size=2, **config), detector=detector, enhancer=enhancer or Blur())
+    return Anonymizer(
+        AnonymizerConfig(batch_size=2, **config), detector=detector, enhancer=enhancer or Blur()
+    )
 
 
 def test_person_region_changes_and_background_is_untouched():
@@ -89,8 +93,9 @@ def test_tracker_fault_obscures_the_frame():
         def update(self, people):
             raise RuntimeError("injected tracker fault")
 
-    anonymizer = Anonymizer(AnonymizerConfig(), detector=FixedDetector(), enhancer=Blur(),
-                            tracker_factory=BrokenTracker)
+    anonymizer = Anonymizer(
+        AnonymizerConfig(), detector=FixedDetector(), enhancer=Blur(), tracker_factory=BrokenTracker
+    )
     image = textured()
     out, _ = anonymizer.process_frame(image)
     assert (np.abs(out.astype(int) - image).mean(axis=2) > 20).mean() > 0.9
@@ -129,7 +134,8 @@ def test_missed_detection_keeps_the_region_anonymized_in_video(tmp_path):
     raw = write_test_video(tmp_path / "in.mp4", pts, size=(120, 160))
     detector = FixedDetector(miss=(5, 6))
     result = make(detector, tracker=TrackerConfig(hold_frames=5)).process_video(
-        tmp_path / "in.mp4", tmp_path / "out.mp4")
+        tmp_path / "in.mp4", tmp_path / "out.mp4"
+    )
     frames = list(Sidecar(result.sidecar).frames())
     assert [bool(f.people.held.any()) for f in frames[5:7]] == [True, True]
     decoded = list(VideoSource(result.output))

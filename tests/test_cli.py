@@ -9,9 +9,9 @@ import sys
 import time
 
 import pytest
+from recanon_cli.main import app
 from typer.testing import CliRunner
 
-from recanon_cli.main import app
 from tests.conftest import ROOT, write_test_video
 
 runner = CliRunner()
@@ -19,8 +19,14 @@ RECANON = [sys.executable, "-c", "from recanon_cli.main import main; main()"]
 
 
 def run(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run([*RECANON, *args], capture_output=True, text=True, cwd=cwd, timeout=300,
-                          env={**os.environ, "YOLO_OFFLINE": "1"})
+    return subprocess.run(
+        [*RECANON, *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+        env={**os.environ, "YOLO_OFFLINE": "1"},
+    )
 
 
 @pytest.mark.parametrize(
@@ -51,7 +57,9 @@ def test_existing_output_needs_overwrite_and_is_kept(tmp_path):
 
 def test_unwritable_output_folder(tmp_path):
     write_test_video(tmp_path / "in.mp4", [0, 40, 80])
-    result = runner.invoke(app, ["anonymize", str(tmp_path / "in.mp4"), "-o", str(tmp_path / "no" / "out.mp4")])
+    result = runner.invoke(
+        app, ["anonymize", str(tmp_path / "in.mp4"), "-o", str(tmp_path / "no" / "out.mp4")]
+    )
     assert result.exit_code == 1 and "does not exist" in result.output
 
 
@@ -78,13 +86,19 @@ def test_anonymize_then_inspect(tmp_path):
 def test_info_names_the_weights_and_their_hash():
     result = runner.invoke(app, ["info"])
     assert result.exit_code == 0
-    assert "869e83fcdffdc7371fa4e34cd8e51c838cc729571d1635e5141e3075e9319dc0" in "".join(result.output.split())
+    assert "869e83fcdffdc7371fa4e34cd8e51c838cc729571d1635e5141e3075e9319dc0" in "".join(
+        result.output.split()
+    )
 
 
 def test_ctrl_c_removes_partial_outputs_and_exits_130(tmp_path):
     sample = ROOT / "examples" / "walking.mp4"
-    process = subprocess.Popen([*RECANON, "anonymize", str(sample), "-o", str(tmp_path / "out.mp4"), "--quiet"],
-                               stderr=subprocess.PIPE, text=True, env={**os.environ, "YOLO_OFFLINE": "1"})
+    process = subprocess.Popen(
+        [*RECANON, "anonymize", str(sample), "-o", str(tmp_path / "out.mp4"), "--quiet"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "YOLO_OFFLINE": "1"},
+    )
     deadline = time.time() + 120
     while time.time() < deadline and not any(tmp_path.iterdir()):
         time.sleep(0.2)  # wait until it is writing (hidden partial files appear)

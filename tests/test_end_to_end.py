@@ -8,11 +8,11 @@ from fractions import Fraction
 import av
 import numpy as np
 import pytest
-
 from recanon_sdk.anonymizer import Anonymizer, AnonymizerConfig
 from recanon_sdk.geometry import CropGeometry
 from recanon_sdk.video.reader import VideoSource
 from recanon_sdk.video.sidecar import Sidecar
+
 from tests.conftest import SHARED, need_shared
 
 pytestmark = pytest.mark.slow
@@ -79,7 +79,7 @@ def test_people_change_strongly_and_background_stays(real_clip, anonymized):
         # pixels away from every anonymized region stay within codec tolerance
         far = np.ones(before.shape[:2], bool)
         for rx0, ry0, rx1, ry1 in frame.people.region:
-            far[max(0, ry0 - 16):ry1 + 16, max(0, rx0 - 16):rx1 + 16] = False
+            far[max(0, ry0 - 16) : ry1 + 16, max(0, rx0 - 16) : rx1 + 16] = False
         assert np.abs(after[far] - before[far]).mean() < 3.0
         checked += 1
     assert checked >= 30
@@ -112,13 +112,16 @@ def test_real_detector_fault_injection_obscures_exactly_those_frames(real_clip, 
             if len(images) == 1 and self.frames_seen in (3, 17):
                 self.frames_seen += 1
                 raise RuntimeError("injected: inference crashed")
-            if len(images) > 1 and any(i in (3, 17) for i in range(self.frames_seen, self.frames_seen + len(images))):
+            if len(images) > 1 and any(
+                i in (3, 17) for i in range(self.frames_seen, self.frames_seen + len(images))
+            ):
                 raise RuntimeError("injected: batch containing a bad frame")
             self.frames_seen += len(images)
             return pose_detector.detect(images)
 
     result = Anonymizer(AnonymizerConfig(geometry=CropGeometry()), detector=Flaky()).process_video(
-        real_clip, tmp_path / "flaky.mp4")
+        real_clip, tmp_path / "flaky.mp4"
+    )
     frames = list(Sidecar(result.sidecar).frames())
     assert [f.index for f in frames if f.status == "obscured"] == [3, 17]
     raw = [f.image for f in VideoSource(real_clip)]
@@ -131,5 +134,6 @@ def test_real_detector_fault_injection_obscures_exactly_those_frames(real_clip, 
 def test_gif_source_with_faces_is_processed(pose_detector, tmp_path):
     gif = need_shared(SHARED / "data" / "videos" / "intel" / "face-demographics-walking.gif")
     result = Anonymizer(AnonymizerConfig(), detector=pose_detector).process_video(
-        gif, tmp_path / "faces.mp4", max_frames=12)
+        gif, tmp_path / "faces.mp4", max_frames=12
+    )
     assert result.frames == 12 and result.persons >= 12

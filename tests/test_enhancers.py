@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-
 from recanon_sdk.enhance import CLASSIC_ENHANCERS, Blur, Enhancer, Pixelate, make_enhancer
 
 

@@ -16,8 +16,14 @@ ENV = {**os.environ, "YOLO_OFFLINE": "1"}
 
 
 def run_example(name: str, *args: str, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "examples" / name), *args], capture_output=True, text=True,
-                          env=ENV, cwd=cwd, timeout=600)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "examples" / name), *args],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        cwd=cwd,
+        timeout=600,
+    )
 
 
 def test_frame_loop(tmp_path):

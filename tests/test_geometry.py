@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-
 from recanon_sdk.geometry import CropGeometry, obscure_whole_frame
 
 
@@ -55,4 +54,7 @@ def test_obscure_whole_frame_destroys_detail():
     out = obscure_whole_frame(frame)
     assert out.shape == frame.shape
     # high-frequency content is gone: neighbouring pixels are nearly equal
-    assert np.abs(np.diff(out.astype(int), axis=1)).mean() < 0.1 * np.abs(np.diff(frame.astype(int), axis=1)).mean()
+    assert (
+        np.abs(np.diff(out.astype(int), axis=1)).mean()
+        < 0.1 * np.abs(np.diff(frame.astype(int), axis=1)).mean()
+    )

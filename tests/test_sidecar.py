@@ -2,7 +2,6 @@ import json
 
 import numpy as np
 import pytest
-
 from recanon_sdk.errors import SidecarError
 from recanon_sdk.types import People
 from recanon_sdk.video.sidecar import SCHEMA, Sidecar, SidecarWriter, make_header, sidecar_path_for
@@ -26,9 +25,14 @@ def test_round_trip(tmp_path):
     writer = SidecarWriter(path, make_header(source={"name": "x.mp4", "time_base": "1/90000"}))
     written = [people(3, 1), People.empty(), people(2, 2)]
     for i, p in enumerate(written):
-        writer.write_frame(index=i, pts=i * 3000, seconds=i / 30, people=p,
-                           status="obscured" if i == 1 else "ok",
-                           events=[{"kind": "detector_failed"}] if i == 1 else None)
+        writer.write_frame(
+            index=i,
+            pts=i * 3000,
+            seconds=i / 30,
+            people=p,
+            status="obscured" if i == 1 else "ok",
+            events=[{"kind": "detector_failed"}] if i == 1 else None,
+        )
     assert not path.exists(), "the sidecar must only get its final name when finished"
     writer.finish(frames=3)
     sidecar = Sidecar(path)
@@ -80,7 +84,7 @@ def test_listeners_see_every_line_byte_exact(tmp_path):
         ('{"type":"header","schema":"recanon.pose/99"}\n', "schema"),
         ("not json\n", "not valid JSON"),
         ('{"type":"frame"}\n', "not a recanon sidecar header"),
-        ('[1,2]\n', "not a JSON object"),
+        ("[1,2]\n", "not a JSON object"),
     ],
 )
 def test_bad_sidecars_raise_one_clear_error(tmp_path, content, message):

@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 import recanon_keys as rk
-
 from recanon_sdk.anonymizer import Anonymizer, AnonymizerConfig
 from recanon_sdk.enhance import Blur
 from recanon_sdk.signing import RunSigner
 from recanon_sdk.types import People
+
 from tests.conftest import write_test_video
 
 
@@ -26,8 +26,9 @@ def deployment():
 def run_signed(tmp_path, device, deployment):
     write_test_video(tmp_path / "in.mp4", [i * 40 for i in range(8)], size=(120, 160))
     anonymizer = Anonymizer(AnonymizerConfig(), detector=OnePerson(), enhancer=Blur())
-    return anonymizer.process_video(tmp_path / "in.mp4", tmp_path / "out.mp4",
-                                    signer=RunSigner(device, deployment))
+    return anonymizer.process_video(
+        tmp_path / "in.mp4", tmp_path / "out.mp4", signer=RunSigner(device, deployment)
+    )
 
 
 def test_signed_run_verifies_and_names_the_tampered_file(tmp_path, deployment):

@@ -3,18 +3,23 @@ from fractions import Fraction
 import av
 import numpy as np
 import pytest
-
 from recanon_sdk.errors import InputError, OutputError
 from recanon_sdk.video.reader import VideoSource
 from recanon_sdk.video.writer import EncoderConfig, VideoSink
+
 from tests.conftest import write_test_video
 
 
 def copy_through(source_path, output_path, **sink_options):
     source = VideoSource(source_path)
     frames = list(source)
-    with VideoSink(output_path, time_base=source.info.time_base, average_rate=source.info.average_rate,
-                   rotation=source.rotation, **sink_options) as sink:
+    with VideoSink(
+        output_path,
+        time_base=source.info.time_base,
+        average_rate=source.info.average_rate,
+        rotation=source.rotation,
+        **sink_options,
+    ) as sink:
         for frame in frames:
             sink.write(frame)
     return source, frames
@@ -23,7 +28,7 @@ def copy_through(source_path, output_path, **sink_options):
 def test_variable_frame_rate_timestamps_survive_exactly(tmp_path):
     pts = [0, 40, 80, 200, 210, 220, 500, 540, 1000, 1033]  # gaps and bursts: variable frame rate
     write_test_video(tmp_path / "vfr.mp4", pts)
-    source, frames = copy_through(tmp_path / "vfr.mp4", tmp_path / "out.mp4")
+    _source, frames = copy_through(tmp_path / "vfr.mp4", tmp_path / "out.mp4")
     assert [f.pts * f.time_base for f in frames] == [Fraction(p, 1000) for p in pts]
     again = list(VideoSource(tmp_path / "out.mp4"))
     assert [f.seconds for f in again] == [f.seconds for f in frames]
@@ -47,7 +52,9 @@ def test_odd_resolution_is_kept(tmp_path):
 
 
 def test_rotation_is_restored_and_frames_are_upright(tmp_path):
-    frames_written = write_test_video(tmp_path / "rot.mp4", list(range(0, 200, 40)), size=(64, 96), rotation=90)
+    frames_written = write_test_video(
+        tmp_path / "rot.mp4", list(range(0, 200, 40)), size=(64, 96), rotation=90
+    )
     source, frames = copy_through(tmp_path / "rot.mp4", tmp_path / "out.mp4")
     assert source.rotation == 90
     assert frames[0].image.shape == (96, 64, 3)  # turned upright for processing
@@ -75,7 +82,7 @@ def test_truncated_stream_is_processed_as_far_as_it_decodes(tmp_path):
     write_test_video(tmp_path / "full.mkv", [i * 40 for i in range(60)], size=(120, 160))
     data = (tmp_path / "full.mkv").read_bytes()
     (tmp_path / "cut.mkv").write_bytes(data[: len(data) * 6 // 10])
-    source, frames = copy_through(tmp_path / "cut.mkv", tmp_path / "out.mp4")
+    _source, frames = copy_through(tmp_path / "cut.mkv", tmp_path / "out.mp4")
     assert 5 < len(frames) < 60
     assert len(list(VideoSource(tmp_path / "out.mp4"))) == len(frames)  # finalized and playable
 
@@ -113,7 +120,8 @@ def test_missing_input_and_empty_folder(tmp_path):
 def test_folder_of_images_is_a_source(tmp_path):
     for i in range(3):
         av.VideoFrame.from_ndarray(np.full((32, 48, 3), 40 * i, np.uint8), format="rgb24").to_image().save(
-            tmp_path / f"img{i}.png")
+            tmp_path / f"img{i}.png"
+        )
     source = VideoSource(tmp_path)
     frames = list(source)
     assert source.info.kind == "images" and len(frames) == 3

@@ -7,9 +7,9 @@ import os
 os.environ.setdefault("YOLO_OFFLINE", "1")  # never let Ultralytics reach for the network
 os.environ.setdefault("YOLO_VERBOSE", "False")
 
-import typer  # noqa: E402
+import typer
 
-from recanon_cli.commands import anonymize, info, inspect, keys, train, verify  # noqa: E402
+from recanon_cli.commands import anonymize, info, inspect, keys, train, verify
 
 app = typer.Typer(
     name="recanon",

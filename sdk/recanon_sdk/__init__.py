@@ -8,10 +8,19 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from recanon_sdk.types import KEYPOINT_NAMES, SKELETON, Frame, People  # noqa: E402
+from recanon_sdk.types import KEYPOINT_NAMES, SKELETON, Frame, People
 
-__all__ = ["KEYPOINT_NAMES", "SKELETON", "Anonymizer", "AnonymizerConfig", "Frame", "People", "RunResult",
-           "Sidecar", "__version__"]  # fmt: skip
+__all__ = [
+    "KEYPOINT_NAMES",
+    "SKELETON",
+    "Anonymizer",
+    "AnonymizerConfig",
+    "Frame",
+    "People",
+    "RunResult",
+    "Sidecar",
+    "__version__",
+]
 
 
 def __getattr__(name: str):  # lazy: importing recanon_sdk must not load torch

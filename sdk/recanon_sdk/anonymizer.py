@@ -11,6 +11,7 @@ obscured (:func:`~recanon_sdk.geometry.obscure_whole_frame`) and the sidecar rec
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 import time
@@ -163,8 +164,9 @@ class Anonymizer:
                 return _Processed(frame, image.copy(), people, "ok", events)
             crops = geometry.extract(image, people.region, self.enhancer.input_size)
             enhanced = self.enhancer.enhance(crops)
-            if len(enhanced) != len(crops) or any(e.shape != c.shape or e.dtype != np.uint8
-                                                    for e, c in zip(enhanced, crops, strict=True)):  # fmt: skip
+            if len(enhanced) != len(crops) or any(
+                e.shape != c.shape or e.dtype != np.uint8 for e, c in zip(enhanced, crops, strict=True)
+            ):
                 raise RuntimeError("enhancer returned crops of the wrong number, shape or type")
             return _Processed(frame, geometry.paste(image, people.region, enhanced), people, "ok", events)
         except Exception as error:
@@ -210,19 +212,33 @@ class Anonymizer:
             audio_from=source if (self.config.keep_audio and info.has_audio) else None,
         )
         header = make_header(
-            source={"name": info.name, "kind": info.kind, "width": info.width, "height": info.height,
-                    "time_base": str(info.time_base),
-                    "average_rate": None if info.average_rate is None else str(info.average_rate)},
-            output={"name": output_path.name, "codec": self.config.encoder.encoder_name, "crf": self.config.encoder.crf},
+            source={
+                "name": info.name,
+                "kind": info.kind,
+                "width": info.width,
+                "height": info.height,
+                "time_base": str(info.time_base),
+                "average_rate": None if info.average_rate is None else str(info.average_rate),
+            },
+            output={
+                "name": output_path.name,
+                "codec": self.config.encoder.encoder_name,
+                "crf": self.config.encoder.crf,
+            },
             models=self._model_ids(),
-            anonymization={"enhancer": self.enhancer.name, "margin": self.config.geometry.margin,
-                           "feather": self.config.geometry.feather,
-                           "hold_frames": getattr(self.config.tracker, "hold_frames", None)},
-        )  # fmt: skip
+            anonymization={
+                "enhancer": self.enhancer.name,
+                "margin": self.config.geometry.margin,
+                "feather": self.config.geometry.feather,
+                "hold_frames": getattr(self.config.tracker, "hold_frames", None),
+            },
+        )
         if signer is not None:
             if sidecar is not None and sidecar_path != sidecar_path_for(output_path):
-                raise OutputError("a signed run keeps the sidecar next to the video (<output>.pose.jsonl)",
-                                  hint="drop --sidecar when signing")  # fmt: skip
+                raise OutputError(
+                    "a signed run keeps the sidecar next to the video (<output>.pose.jsonl)",
+                    hint="drop --sidecar when signing",
+                )
             check_output(_manifest_path(output_path), overwrite=overwrite)
             signer.begin(output_path)
         try:
@@ -247,8 +263,14 @@ class Anonymizer:
                 if item.frame.index == 0:
                     sink.rotation = video.rotation
                 sink.write(item.frame, item.image)
-                sidecar_writer.write_frame(index=item.frame.index, pts=item.frame.pts, seconds=item.frame.seconds,
-                                           people=item.people, status=item.status, events=item.events)  # fmt: skip
+                sidecar_writer.write_frame(
+                    index=item.frame.index,
+                    pts=item.frame.pts,
+                    seconds=item.frame.seconds,
+                    people=item.people,
+                    status=item.status,
+                    events=item.events,
+                )
                 result.frames += 1
                 result.obscured_frames += item.status != "ok"
                 if item.people.held is not None:
@@ -275,20 +297,29 @@ class Anonymizer:
                 result.stopped_early = "interrupted (Ctrl-C); the stream output was finalized"
             pipeline.finish()
             if result.frames == 0:
-                raise OutputError(f"no frame could be decoded from '{source}'",
-                                  hint="the file may be corrupt or not a video")  # fmt: skip
+                raise OutputError(
+                    f"no frame could be decoded from '{source}'",
+                    hint="the file may be corrupt or not a video",
+                )
             result.stopped_early = result.stopped_early or video.stopped_early
             result.tracks = len(tracks)
             result.seconds = time.perf_counter() - started
             sink.close()
             sidecar_writer.finish(
-                frames=result.frames, persons=result.persons, tracks=result.tracks,
-                obscured_frames=result.obscured_frames, stopped_early=result.stopped_early,
+                frames=result.frames,
+                persons=result.persons,
+                tracks=result.tracks,
+                obscured_frames=result.obscured_frames,
+                stopped_early=result.stopped_early,
                 dropped_non_monotonic=video.dropped_non_monotonic,
-            )  # fmt: skip
+            )
             if signer is not None:
-                result.manifest = signer.commit(source=None if live else source, output=output_path,
-                                                models=self._model_hashes(), overwrite=overwrite)  # fmt: skip
+                result.manifest = signer.commit(
+                    source=None if live else source,
+                    output=output_path,
+                    models=self._model_hashes(),
+                    overwrite=overwrite,
+                )
         except KeyboardInterrupt:
             pipeline.abort()
             sink.abort()
@@ -317,9 +348,14 @@ class Anonymizer:
         models: dict[str, Any] = {}
         weights = getattr(self.detector, "weights", None)
         if weights is not None:
-            models["pose"] = {"name": weights.name, "sha256": weights.sha256, "origin": weights.origin,
-                              "imgsz": self.config.detector.imgsz, "conf": self.config.detector.conf,
-                              "tiles": list(self.config.detector.tiles)}  # fmt: skip
+            models["pose"] = {
+                "name": weights.name,
+                "sha256": weights.sha256,
+                "origin": weights.origin,
+                "imgsz": self.config.detector.imgsz,
+                "conf": self.config.detector.conf,
+                "tiles": list(self.config.detector.tiles),
+            }
         models["enhancer"] = {"name": self.enhancer.name, **_enhancer_params(self.enhancer)}
         return models
 
@@ -468,10 +504,8 @@ class _Pipeline:
         self._reader_stop.set()
         # Drain the decode queue so the reader is not blocked on it; frames still queued are dropped.
         while reader.is_alive():
-            try:
+            with contextlib.suppress(queue.Empty):
                 self._decoded.get(timeout=0.1)
-            except queue.Empty:
-                pass
 
     def finish(self) -> None:
         self._put(self._processed, _END)

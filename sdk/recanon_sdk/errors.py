@@ -21,7 +21,7 @@ class InputError(RecanonError):
 
 
 class OutputError(RecanonError):
-    """An output cannot be written: it exists already (without ``overwrite``) or its folder is not writable."""
+    """An output cannot be written: it exists (without ``overwrite``) or its folder is not writable."""
 
 
 class ModelError(RecanonError):

@@ -103,7 +103,7 @@ class CropGeometry:
             if patch.shape[:2] != (h, w):
                 interpolation = cv2.INTER_AREA if patch.shape[0] > h else cv2.INTER_LINEAR
                 patch = cv2.resize(patch, (w, h), interpolation=interpolation)
-            feather_px = int(round(self.feather * min(h, w)))
+            feather_px = round(self.feather * min(h, w))
             target = out[y0:y1, x0:x1]
             if feather_px < 1:
                 target[...] = patch
@@ -147,8 +147,12 @@ def cover_head(boxes: np.ndarray, keypoints: np.ndarray, *, keypoint_conf: float
             out[i, 2] = max(out[i, 2], confident[:, 0].max() + pad)
             out[i, 3] = max(out[i, 3], confident[:, 1].max() + pad)
         face = points[list(FACE_KEYPOINTS)]
-        evident = (face[:, 2] >= 0.5) & (face[:, 0] >= x0) & (face[:, 0] <= x1) & (face[:, 1] >= y0 + 0.1 * w) & (
-            face[:, 1] <= y1
+        evident = (
+            (face[:, 2] >= 0.5)
+            & (face[:, 0] >= x0)
+            & (face[:, 0] <= x1)
+            & (face[:, 1] >= y0 + 0.1 * w)
+            & (face[:, 1] <= y1)
         )
         if not evident.any():
             out[i, 1] = min(out[i, 1], y0 - min(0.6 * w, 0.35 * h))

