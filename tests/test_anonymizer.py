@@ -164,3 +164,25 @@ def test_encoder_failure_removes_partial_outputs(tmp_path, monkeypatch):
     with pytest.raises(OutputError, match="disk full"):
         make(FixedDetector()).process_video(tmp_path / "in.mp4", tmp_path / "out.mp4")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
+
+
+def test_network_stream_source_is_read_as_a_stream(tmp_path):
+    """An http:// URL (served on loopback) goes through the stream path: no local file checks, -o needed."""
+    import functools
+    import http.server
+    import threading
+
+    write_test_video(tmp_path / "served.mp4", [i * 40 for i in range(10)], size=(120, 160))
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/served.mp4"
+        source = VideoSource(url)
+        assert source.info.kind == "stream"
+        result = make(FixedDetector()).process_video(url, tmp_path / "out.mp4", max_frames=6)
+    finally:
+        server.shutdown()
+    assert result.frames == 6
+    assert [f.index for f in Sidecar(result.sidecar).frames()] == list(range(6))
