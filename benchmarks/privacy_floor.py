@@ -118,12 +118,24 @@ def main() -> int:
     parser.add_argument("--target", type=float, default=0.05)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--sets", nargs="+", default=list(SETS))
+    parser.add_argument(
+        "--detector",
+        choices=["stills", "video"],
+        default="stills",
+        help="detector preset: stills (the default for image inputs) or video",
+    )
+    parser.add_argument(
+        "--pixelate", type=float, default=None, help="pixelate strength (default: its default)"
+    )
+    parser.add_argument("--blur", type=float, default=None, help="blur strength (default: its default)")
     args = parser.parse_args()
     if not YUNET.exists():
         print(f"YuNet not found at {YUNET} (set RECANON_SHARED)", file=sys.stderr)
         return 2
     faces = FaceDetector(args.score)
-    detector = CachedDetector(PoseDetector(DetectorConfig()))
+    # These are photos: the default for image inputs (``recanon anonymize photo.jpg``) is the stills preset.
+    config = DetectorConfig.for_stills() if args.detector == "stills" else DetectorConfig()
+    detector = CachedDetector(PoseDetector(config))
     results: dict[str, dict[str, dict[str, float]]] = {}
     worst = 0.0
     for set_name in args.sets:
@@ -137,9 +149,9 @@ def main() -> int:
         }
         anonymizers = {
             name: Anonymizer(
-                AnonymizerConfig(),
+                AnonymizerConfig(detector=config),
                 detector=detector,
-                enhancer=None if name == "none" else make_enhancer(name),
+                enhancer=make_enhancer(name, {"blur": args.blur, "pixelate": args.pixelate}.get(name)),
             )
             for name in args.enhancers
             if name != "none"

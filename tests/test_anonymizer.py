@@ -186,3 +186,26 @@ def test_network_stream_source_is_read_as_a_stream(tmp_path):
         server.shutdown()
     assert result.frames == 6
     assert [f.index for f in Sidecar(result.sidecar).frames()] == list(range(6))
+
+
+def test_image_in_image_out_and_folder_in_folder_out(tmp_path):
+    import cv2
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(3):
+        cv2.imwrite(str(photos / f"p{i}.jpg"), textured(seed=i)[:, :, ::-1])
+    (photos / "notes.txt").write_text("not an image")
+    result = make(FixedDetector()).process_video(photos)
+    assert result.output == tmp_path / "photos.anon" and result.frames == 3
+    assert sorted(p.name for p in result.output.iterdir()) == ["p0.jpg", "p1.jpg", "p2.jpg"]
+    assert result.sidecar == tmp_path / "photos.anon.pose.jsonl"
+    out = cv2.imread(str(result.output / "p1.jpg"))[:, :, ::-1]
+    raw = cv2.imread(str(photos / "p1.jpg"))[:, :, ::-1]
+    assert np.abs(out[20:110, 40:90].astype(int) - raw[20:110, 40:90]).mean() > 30
+    assert np.abs(out[:, 120:].astype(int) - raw[:, 120:]).mean() < 6
+
+    single = make(FixedDetector()).process_video(photos / "p0.jpg")
+    assert single.output == photos / "p0.anon.jpg" and single.output.is_file()
+    assert single.sidecar == photos / "p0.anon.pose.jsonl"
+    assert not [p for p in tmp_path.rglob(".*partial*")]

@@ -29,9 +29,10 @@ from recanon_sdk.errors import Interrupted, OutputError
 from recanon_sdk.geometry import CropGeometry, obscure_whole_frame
 from recanon_sdk.types import Frame, People
 from recanon_sdk.video.atomic import check_output
-from recanon_sdk.video.reader import VideoSource, is_stream_url
+from recanon_sdk.video.images import ImageSink
+from recanon_sdk.video.reader import IMAGE_SUFFIXES, VideoSource, is_stream_url
 from recanon_sdk.video.sidecar import SidecarWriter, make_header, sidecar_path_for
-from recanon_sdk.video.writer import EncoderConfig, VideoSink
+from recanon_sdk.video.writer import CONTAINER_BY_SUFFIX, EncoderConfig, VideoSink
 
 if TYPE_CHECKING:
     from recanon_sdk.signing import RunSigner
@@ -194,7 +195,16 @@ class Anonymizer:
         removed, except for live streams, which are finalized up to the interruption.
         """
         output_path = Path(output) if output is not None else default_output_for(source)
-        sidecar_path = Path(sidecar) if sidecar is not None else sidecar_path_for(output_path)
+        if sidecar is not None:
+            sidecar_path = Path(sidecar)
+        elif (
+            not is_stream_url(source)
+            and Path(source).is_dir()
+            and output_path.suffix.lower() not in CONTAINER_BY_SUFFIX
+        ):  # a folder of images in, a folder out: the sidecar sits beside the folder
+            sidecar_path = output_path.with_name(output_path.name + ".pose.jsonl")
+        else:
+            sidecar_path = sidecar_path_for(output_path)
         inputs = () if is_stream_url(source) else (Path(source),)
         check_output(output_path, overwrite=overwrite, inputs=inputs)
         check_output(sidecar_path, overwrite=overwrite, inputs=inputs)
@@ -203,14 +213,18 @@ class Anonymizer:
         video = VideoSource(source)
         info = video.info
         self.reset()
-        sink = VideoSink(
-            output_path,
-            time_base=info.time_base,
-            average_rate=info.average_rate,
-            sample_aspect_ratio=info.sample_aspect_ratio,
-            config=self.config.encoder,
-            audio_from=source if (self.config.keep_audio and info.has_audio) else None,
-        )
+        sink: VideoSink | ImageSink
+        if info.kind in ("image", "images") and output_path.suffix.lower() not in CONTAINER_BY_SUFFIX:
+            sink = ImageSink(output_path, [p.name for p in video.image_paths])
+        else:
+            sink = VideoSink(
+                output_path,
+                time_base=info.time_base,
+                average_rate=info.average_rate,
+                sample_aspect_ratio=info.sample_aspect_ratio,
+                config=self.config.encoder,
+                audio_from=source if (self.config.keep_audio and info.has_audio) else None,
+            )
         header = make_header(
             source={
                 "name": info.name,
@@ -372,10 +386,16 @@ def default_output_for(source: str | Path) -> Path:
 
     >>> default_output_for("clips/walk.mov").as_posix()
     'clips/walk.anon.mov'
+    >>> default_output_for("photos/door.jpg").as_posix()
+    'photos/door.anon.jpg'
     """
     if is_stream_url(source):
         return Path("stream.anon.mp4")
     path = Path(source)
+    if path.is_dir():
+        return path.with_name(f"{path.name}.anon")
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        return path.with_name(f"{path.stem}.anon{path.suffix}")
     suffix = (
         path.suffix if path.suffix.lower() in (".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v") else ".mp4"
     )

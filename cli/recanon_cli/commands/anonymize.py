@@ -53,12 +53,14 @@ def anonymize(
         ),
     ] = "yolo11n-pose",
     imgsz: Annotated[
-        int,
+        int | None,
         typer.Option(
-            help="Detector input size in pixels (multiple of 32). Larger finds smaller people, slower.",
+            help="Detector input size in pixels (multiple of 32). Larger finds smaller people, slower. "
+            "Default: 960 for video, 1280 for images.",
             min=32,
+            show_default=False,
         ),
-    ] = 960,
+    ] = None,
     conf: Annotated[
         float,
         typer.Option(
@@ -68,12 +70,13 @@ def anonymize(
         ),
     ] = 0.2,
     tiles: Annotated[
-        str,
+        str | None,
         typer.Option(
-            help="Also run the detector on ROWSxCOLS overlapping tiles, for "
-            "small people in high-resolution footage, e.g. 2x2."
+            help="Also run the detector on ROWSxCOLS overlapping tiles, for small people and crowds, "
+            "e.g. 2x2. Default: 1x1 for video, 2x2 for images.",
+            show_default=False,
         ),
-    ] = "1x1",
+    ] = None,
     margin: Annotated[
         float, typer.Option(help="Region margin around each person, fraction of the box.", min=0.0, max=2.0)
     ] = 0.12,
@@ -128,10 +131,14 @@ def anonymize(
     from recanon_sdk.detect.tracking import TrackerConfig
     from recanon_sdk.errors import RecanonError
     from recanon_sdk.geometry import CropGeometry
+    from recanon_sdk.video.reader import IMAGE_SUFFIXES
     from recanon_sdk.video.writer import EncoderConfig
 
+    stills = Path(source).is_dir() or Path(source).suffix.lower() in IMAGE_SUFFIXES
+    preset = DetectorConfig.for_stills() if stills else DetectorConfig()
+    imgsz = imgsz if imgsz is not None else preset.imgsz
     try:
-        rows, cols = (int(v) for v in tiles.lower().split("x"))
+        rows, cols = (int(v) for v in tiles.lower().split("x")) if tiles else preset.tiles
     except ValueError:
         fail(f"--tiles '{tiles}' is not of the form ROWSxCOLS", "for example --tiles 2x2")
     try:

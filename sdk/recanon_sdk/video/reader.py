@@ -84,6 +84,11 @@ class VideoSource:
                 self._images = [path] if self._kind == "image" else []
         self.info = self._probe()
 
+    @property
+    def image_paths(self) -> list[Path]:
+        """The image files of an image or folder source, in frame order (empty for videos)."""
+        return list(self._images)
+
     # -- probing ---------------------------------------------------------------------------------
 
     def _open(self, target: str | Path) -> av.container.InputContainer:
