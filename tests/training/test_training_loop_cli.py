@@ -7,6 +7,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import typer
@@ -168,3 +169,24 @@ def test_cli_bad_input_is_one_sentence_without_traceback(
     assert res.exit_code == 1
     assert "recanon: error:" in res.output and message in res.output
     assert "Traceback" not in res.output
+
+
+def test_evaluation_helpers_on_an_untrained_pair(tmp_path: Path) -> None:
+    from recanon_sdk.models import save_model
+    from recanon_sdk.training.evaluate import evaluate_pair, oks, x264_roundtrip
+
+    gx = save_model(tmp_path / "gx.safetensors", create_model("gx_unet_s"), "gx_unet_s", input_size=(64, 32))
+    gy = save_model(tmp_path / "gy.safetensors", create_model("gy_unet_s"), "gy_unet_s", input_size=(64, 32))
+    rng = np.random.default_rng(0)
+    crops = [rng.integers(0, 255, (64, 32, 3), dtype=np.uint8) for _ in range(3)]
+    res = evaluate_pair(gx, gy, crops, bytes(32), bytes(range(32)), "jpeg", 90)
+    assert res["psnr_raw_after_codec"] > res["psnr_blur"]  # noise crops: JPEG q90 beats a σ=5 blur
+    assert all(math.isfinite(v) for v in res.values())
+    decoded = x264_roundtrip(crops, crf=18)
+    assert len(decoded) == 3 and decoded[0].shape == (64, 32, 3)
+    kp = np.zeros((17, 3))
+    kp[:, 2] = 2
+    assert oks(kp, kp, 100.0, np.full(17, 0.05)) == 1.0
+    shifted = kp.copy()
+    shifted[:, 0] += 5
+    assert 0 < oks(kp, shifted, 100.0, np.full(17, 0.05)) < 1

@@ -163,3 +163,74 @@ def evaluate_pair(
         p, s = _scores(imgs, raw)
         res[f"psnr_{name}"], res[f"ssim_{name}"] = p, s
     return res
+
+
+def face_count(crops: Sequence[np.ndarray], model: str | Path, upscale: int = 3, score: float = 0.8) -> int:
+    """How many crops YuNet (``cv2.FaceDetectorYN``) finds a face in, after bicubic ``upscale``."""
+    n = 0
+    for im in crops:
+        big = cv2.resize(im, None, fx=upscale, fy=upscale, interpolation=cv2.INTER_CUBIC)[..., ::-1]
+        det = cv2.FaceDetectorYN.create(str(model), "", (big.shape[1], big.shape[0]), score)
+        _, faces = det.detect(np.ascontiguousarray(big))
+        n += faces is not None and len(faces) > 0
+    return n
+
+
+def evaluate_run(
+    run: str | Path, config: str | Path, pose: bool = True, faces: bool = True
+) -> dict[str, object]:
+    """All held-out measurements of a training run folder (``gx.safetensors``, ``gy.safetensors``),
+    on the held-out portraits of the run's config: PSNR/SSIM through JPEG q90, q75 and libx264 CRF 23,
+    H.264 bytes, pose agreement of the frozen YOLO11n-pose and YuNet face counts."""
+    from recanon_sdk.training.config import load_config
+    from recanon_sdk.training.data import PersonCrops, build_records, shared_data_dir, split_indices
+
+    run = Path(run)
+    cfg = load_config(config)
+    recs = build_records(cfg.data.sources)
+    _, hold = split_indices(len(recs), cfg.data.holdout)
+    ds = PersonCrops(recs, (int(cfg.data.size[0]), int(cfg.data.size[1])), cfg.data.margin, augment=False)
+    crops = [(ds[i]["image"].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8) for i in hold]
+    secret, wrong = bytes(range(32)), bytes(range(100, 132))
+    gx, gy = run / "gx.safetensors", run / "gy.safetensors"
+    out: dict[str, object] = {"held_out_crops": len(crops)}
+    for codec, q in (("jpeg", 90), ("jpeg", 75), ("x264", 23)):
+        out[f"{codec}{q}"] = evaluate_pair(gx, gy, crops, secret, wrong, codec, q, cfg.loss.blur_sigma)
+    y = LearnedEnhancer(gx, secret).enhance(crops)
+    raw_t = _t(crops)
+    blur = list((gaussian_blur(raw_t, cfg.loss.blur_sigma) * 255).round().byte().permute(0, 2, 3, 1).numpy())
+    out["x264_crf23_bytes"] = {
+        "raw": len(x264_encode(crops)),
+        "gx": len(x264_encode(y)),
+        "blur": len(x264_encode(blur)),
+    }
+    y_q = jpeg_roundtrip(y, 90)
+    sets = {
+        "raw_jpeg90": jpeg_roundtrip(crops, 90),
+        "gx_jpeg90": y_q,
+        "blur": blur,
+        "gy_right_jpeg90": GYRecoverer(gy, secret).recover(y_q),
+        "gy_wrong_jpeg90": GYRecoverer(gy, wrong).recover(y_q),
+    }
+    if pose:
+        from recanon_sdk.models.pose_loss import YoloPoseLoss
+
+        p = YoloPoseLoss()
+        out["pose_agreement"] = {k: pose_agreement(p, crops, v) for k, v in sets.items()}
+    yunet = shared_data_dir().parent / "models" / "face_detection_yunet_2026may.onnx"
+    if faces and yunet.is_file():
+        out["yunet_faces"] = {
+            "raw": face_count(crops, yunet),
+            **{k: face_count(v, yunet) for k, v in sets.items()},
+        }
+    return out
+
+
+if __name__ == "__main__":  # python -m recanon_sdk.training.evaluate RUN_DIR CONFIG.toml
+    import json
+    import os
+    import sys
+
+    os.environ.setdefault("YOLO_OFFLINE", "1")
+    torch.set_num_threads(1)
+    print(json.dumps(evaluate_run(sys.argv[1], sys.argv[2]), indent=1, default=float))
