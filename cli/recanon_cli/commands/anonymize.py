@@ -135,10 +135,10 @@ def anonymize(
     from recanon_sdk.video.writer import EncoderConfig
 
     stills = Path(source).is_dir() or Path(source).suffix.lower() in IMAGE_SUFFIXES
-    preset = DetectorConfig.for_stills() if stills else DetectorConfig()
-    imgsz = imgsz if imgsz is not None else preset.imgsz
+    detector_preset = DetectorConfig.for_stills() if stills else DetectorConfig()
+    imgsz = imgsz if imgsz is not None else detector_preset.imgsz
     try:
-        rows, cols = (int(v) for v in tiles.lower().split("x")) if tiles else preset.tiles
+        rows, cols = (int(v) for v in tiles.lower().split("x")) if tiles else detector_preset.tiles
     except ValueError:
         fail(f"--tiles '{tiles}' is not of the form ROWSxCOLS", "for example --tiles 2x2")
     try:
