@@ -120,20 +120,26 @@ FACE_KEYPOINTS = (0, 1, 2, 3, 4)
 def cover_head(boxes: np.ndarray, keypoints: np.ndarray, *, keypoint_conf: float = 0.3) -> np.ndarray:
     """Grow person boxes so that they surely contain the head (a missed face is a privacy leak).
 
-    Two rules, both measured on close-up portraits where YOLO's person box starts at the shoulders:
+    Three rules, measured on close-up portraits where YOLO's person box starts at the shoulders or
+    at the nose:
 
     1. every keypoint with confidence ≥ ``keypoint_conf`` lies inside the box (plus 10 % of the box
        width around it);
-    2. unless a face keypoint (nose, eyes, ears) with confidence ≥ 0.5 lies inside the box at least
-       10 % of the box width below its top (the head is evidently inside), the box is extended
-       upwards by ``min(0.6 × width, 0.35 × height)``: the head sits on top of the body.
+    2. the top reaches at least 0.6 box widths above the highest confident face keypoint (nose,
+       eyes, ears): a face that fills the frame is often boxed from the nose down (ORL crops);
+    3. unless a face keypoint with confidence ≥ 0.5 lies inside the box at least 10 % of the box
+       width below its top (the head is evidently inside), the box is extended upwards by
+       ``min(0.6 × width, 0.35 × height)``: the head sits on top of the body.
 
     >>> box = np.array([[100.0, 300.0, 300.0, 800.0]])          # shoulders down, head above
     >>> cover_head(box, np.zeros((1, 17, 3))).round().tolist()
     [[100.0, 180.0, 300.0, 800.0]]
-    >>> kpts = np.zeros((1, 17, 3)); kpts[0, 0] = (200, 340, 0.9)   # nose well inside: no change
+    >>> kpts = np.zeros((1, 17, 3)); kpts[0, 0] = (200, 500, 0.9)   # nose well inside: room above it
     >>> cover_head(box, kpts).round().tolist()
     [[100.0, 300.0, 300.0, 800.0]]
+    >>> kpts[0, 0] = (200, 340, 0.9)                               # nose near the top: grow upwards
+    >>> cover_head(box, kpts).round().tolist()
+    [[100.0, 220.0, 300.0, 800.0]]
     """
     out = boxes.astype(np.float64).copy()
     for i, (box, points) in enumerate(zip(boxes, keypoints, strict=True)):
@@ -147,6 +153,9 @@ def cover_head(boxes: np.ndarray, keypoints: np.ndarray, *, keypoint_conf: float
             out[i, 2] = max(out[i, 2], confident[:, 0].max() + pad)
             out[i, 3] = max(out[i, 3], confident[:, 1].max() + pad)
         face = points[list(FACE_KEYPOINTS)]
+        seen = face[face[:, 2] >= keypoint_conf]
+        if len(seen):
+            out[i, 1] = min(out[i, 1], seen[:, 1].min() - 0.6 * w)
         evident = (
             (face[:, 2] >= 0.5)
             & (face[:, 0] >= x0)
