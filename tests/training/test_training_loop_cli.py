@@ -92,6 +92,22 @@ def test_time_limit_stops_early_and_still_saves(tmp_path: Path) -> None:
     assert result.gx_path is not None and result.gx_path.is_file()
 
 
+def test_metrics_csv_widens_when_a_resumed_stage_logs_new_columns(tmp_path: Path) -> None:
+    from recanon_sdk.training.loop import _CsvLog
+
+    log = _CsvLog(tmp_path / "m.csv")
+    log.write(1, {"loss_l1": 0.5})
+    log.close()
+    log = _CsvLog(tmp_path / "m.csv")
+    log.write(2, {"loss_l1": 0.4, "loss_pe": 7.0})
+    log.close()
+    rows = list(csv.DictReader((tmp_path / "m.csv").open()))
+    assert rows == [
+        {"step": "1", "loss_l1": "0.5", "loss_pe": ""},
+        {"step": "2", "loss_l1": "0.4", "loss_pe": "7.0"},
+    ]
+
+
 def test_batches_are_deterministic_per_step(tmp_path: Path) -> None:
     t = Trainer(_tiny(tmp_path))
     assert torch.equal(t.batch(3)["image"], t.batch(3)["image"])

@@ -291,7 +291,8 @@ class Trainer:
 
 
 class _CsvLog:
-    """Append rows to a CSV; the header is the first row's keys (later new keys are dropped)."""
+    """Append rows to a CSV. A row with new columns (e.g. ``loss_pe`` when a resumed stage turns the
+    pose loss on) rewrites the file with the wider header; missing values stay empty."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -306,6 +307,16 @@ class _CsvLog:
         if self.fields is None:
             self.fields = list(row)
             csv.writer(self.file).writerow(self.fields)
+        elif set(row) - set(self.fields):
+            self.file.close()
+            with self.path.open(newline="") as f:
+                old = list(csv.DictReader(f))
+            self.fields = self.fields + [k for k in row if k not in self.fields]
+            with self.path.open("w", newline="") as f:
+                w = csv.DictWriter(f, self.fields)
+                w.writeheader()
+                w.writerows(old)
+            self.file = self.path.open("a", newline="")
         csv.DictWriter(self.file, self.fields, extrasaction="ignore").writerow(row)
         self.file.flush()
 
