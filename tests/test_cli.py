@@ -108,3 +108,19 @@ def test_ctrl_c_removes_partial_outputs_and_exits_130(tmp_path):
     assert process.returncode == 130
     assert "interrupted" in stderr and "Traceback" not in stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_corrupt_in_the_middle_is_finalized_and_exits_3(tmp_path):
+    write_test_video(tmp_path / "full.mkv", [i * 40 for i in range(40)], size=(120, 160))
+    data = (tmp_path / "full.mkv").read_bytes()
+    (tmp_path / "cut.mkv").write_bytes(data[: len(data) // 2])
+    result = runner.invoke(
+        app, ["anonymize", str(tmp_path / "cut.mkv"), "-o", str(tmp_path / "out.mp4"), "-q"]
+    )
+    assert result.exit_code == 3 and "stopped decoding early" in result.output
+    from recanon_sdk.video.reader import VideoSource
+    from recanon_sdk.video.sidecar import Sidecar
+
+    frames = len(list(VideoSource(tmp_path / "out.mp4")))
+    sidecar = Sidecar(tmp_path / "out.pose.jsonl")
+    assert 5 < frames < 40 and len(list(sidecar.frames())) == frames and sidecar.end["stopped_early"]

@@ -133,3 +133,22 @@ def test_unknown_container_and_codec(tmp_path):
         VideoSink(tmp_path / "out.xyz", time_base=Fraction(1, 25))
     with pytest.raises(OutputError, match="not available"):
         VideoSink(tmp_path / "out.mp4", time_base=Fraction(1, 25), config=EncoderConfig(codec="nonesuch"))
+
+
+def test_pixel_aspect_ratio_is_kept(tmp_path):
+    path = tmp_path / "anamorphic.mp4"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.codec_context.sample_aspect_ratio = Fraction(4, 3)
+        for i in range(5):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 20 * i, np.uint8), format="rgb24")
+            frame.pts = i
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    source = VideoSource(path)
+    assert source.info.sample_aspect_ratio == Fraction(4, 3)
+    copy_through(path, tmp_path / "out.mp4", sample_aspect_ratio=source.info.sample_aspect_ratio)
+    assert VideoSource(tmp_path / "out.mp4").info.sample_aspect_ratio == Fraction(4, 3)

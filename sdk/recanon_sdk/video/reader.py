@@ -171,6 +171,10 @@ class VideoSource:
                 try:
                     decoded = next(frames)
                 except StopIteration:
+                    if self._kind != "stream" and last_pts is not None:
+                        self.stopped_early = _ended_before_stated_duration(
+                            container, stream, last_pts * time_base
+                        )
                     return
                 except av.error.FFmpegError as error:
                     # Corrupt in the middle: keep what decoded so far; the caller finalizes the output.
@@ -190,6 +194,25 @@ class VideoSource:
                 last_pts = pts
                 yield Frame(image=_upright(decoded), pts=int(pts), time_base=time_base, index=index)
                 index += 1
+
+
+def _ended_before_stated_duration(container, stream, last_seconds: Fraction) -> str | None:
+    """A sentence if decoding ended well before the duration the container states (a truncated file).
+
+    Truncated Matroska or MPEG-TS files decode to the cut without an error; their header still states
+    the full duration. The tolerance (3 frame intervals, at least 1 s) absorbs audio that outlasts the
+    video and rounding of the last frame's duration.
+    """
+    if stream.duration and stream.time_base:
+        end = (stream.start_time or 0) * stream.time_base + stream.duration * stream.time_base
+    elif container.duration:
+        end = Fraction(container.duration + (container.start_time or 0), 1_000_000)
+    else:
+        return None
+    interval = 1 / stream.average_rate if stream.average_rate else Fraction(1, 25)
+    if last_seconds + interval < end - max(3 * interval, Fraction(1)):
+        return f"the input ends at {float(last_seconds):.2f} s but states {float(end):.2f} s (truncated?)"
+    return None
 
 
 def _upright(decoded: av.VideoFrame) -> np.ndarray:
