@@ -1,0 +1,116 @@
+"""The exported model on ONNX Runtime against the Ultralytics/torch detector, on real frames.
+
+Tolerances (both run fp32 on the CPU, so they agree far closer than this): the same number of people,
+matched boxes with IoU > 0.95, scores within 0.01, confident keypoints (conf > 0.5) within 1.0 px.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from recanon_sdk.detect.pose import DetectorConfig
+from recanon_sdk.detect.weights import PACKAGED_WEIGHTS, sha256_file
+from recanon_sdk.types import People
+
+pytestmark = pytest.mark.slow
+
+WALKING = Path(__file__).resolve().parents[2] / "examples" / "walking.mp4"
+
+
+@pytest.fixture(scope="module")
+def frames() -> list[np.ndarray]:
+    """Frames 20–29 of the bundled sample: one person walking."""
+    from recanon_sdk.video.reader import VideoSource
+
+    return [f.image for f in itertools.islice(VideoSource(WALKING), 20, 30)]
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    ix = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
+    iy = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
+    area = lambda x: (x[:, 2] - x[:, 0]) * (x[:, 3] - x[:, 1])  # noqa: E731
+    inter = ix * iy
+    return inter / (area(a)[:, None] + area(b)[None, :] - inter)
+
+
+def assert_same_people(expected: People, actual: People) -> None:
+    assert len(actual) == len(expected), f"torch found {len(expected)} people, onnx {len(actual)}"
+    if not len(expected):
+        return
+    iou = box_iou(expected.xyxy, actual.xyxy)
+    match = iou.argmax(axis=1)
+    assert len(set(match.tolist())) == len(match), "two torch detections matched one onnx detection"
+    assert iou[np.arange(len(match)), match].min() > 0.95
+    np.testing.assert_allclose(actual.score[match], expected.score, atol=0.01)
+    confident = expected.keypoints[:, :, 2] > 0.5
+    error = np.abs(actual.keypoints[match, :, :2] - expected.keypoints[:, :, :2]).max(axis=2)
+    assert error[confident].max(initial=0.0) < 1.0
+
+
+def onnx_detector(config: DetectorConfig, model):
+    from recanon_sdk.detect.onnx_pose import OnnxPoseDetector
+
+    return OnnxPoseDetector(config, model, threads=1)
+
+
+def test_manifest_records_the_export(exported_pose) -> None:
+    manifest = json.loads(exported_pose.manifest_path.read_text())
+    entry = manifest["models"][exported_pose.onnx_path.name]
+    assert entry["sha256"] == sha256_file(exported_pose.onnx_path)
+    assert entry["source"]["sha256"] == PACKAGED_WEIGHTS["yolo11n-pose"][2]
+    assert (entry["opset"], entry["dynamic"], entry["fp16"]) == (17, True, False)
+    assert entry["inputs"]["images"] == ["batch", 3, "height", "width"]
+    assert entry["outputs"]["output0"] == ["batch", 56, "anchors"]
+    assert entry["versions"]["ultralytics"] and entry["versions"]["onnx"] != "not installed"
+
+
+def test_default_detector_parity(exported_pose, pose_detector, frames) -> None:
+    """The video default (960 px + zoom-out pass) on a model traced at 320 px: dynamic axes at work."""
+    onnx = onnx_detector(pose_detector.config, exported_pose.onnx_path)
+    assert onnx.weights.sha256 == sha256_file(exported_pose.onnx_path)
+    assert onnx.providers == ["CPUExecutionProvider"]
+    for start in (0, 4, 8):
+        batch = frames[start : start + 2]
+        for expected, actual in zip(pose_detector.detect(batch), onnx.detect(batch), strict=True):
+            assert len(expected) == 1  # the sample has one person in these frames
+            assert_same_people(expected, actual)
+
+
+def test_tiled_parity_from_bytes(exported_pose, frames) -> None:
+    """Tiles of unequal shapes take the square letterbox; the model is given as bytes."""
+    from recanon_sdk.detect.pose import PoseDetector
+
+    config = DetectorConfig(imgsz=640, tiles=(2, 2), zoom_out=0)
+    onnx = onnx_detector(config, exported_pose.onnx_path.read_bytes())
+    assert onnx.weights.sha256 == sha256_file(exported_pose.onnx_path)
+    torch_detector = PoseDetector(config)
+    batch = frames[:2]
+    for expected, actual in zip(torch_detector.detect(batch), onnx.detect(batch), strict=True):
+        assert_same_people(expected, actual)
+
+
+def test_fp16_export_finds_the_same_person(exported_pose, pose_detector, frames, tmp_path) -> None:
+    from recanon_sdk.export import export_pose_onnx
+
+    half = export_pose_onnx(exported_pose.onnx_path.parent, imgsz=320, half=True, overwrite=True)
+    assert half.onnx_path.name == "yolo11n-pose-fp16.onnx" and half.entry["fp16"] is True
+    manifest = json.loads(half.manifest_path.read_text())
+    assert set(manifest["models"]) == {"yolo11n-pose.onnx", "yolo11n-pose-fp16.onnx"}
+    config = DetectorConfig(zoom_out=0)
+    (expected,) = pose_detector._predict(frames[:1])
+    (actual,) = onnx_detector(config, half.onnx_path).detect(frames[:1])
+    assert len(actual) == len(expected) == 1
+    assert box_iou(expected.xyxy, actual.xyxy)[0, 0] > 0.95
+
+
+def test_cli_export_refuses_to_overwrite(exported_pose, capsys) -> None:
+    from recanon_cli.commands.export import export
+
+    with pytest.raises(SystemExit) as ended:
+        export(out=exported_pose.onnx_path.parent, imgsz=320)
+    assert ended.value.code == 1
+    assert "already exists" in capsys.readouterr().err
