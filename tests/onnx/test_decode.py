@@ -91,3 +91,16 @@ def test_onnx_path_imports_neither_torch_nor_ultralytics() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
     )
     assert done.stdout.strip() == "", f"importing the ONNX pose path loaded {done.stdout.strip()}"
+
+
+def test_backend_choice_follows_the_model() -> None:
+    from recanon_sdk.detect.backend import choose_backend
+
+    assert choose_backend("auto", "m/yolo11n-pose.onnx") == "onnx"
+    assert choose_backend("auto", b"\x08\x01") == "onnx"
+    assert choose_backend("auto", "yolo11n-pose") == "torch"
+    assert choose_backend("onnx", "m/pose.ONNX") == "onnx"
+    with pytest.raises(ModelError, match="needs an exported"):
+        choose_backend("onnx", "yolo11n-pose")
+    with pytest.raises(ModelError, match="cannot run an"):
+        choose_backend("torch", "m/pose.onnx")
