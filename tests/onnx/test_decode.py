@@ -104,3 +104,12 @@ def test_backend_choice_follows_the_model() -> None:
         choose_backend("onnx", "yolo11n-pose")
     with pytest.raises(ModelError, match="cannot run an"):
         choose_backend("torch", "m/pose.onnx")
+
+
+@pytest.mark.parametrize("name", ["recanon_sdk.detect.onnx_pose", "recanon_sdk.detect.backend"])
+def test_docstring_examples_run(name: str) -> None:
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(name))
+    assert result.attempted > 0 and result.failed == 0
