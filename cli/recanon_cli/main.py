@@ -9,7 +9,7 @@ os.environ.setdefault("YOLO_VERBOSE", "False")
 
 import typer
 
-from recanon_cli.commands import anonymize, info, inspect, keys, train, verify
+from recanon_cli.commands import anonymize, export, info, inspect, keys, train, verify
 
 app = typer.Typer(
     name="recanon",
@@ -32,6 +32,7 @@ app.command(name="inspect", no_args_is_help=True)(inspect.inspect_file)
 app.add_typer(keys.app)
 app.command(no_args_is_help=True)(verify.verify)
 app.command(no_args_is_help=True)(train.train)
+app.command()(export.export)
 
 
 def main() -> None:

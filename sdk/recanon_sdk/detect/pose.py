@@ -168,13 +168,39 @@ def _shift(people: People, dx: float, dy: float) -> None:
 
 
 def _add_missing(main: People, extra: People) -> People:
-    """``main`` plus the rows of ``extra`` that overlap none of it (main's boxes and keypoints are finer)."""
+    """Merge the zoom-out pass into the main pass without losing coverage.
+
+    A zoom-out row that overlaps no main row (intersection over the smaller box < 0.5) is a person
+    the main pass missed and is added. One that overlaps a main row widens that row's box to the
+    union of both: on close-ups the main pass often boxes only part of a face-filling person, and
+    the zoom-out box covers the rest (the main row keeps its finer keypoints and score).
+
+    >>> main = People(xyxy=np.array([[10, 50, 80, 110]], np.float32), score=np.array([0.8]))
+    >>> boxes = np.array([[5, 10, 85, 112], [200, 0, 260, 90]], np.float32)
+    >>> extra = People(xyxy=boxes, score=np.array([0.6, 0.5]))
+    >>> _add_missing(main, extra).xyxy.tolist()
+    [[5.0, 10.0, 85.0, 112.0], [200.0, 0.0, 260.0, 90.0]]
+    """
     if not len(extra):
         return main
     if not len(main):
         return extra
-    keep = [i for i in range(len(extra)) if _overlap(extra.xyxy[i], main.xyxy).max() < 0.5]
-    return People.merge([main, extra[np.asarray(keep, dtype=int)]]) if keep else main
+    merged = People(xyxy=main.xyxy.copy(), score=main.score, keypoints=main.keypoints)
+    new_rows = []
+    for i in range(len(extra)):
+        overlap = _overlap(extra.xyxy[i], merged.xyxy)
+        best = int(np.argmax(overlap))
+        if overlap[best] < 0.5:
+            new_rows.append(i)
+            continue
+        box, other = merged.xyxy[best], extra.xyxy[i]
+        merged.xyxy[best] = [
+            min(box[0], other[0]),
+            min(box[1], other[1]),
+            max(box[2], other[2]),
+            max(box[3], other[3]),
+        ]
+    return People.merge([merged, extra[np.asarray(new_rows, dtype=int)]]) if new_rows else merged
 
 
 def _overlap(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
