@@ -91,7 +91,8 @@ def test_info_names_the_weights_and_their_hash():
     )
 
 
-def test_ctrl_c_removes_partial_outputs_and_exits_130(tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill"])
+def test_interrupt_removes_partial_outputs_and_exits_130(tmp_path, signum):
     sample = ROOT / "examples" / "walking.mp4"
     process = subprocess.Popen(
         [*RECANON, "anonymize", str(sample), "-o", str(tmp_path / "out.mp4"), "--quiet"],
@@ -103,7 +104,7 @@ def test_ctrl_c_removes_partial_outputs_and_exits_130(tmp_path):
     while time.time() < deadline and not any(tmp_path.iterdir()):
         time.sleep(0.2)  # wait until it is writing (hidden partial files appear)
     assert any(tmp_path.iterdir()), "the run never started writing"
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signum)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130
     assert "interrupted" in stderr and "Traceback" not in stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 
 os.environ.setdefault("YOLO_OFFLINE", "1")  # never let Ultralytics reach for the network
 os.environ.setdefault("YOLO_VERBOSE", "False")
@@ -42,6 +43,10 @@ def main() -> None:
     """
     from recanon_cli._console import print_error
 
+    def terminate(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # `kill` cleans up like Ctrl-C: partial outputs are removed
+
+    signal.signal(signal.SIGTERM, terminate)
     try:
         app()
     except KeyboardInterrupt:
