@@ -62,6 +62,15 @@ DeploymentOpt = Annotated[
 Overwrite = Annotated[
     bool, typer.Option("--overwrite", help="Replace an existing output file (default: off).")
 ]
+DeviceKeyOpt = Annotated[
+    Path,
+    typer.Option(
+        "--device-key",
+        help="The deployment's device key file, which re-signs it (required).",
+        show_default=False,
+        dir_okay=False,
+    ),
+]
 
 
 def _new_key_kdf() -> tuple[rk.Argon2idParams, bool]:
@@ -176,6 +185,23 @@ def _write_public(path: Path, data: bytes, *, overwrite: bool) -> None:
     write_atomic(path, data, mode=0o644, overwrite=overwrite)
 
 
+def _resign_deployment(
+    deployment: Path,
+    device_key: Path,
+    passphrase_file: Path | None,
+    change: Callable[[rk.DeviceKey], rk.Deployment],
+) -> rk.Deployment:
+    """Load the device key, apply ``change`` (which re-signs with it), and write the result in place.
+
+    ``change`` gets the loaded device key and returns the new deployment revision; that revision is
+    written over ``deployment`` atomically and returned.
+    """
+    device = _load_private(device_key, passphrase_file, "device-key", rk.load_device_key)
+    new = change(device)
+    _write_public(deployment, new.to_bytes(), overwrite=True)
+    return new
+
+
 NoPassphrase = Annotated[
     bool,
     typer.Option(
@@ -232,15 +258,7 @@ def holder_add(
         Path, typer.Argument(help="The holder's public key file (*.pub).", show_default=False, dir_okay=False)
     ],
     deployment: DeploymentOpt,
-    device_key: Annotated[
-        Path,
-        typer.Option(
-            "--device-key",
-            help="The deployment's device key file, which re-signs it (required).",
-            show_default=False,
-            dir_okay=False,
-        ),
-    ],
+    device_key: DeviceKeyOpt,
     passphrase_file: PassphraseFile = None,
 ) -> None:
     """Add a key holder to a deployment (a new signed revision, written in place).
@@ -250,9 +268,12 @@ def holder_add(
     with _errors():
         dep = _load_deployment(deployment)
         pub = rk.HolderPublicKey.from_bytes(_read(public_key, limit=64 * 1024), what=str(public_key))
-        device = _load_private(device_key, passphrase_file, "device-key", rk.load_device_key)
-        new = dep.with_holder_added(pub, device_key=device)
-        _write_public(deployment, new.to_bytes(), overwrite=True)
+        new = _resign_deployment(
+            deployment,
+            device_key,
+            passphrase_file,
+            lambda device: dep.with_holder_added(pub, device_key=device),
+        )
     stdout.print(
         f"{deployment}: revision {new.revision}, added holder {pub.key_id} ({pub.label})", markup=False
     )
@@ -265,15 +286,7 @@ def holder_add(
 def holder_remove(
     key_id: Annotated[str, typer.Argument(help="Key id of the holder to remove (hk-…).", show_default=False)],
     deployment: DeploymentOpt,
-    device_key: Annotated[
-        Path,
-        typer.Option(
-            "--device-key",
-            help="The deployment's device key file, which re-signs it (required).",
-            show_default=False,
-            dir_okay=False,
-        ),
-    ],
+    device_key: DeviceKeyOpt,
     passphrase_file: PassphraseFile = None,
 ) -> None:
     """Remove a key holder from a deployment (a new signed revision, written in place).
@@ -287,9 +300,12 @@ def holder_remove(
         if holder is None:
             known = ", ".join(f"{h.key_id} ({h.label})" for h in dep.holders) or "none"
             fail(f"{key_id} is not a holder of {deployment}", f"its holders: {known}")
-        device = _load_private(device_key, passphrase_file, "device-key", rk.load_device_key)
-        new = dep.with_holder_removed(key_id, device_key=device)
-        _write_public(deployment, new.to_bytes(), overwrite=True)
+        new = _resign_deployment(
+            deployment,
+            device_key,
+            passphrase_file,
+            lambda device: dep.with_holder_removed(key_id, device_key=device),
+        )
     stdout.print(
         f"{deployment}: revision {new.revision}, removed holder {key_id} ({holder.label})", markup=False
     )
