@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -226,6 +226,27 @@ def seal(plaintext: bytes, *, deployment: Deployment, model_name: str, model_ver
     return out.getvalue()
 
 
+def _bundle_file(
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str],
+    stream: Callable[[BinaryIO, BinaryIO], fmt.BundleHeader],
+    *,
+    overwrite: bool,
+    refuse_in_place: bool,
+) -> BundleInfo:
+    """Run ``stream(fin, fout)`` from the file ``src`` into ``dst`` (atomic); return the new header's info.
+
+    ``dst`` appears only if ``stream`` returns; it is never clobbered unless ``overwrite``. With
+    ``refuse_in_place``, ``src`` and ``dst`` naming the same file is refused up front (before any
+    reading) unless ``overwrite``.
+    """
+    if refuse_in_place and Path(src).resolve() == Path(dst).resolve() and not overwrite:
+        raise FileExistsError(f"{dst} already exists")
+    with open(src, "rb") as fin, _atomic.atomic_output(dst, mode=BUNDLE_MODE, overwrite=overwrite) as fout:
+        header = stream(fin, fout)
+    return _info(header)
+
+
 def _sha256_file(path: str | os.PathLike[str]) -> tuple[str, int]:
     hasher, size = hashlib.sha256(), 0
     with open(path, "rb") as fh:
@@ -246,8 +267,10 @@ def seal_file(
 ) -> BundleInfo:
     """Seal the file ``src`` into ``dst``: streamed, atomic, no clobbering unless ``overwrite``."""
     sha256, size = _sha256_file(src)
-    with open(src, "rb") as fin, _atomic.atomic_output(dst, mode=BUNDLE_MODE, overwrite=overwrite) as fout:
-        header = _seal_stream(
+    return _bundle_file(
+        src,
+        dst,
+        lambda fin, fout: _seal_stream(
             fin,
             fout,
             size=size,
@@ -257,8 +280,10 @@ def seal_file(
             model_version=model_version,
             rng=os.urandom,
             now=now_utc(),
-        )
-    return _info(header)
+        ),
+        overwrite=overwrite,
+        refuse_in_place=False,
+    )
 
 
 def _check_binding(
@@ -499,11 +524,15 @@ def rewrap_file(
     overwrite: bool = False,
 ) -> BundleInfo:
     """File-to-file ``rewrap`` (streamed; ``dst`` appears only if the whole bundle verified)."""
-    if Path(src).resolve() == Path(dst).resolve() and not overwrite:
-        raise FileExistsError(f"{dst} already exists")
-    with open(src, "rb") as fin, _atomic.atomic_output(dst, mode=BUNDLE_MODE, overwrite=overwrite) as fout:
-        h = _rewrap_stream(fin, fout, holder, deployment=deployment, rng=os.urandom, what=_what(src))
-    return _info(h)
+    return _bundle_file(
+        src,
+        dst,
+        lambda fin, fout: _rewrap_stream(
+            fin, fout, holder, deployment=deployment, rng=os.urandom, what=_what(src)
+        ),
+        overwrite=overwrite,
+        refuse_in_place=True,
+    )
 
 
 def rotate_file(
@@ -515,10 +544,12 @@ def rotate_file(
     overwrite: bool = False,
 ) -> BundleInfo:
     """File-to-file ``rotate`` (streamed; ``dst`` appears only if the whole bundle verified)."""
-    if Path(src).resolve() == Path(dst).resolve() and not overwrite:
-        raise FileExistsError(f"{dst} already exists")
-    with open(src, "rb") as fin, _atomic.atomic_output(dst, mode=BUNDLE_MODE, overwrite=overwrite) as fout:
-        h = _rotate_stream(
+    return _bundle_file(
+        src,
+        dst,
+        lambda fin, fout: _rotate_stream(
             fin, fout, holder, deployment=deployment, rng=os.urandom, now=now_utc(), what=_what(src)
-        )
-    return _info(h)
+        ),
+        overwrite=overwrite,
+        refuse_in_place=True,
+    )
