@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from recanon_sdk.models.recover import DEFAULT_INPUT_SIZE, crops_to_tensor, tensor_to_crops
-from recanon_sdk.models.weights import load_model
+from recanon_sdk.models.recover import crops_to_tensor, tensor_to_crops
+from recanon_sdk.models.weights import load_keyed_generator
 
 __all__ = ["LearnedEnhancer"]
 
@@ -48,18 +48,20 @@ class LearnedEnhancer:
         batch_size: int = 32,
         model_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
-        self.model, meta = load_model(
-            gx_weights_path_or_state, arch=arch, device=device, **dict(model_kwargs or {})
+        model, hw, torch_device, key = load_keyed_generator(
+            gx_weights_path_or_state,
+            deployment_secret,
+            device=device,
+            arch=arch,
+            input_size=input_size,
+            model_kwargs=model_kwargs,
+            missing_secret="this GX is keyed per deployment: pass the 32-byte deployment secret",
         )
-        size = input_size or meta.get("input_size") or DEFAULT_INPUT_SIZE
-        self.input_size: tuple[int, int] | None = (int(size[0]), int(size[1]))
-        self.device = torch.device(device)
+        self.model = model
+        self.input_size: tuple[int, int] | None = hw
+        self.device = torch_device
         self.batch_size = batch_size
-        self.key = None
-        if getattr(self.model, "keyed", False):
-            if deployment_secret is None:
-                raise ValueError("this GX is keyed per deployment: pass the 32-byte deployment secret")
-            self.key = self.model.key_for_secret(deployment_secret, *self.input_size).to(self.device)
+        self.key = key
 
     @torch.no_grad()
     def enhance(self, crops: list[np.ndarray]) -> list[np.ndarray]:

@@ -19,11 +19,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from recanon_sdk.models.weights import load_model
+from recanon_sdk.models.weights import DEFAULT_INPUT_SIZE as DEFAULT_INPUT_SIZE  # still importable here
+from recanon_sdk.models.weights import load_keyed_generator
 
 __all__ = ["GYRecoverer", "crops_to_tensor", "recover_crops", "tensor_to_crops"]
-
-DEFAULT_INPUT_SIZE = (128, 64)
 
 
 def crops_to_tensor(crops: Sequence[np.ndarray], size: tuple[int, int] | None) -> torch.Tensor:
@@ -63,16 +62,20 @@ class GYRecoverer:
         batch_size: int = 32,
         model_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
-        self.model, meta = load_model(gy_weights, arch=arch, device=device, **dict(model_kwargs or {}))
-        size = input_size or meta.get("input_size") or DEFAULT_INPUT_SIZE
-        self.input_size: tuple[int, int] = (int(size[0]), int(size[1]))
-        self.device = torch.device(device)
+        model, hw, torch_device, key = load_keyed_generator(
+            gy_weights,
+            deployment_secret,
+            device=device,
+            arch=arch,
+            input_size=input_size,
+            model_kwargs=model_kwargs,
+            missing_secret="this GY is keyed: pass the deployment secret",
+        )
+        self.model = model
+        self.input_size: tuple[int, int] = hw
+        self.device = torch_device
         self.batch_size = batch_size
-        self.key = None
-        if getattr(self.model, "keyed", False):
-            if deployment_secret is None:
-                raise ValueError("this GY is keyed: pass the deployment secret")
-            self.key = self.model.key_for_secret(deployment_secret, *self.input_size).to(self.device)
+        self.key = key
 
     @torch.no_grad()
     def recover(self, crops: list[np.ndarray]) -> list[np.ndarray]:

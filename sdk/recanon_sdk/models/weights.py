@@ -25,9 +25,10 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-__all__ = ["FORMAT", "load_model", "load_state", "save_model"]
+__all__ = ["DEFAULT_INPUT_SIZE", "FORMAT", "load_keyed_generator", "load_model", "load_state", "save_model"]
 
 FORMAT = "recanon-model/1"
+DEFAULT_INPUT_SIZE = (128, 64)
 StateOrPath = str | Path | Mapping[str, torch.Tensor]
 
 
@@ -90,3 +91,31 @@ def load_model(
     model.load_state_dict(state)
     meta.setdefault("arch", name)
     return model.to(device).eval(), meta
+
+
+def load_keyed_generator(
+    source: StateOrPath,
+    deployment_secret: bytes | None,
+    *,
+    device: str,
+    arch: str | None,
+    input_size: tuple[int, int] | None,
+    model_kwargs: Mapping[str, Any] | None,
+    missing_secret: str,
+) -> tuple[nn.Module, tuple[int, int], torch.device, Any]:
+    """Load a generator (GX or GY) and, if it is keyed, its deployment key: ``(model, size, device, key)``.
+
+    ``size`` is ``input_size``, else the size the weights were trained at, else
+    :data:`DEFAULT_INPUT_SIZE`. ``key`` is ``None`` for an unkeyed model; a keyed one needs
+    ``deployment_secret``, and without it this raises ``ValueError(missing_secret)``.
+    """
+    model, meta = load_model(source, arch=arch, device=device, **dict(model_kwargs or {}))
+    size = input_size or meta.get("input_size") or DEFAULT_INPUT_SIZE
+    hw = (int(size[0]), int(size[1]))
+    torch_device = torch.device(device)
+    key = None
+    if getattr(model, "keyed", False):
+        if deployment_secret is None:
+            raise ValueError(missing_secret)
+        key = model.key_for_secret(deployment_secret, *hw).to(torch_device)
+    return model, hw, torch_device, key
