@@ -12,6 +12,12 @@ from recanon_cli._console import fail, stderr
 from recanon_cli.progress import frame_progress
 
 
+class Backend(StrEnum):
+    auto = "auto"
+    torch = "torch"
+    onnx = "onnx"
+
+
 class EnhancerName(StrEnum):
     blur = "blur"
     pixelate = "pixelate"
@@ -92,6 +98,21 @@ def anonymize(
         int | None, typer.Option(help="Stop after this many frames (for streams).", min=1, show_default=False)
     ] = None,
     device: Annotated[str, typer.Option(help="Torch device for the detector: cpu, cuda, cuda:0.")] = "cpu",
+    backend: Annotated[
+        Backend,
+        typer.Option(
+            help="Pose backend: auto (onnx for an .onnx --pose-model, else torch), torch or onnx "
+            "(export a model with 'recanon export')."
+        ),
+    ] = Backend.auto,
+    provider: Annotated[
+        str | None,
+        typer.Option(
+            help="ONNX Runtime execution providers, comma-separated (cpu, cuda, tensorrt, or auto). "
+            "Default: follows --device.",
+            show_default=False,
+        ),
+    ] = None,
     deployment: Annotated[
         Path | None,
         typer.Option(
@@ -127,6 +148,7 @@ def anonymize(
       recanon anonymize rtsp://10.0.0.5/stream -o cam.anon.mp4 --max-frames 3000
     """
     from recanon_sdk.anonymizer import Anonymizer, AnonymizerConfig
+    from recanon_sdk.detect.backend import create_pose_detector
     from recanon_sdk.detect.pose import DetectorConfig
     from recanon_sdk.detect.tracking import TrackerConfig
     from recanon_sdk.errors import RecanonError
@@ -161,7 +183,20 @@ def anonymize(
     if deployment is not None and device_key is not None:
         signer = _load_signer(deployment, device_key, passphrase_file)
     try:
-        anonymizer = Anonymizer(config)
+        detector = create_pose_detector(
+            config.detector,
+            backend.value,
+            providers=None if provider is None else [p.strip() for p in provider.split(",") if p.strip()],
+        )
+        if not quiet:
+            active = getattr(detector, "providers", None)
+            stderr.print(
+                f"pose: {detector.weights.name} (sha256 {detector.weights.sha256[:12]}…) on "
+                + (f"onnxruntime {', '.join(active)}" if active else f"torch {device}")
+                + f", imgsz {imgsz}, tiles {rows}x{cols}",
+                markup=False,
+            )
+        anonymizer = Anonymizer(config, detector=detector)
         with frame_progress(enabled=not quiet, description="anonymizing") as progress:
             result = anonymizer.process_video(
                 source,
