@@ -40,8 +40,9 @@ def main() -> None:
     for keypoints in poses.people.keypoints:
         for a, b in SKELETON:
             if keypoints[a, 2] > 0.5 and keypoints[b, 2] > 0.5:
-                cv2.line(after, tuple(int(v) for v in keypoints[a, :2]), tuple(int(v) for v in keypoints[b, :2]),
-                         (0, 255, 160), 2, cv2.LINE_AA)  # fmt: skip
+                start = tuple(int(v) for v in keypoints[a, :2])
+                end = tuple(int(v) for v in keypoints[b, :2])
+                cv2.line(after, start, end, (0, 255, 160), 2, cv2.LINE_AA)
     for x0, y0, x1, y1 in poses.people.region:
         cv2.rectangle(after, (int(x0), int(y0)), (int(x1) - 1, int(y1) - 1), (255, 200, 0), 1)
     picture = np.concatenate([before, np.full((before.shape[0], 8, 3), 255, np.uint8), after], axis=1)
