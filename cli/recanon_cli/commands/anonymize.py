@@ -153,7 +153,7 @@ def anonymize(
     from recanon_sdk.detect.tracking import TrackerConfig
     from recanon_sdk.errors import RecanonError
     from recanon_sdk.geometry import CropGeometry
-    from recanon_sdk.video.reader import IMAGE_SUFFIXES
+    from recanon_sdk.video.reader import IMAGE_SUFFIXES, VideoSource, is_stream_url
     from recanon_sdk.video.writer import EncoderConfig
 
     stills = Path(source).is_dir() or Path(source).suffix.lower() in IMAGE_SUFFIXES
@@ -183,6 +183,8 @@ def anonymize(
     if deployment is not None and device_key is not None:
         signer = _load_signer(deployment, device_key, passphrase_file)
     try:
+        if not is_stream_url(source):
+            VideoSource(source)  # bad input is reported before any model is loaded
         detector = create_pose_detector(
             config.detector,
             backend.value,
