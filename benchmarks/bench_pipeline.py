@@ -47,8 +47,6 @@ def cut_clip(source: Path, frames: int, target: Path, loops: int = 1) -> Path:
     rate = src.info.average_rate or Fraction(25)
     with VideoSink(target, time_base=1 / rate, average_rate=rate, config=EncoderConfig(crf=18)) as sink:
         for i, image in enumerate(itertools.chain.from_iterable(itertools.repeat(images, loops))):
-            from recanon_sdk.types import Frame
-
             sink.write(Frame(image=image, pts=i, time_base=1 / rate, index=i))
     return target
 
