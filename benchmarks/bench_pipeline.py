@@ -33,6 +33,7 @@ os.environ.setdefault("YOLO_OFFLINE", "1")
 
 from recanon_sdk.anonymizer import Anonymizer, AnonymizerConfig, _batches
 from recanon_sdk.detect.pose import PoseDetector
+from recanon_sdk.types import Frame
 from recanon_sdk.video.reader import VideoSource
 from recanon_sdk.video.writer import EncoderConfig, VideoSink
 
