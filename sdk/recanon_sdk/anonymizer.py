@@ -116,7 +116,8 @@ class Anonymizer:
         track ids and anonymized regions. A failure inside obscures the whole frame.
         """
         frame = Frame(image=np.asarray(image), pts=None, time_base=_NO_TIME, index=-1)
-        return self._finish_frames([frame], self._detect([frame]))[0][1:3]  # type: ignore[return-value]
+        processed = self._anonymize(frame, self._detect([frame])[0])
+        return processed.image, processed.people
 
     def reset(self) -> None:
         """Forget tracks (call between unrelated sequences)."""
@@ -133,15 +134,6 @@ class Anonymizer:
                 return [error]  # fail closed: this frame gets obscured
             # Retry one frame at a time so that only the frames that really fail are obscured.
             return [self._detect([frame])[0] for frame in frames]
-
-    def _finish_frames(
-        self, frames: list[Frame], detections: list[People | BaseException]
-    ) -> list[tuple[Frame, np.ndarray, People, str, list[dict[str, Any]]]]:
-        out = []
-        for frame, found in zip(frames, detections, strict=True):
-            processed = self._anonymize(frame, found)
-            out.append((frame, processed.image, processed.people, processed.status, processed.events))
-        return out
 
     def _anonymize(self, frame: Frame, found: People | BaseException) -> _Processed:
         image = frame.image
@@ -300,10 +292,8 @@ class Anonymizer:
             pipeline.start_writer(encode)
             try:
                 for batch in _batches(frames_in, self.config.batch_size):
-                    for frame, image, people, status, events in self._finish_frames(
-                        batch, self._detect(batch)
-                    ):
-                        pipeline.put(_Processed(frame, image, people, status, events))
+                    for frame, found in zip(batch, self._detect(batch), strict=True):
+                        pipeline.put(self._anonymize(frame, found))
             except KeyboardInterrupt:
                 pipeline.stop_reader()
                 if not live:
