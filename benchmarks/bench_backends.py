@@ -55,12 +55,12 @@ def main() -> int:
             from recanon_sdk.export import export_pose_onnx
 
             started = time.perf_counter()
-            onnx_path = export_pose_onnx(tmp_path / "export", imgsz=config.detector.imgsz).onnx_path
+            onnx_path = export_pose_onnx(tmp_path / "export", imgsz=config.detector.imgsz_for(w, h)).onnx_path
             print(f"exported {onnx_path.name} in {time.perf_counter() - started:.1f} s")
         torch_detector = PoseDetector(config.detector)
         onnx_detector = OnnxPoseDetector(config.detector, onnx_path, threads=args.threads)
         print(
-            f"clip: {len(images)} frames of {source.name}, {w}×{h}; imgsz {config.detector.imgsz}, zoom-out "
+            f"clip: {len(images)} frames of {source.name}, {w}×{h}; imgsz {config.detector.imgsz_for(w, h)}, zoom-out "
             f"{config.detector.zoom_out} @ {config.detector.zoom_out_imgsz}; batch {config.batch_size}; "
             f"threads {args.threads}; onnxruntime providers {', '.join(onnx_detector.providers)}"
         )

@@ -59,6 +59,12 @@ def covered_fraction(box: np.ndarray, regions: np.ndarray, shape: tuple[int, int
     return float(mask.mean())
 
 
+def reference_cache(workdir: Path, clip: Path, every: int, conf: float) -> Path:
+    """Where the reference detections of ``clip`` are cached (they cost five inferences per frame)."""
+    stat = clip.stat()
+    return workdir / f"{clip.stem}.reference.{stat.st_size}-{int(stat.st_mtime)}.every{every}.conf{conf}.npz"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -82,7 +88,7 @@ def main() -> int:
     parser.add_argument("clips", nargs="*", default=CLIPS)
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
-    reference = PoseDetector(DetectorConfig(imgsz=1280, tiles=(2, 2), conf=args.ref_conf))
+    reference = PoseDetector(DetectorConfig(imgsz=1280, tiles=(2, 2), conf=args.ref_conf))  # cached per clip
     anonymizer: Anonymizer | None = None
     rows, misses = [], []
     for name in args.clips:
@@ -97,14 +103,21 @@ def main() -> int:
             anonymizer.process_video(clip, out, overwrite=True)
         frames = {f.index: f for f in Sidecar(out.with_name(out.stem + ".pose.jsonl")).frames()}
         total = covered = 0
+        cached = reference_cache(args.workdir, clip, args.every, args.ref_conf)
+        found = dict(np.load(cached)) if cached.exists() else {}
         for frame in VideoSource(clip):
             if frame.index % args.every:
                 continue
-            people = reference.detect([frame.image])[0]
-            people = people[(people.keypoints[:, :, 2] >= 0.5).sum(axis=1) >= args.ref_min_keypoints]
+            key = str(frame.index)
+            if key not in found:
+                people = reference.detect([frame.image])[0]
+                found[key] = np.concatenate([people.xyxy, people.score[:, None], people.keypoints[:, :, 2]], 1)
+            rows_ref = found[key].reshape(-1, 22)
+            confident = (rows_ref[:, 5:] >= 0.5).sum(axis=1) >= args.ref_min_keypoints
+            people = rows_ref[confident]
             regions = frames[frame.index].people.region if frame.index in frames else np.zeros((0, 4), int)
             obscured = frames[frame.index].status != "ok"
-            for box, score in zip(people.xyxy, people.score, strict=True):
+            for box, score in zip(people[:, :4], people[:, 4], strict=True):
                 total += 1
                 fraction = 1.0 if obscured else covered_fraction(box, regions, frame.image.shape[:2])
                 if fraction >= args.min_covered:
@@ -119,6 +132,8 @@ def main() -> int:
                             "covered": round(fraction, 3),
                         }
                     )
+        if not cached.exists():
+            np.savez_compressed(cached, **found)
         rate = covered / total if total else float("nan")
         rows.append(
             {

@@ -67,6 +67,7 @@ from .sealing import (
     seal_file,
 )
 from .sidecar import SidecarSigner, SidecarSummary, verify_sidecar
+from .streams import SealedStreamReader, SealedStreamWriter, StreamInfo, open_stream, read_stream_info
 from .verify import Check, OutputFiles, VerificationReport, companion_paths, verify_output
 
 __version__ = "0.1.0"
@@ -91,8 +92,11 @@ __all__ = [
     "Policy",
     "RecanonKeysError",
     "RunManifest",
+    "SealedStreamReader",
+    "SealedStreamWriter",
     "SidecarSigner",
     "SidecarSummary",
+    "StreamInfo",
     "Truncated",
     "UnsupportedVersion",
     "VerificationReport",
@@ -115,8 +119,10 @@ __all__ = [
     "load_holder_key",
     "open_sealed",
     "open_sealed_io",
+    "open_stream",
     "read_bundle_info",
     "read_key_file_info",
+    "read_stream_info",
     "rewrap",
     "rewrap_file",
     "rotate",

@@ -73,6 +73,8 @@ def _inspect(src: BinaryIO, *, what: str) -> Inspection:
         return _bundle(src.read(len(first) + 32), what)
     if name == "sidecar-sig":
         return _sidecar_sig(src, what)
+    if name == "stream":
+        return _stream(src.read(len(first) + 32), what)
     data = src.read(MAX_DOCUMENT + 1)
     if name in (KIND_HOLDER, KIND_DEVICE):
         return _private(data, name, what)
@@ -140,6 +142,21 @@ def _bundle(head: bytes, what: str) -> Inspection:
     for i, kid in enumerate(info.recipients, 1):
         out.add(f"recipient {i}", kid)
     out.notes.append("the header is authenticated only when a recipient opens the bundle")
+    return out
+
+
+def _stream(head: bytes, what: str) -> Inspection:
+    from .streams import read_stream_info
+
+    info = read_stream_info(head)
+    out = Inspection("stream", "sealed stream (recanon-stream/v1)")
+    out.add("deployment id", info.deployment_id)
+    out.add("content", info.content)
+    out.add("run id", info.run_id.hex())
+    out.add("sealed", format_time(info.created))
+    for i, kid in enumerate(info.recipients, 1):
+        out.add(f"recipient {i}", kid)
+    out.notes.append("the header is authenticated only when a recipient opens the stream")
     return out
 
 

@@ -231,7 +231,7 @@ class Anonymizer:
                 "codec": self.config.encoder.encoder_name,
                 "crf": self.config.encoder.crf,
             },
-            models=self._model_ids(),
+            models=self._model_ids(info.width, info.height),
             anonymization={
                 "enhancer": self.enhancer.name,
                 "margin": self.config.geometry.margin,
@@ -348,7 +348,7 @@ class Anonymizer:
             hashes[f"enhancer:{self.enhancer.name}"] = enhancer_hash
         return hashes
 
-    def _model_ids(self) -> dict[str, Any]:
+    def _model_ids(self, width: int, height: int) -> dict[str, Any]:
         models: dict[str, Any] = {}
         weights = getattr(self.detector, "weights", None)
         if weights is not None:
@@ -356,7 +356,7 @@ class Anonymizer:
                 "name": weights.name,
                 "sha256": weights.sha256,
                 "origin": weights.origin,
-                "imgsz": self.config.detector.imgsz,
+                "imgsz": self.config.detector.imgsz_for(width, height),
                 "conf": self.config.detector.conf,
                 "tiles": list(self.config.detector.tiles),
             }

@@ -38,6 +38,7 @@ from recanon_keys._format import kdf, keyfile, stream
 from recanon_keys._format.encoding import canonical
 from recanon_keys.manifest import FileDigest, build_run_manifest, sign_manifest
 from recanon_keys.sidecar import SidecarSigner
+from recanon_keys.streams import SealedStreamWriter
 
 VECTORS = Path(__file__).with_name("vectors")
 NOW = datetime(2025, 1, 31, 12, 0, 0, tzinfo=UTC)
@@ -532,7 +533,98 @@ def build_vectors() -> dict[str, bytes]:
         signed, expect="wrong_deployment", kind="manifest", deployment=lobby
     )
     v["manifest_wrong_type"] = vector(sig_ok, expect="wrong_file_type", **m)
+
+    # --- sealed streams (recanon-stream/v1) ----------------------------------------------------------
+    records = [payload(100, "record-0"), payload(1, "record-1"), payload(3000, "record-2")]
+    ss_ok = seal_stream(fx, records, "sealed_stream_ok")
+    ss_head_len = ss_ok.index(b"\n") + 1 + 32
+    ss_head, ss_records = split_stream(ss_ok)
+    r = dict(kind="sealed_stream", identity=alice_id, deployment=lobby, content="originals/h264")
+    ok_payload = sha(stream_payload(records))
+    v["sealed_stream_ok"] = vector(ss_ok, expect="ok", **r, payload=ok_payload)
+    v["sealed_stream_ok_second_recipient"] = vector(
+        ss_ok, expect="ok", **{**r, "identity": bob_id}, payload=ok_payload
+    )
+    v["sealed_stream_empty_ok"] = vector(
+        seal_stream(fx, [], "sealed_stream_empty"), expect="ok", **r, payload=sha(b"")
+    )
+    v["sealed_stream_any_content_ok"] = vector(
+        ss_ok, expect="ok", **{**r, "content": "*"}, payload=ok_payload
+    )
+    v["sealed_stream_wrong_key"] = vector(ss_ok, expect="wrong_key", **{**r, "identity": carol_id})
+    v["sealed_stream_wrong_deployment"] = vector(
+        ss_ok, expect="wrong_deployment", **{**r, "deployment": garage}
+    )
+    v["sealed_stream_wrong_content"] = vector(
+        ss_ok, expect="wrong_model", **{**r, "content": "originals/av1"}
+    )
+    v["sealed_stream_header_altered"] = vector(
+        redoc(ss_ok[: ss_ok.index(b"\n") + 1], lambda o: o["meta"].update(width=1))
+        + ss_ok[ss_ok.index(b"\n") + 1 :],
+        expect="authentication_failed",
+        **r,
+    )
+    v["sealed_stream_header_mac_bad"] = vector(
+        flip(ss_ok, ss_head_len - 3), expect="authentication_failed", **r
+    )
+    v["sealed_stream_record_flip"] = vector(
+        flip(ss_ok, ss_head_len + 30), expect="authentication_failed", **r
+    )
+    v["sealed_stream_records_swapped"] = vector(
+        ss_head + ss_records[1] + ss_records[0] + b"".join(ss_records[2:]),
+        expect="authentication_failed",
+        **r,
+    )
+    v["sealed_stream_record_dropped"] = vector(
+        ss_head + ss_records[0] + b"".join(ss_records[2:]), expect="authentication_failed", **r
+    )
+    v["sealed_stream_final_missing"] = vector(ss_head + b"".join(ss_records[:-1]), expect="truncated", **r)
+    v["sealed_stream_truncated_record"] = vector(ss_ok[: ss_head_len + 50], expect="truncated", **r)
+    v["sealed_stream_truncated_length"] = vector(ss_ok[: ss_head_len + 2], expect="truncated", **r)
+    v["sealed_stream_trailing_data"] = vector(ss_ok + b"\x00", expect="invalid_format", **r)
+    v["sealed_stream_length_too_large"] = vector(
+        ss_head + (64 * 1024 * 1024 + 17).to_bytes(4, "big") + ss_records[0][4:],
+        expect="authentication_failed",
+        **r,
+    )
+    v["sealed_stream_unsupported_version"] = vector(
+        redoc(ss_ok[: ss_ok.index(b"\n") + 1], lambda o: o.update(format="recanon-stream/v2")),
+        expect="unsupported_version",
+        **r,
+    )
+    v["sealed_stream_wrong_type"] = vector(ok, expect="wrong_file_type", **r)
     return v
+
+
+def seal_stream(fx: Fixtures, records: list[bytes], seed: str) -> bytes:
+    out = io.BytesIO()
+    with SealedStreamWriter(
+        out,
+        deployment=fx.lobby,
+        content="originals/h264",
+        meta={"width": 64, "height": 48},
+        rng=Drbg(seed),
+        now=NOW,
+    ) as writer:
+        for record in records:
+            writer.append(record)
+    return out.getvalue()
+
+
+def split_stream(data: bytes) -> tuple[bytes, list[bytes]]:
+    """Header (line + MAC) and the length-prefixed records of a sealed stream, final record included."""
+    at = data.index(b"\n") + 1 + 32
+    head, records = data[:at], []
+    while at < len(data):
+        n = int.from_bytes(data[at : at + 4], "big")
+        records.append(data[at : at + 4 + n])
+        at += 4 + n
+    return head, records
+
+
+def stream_payload(records: list[bytes]) -> bytes:
+    """What a vector's ``payload:`` hashes for a sealed stream: each record as 4-byte length || bytes."""
+    return b"".join(len(r).to_bytes(4, "big") + r for r in records)
 
 
 def main() -> None:

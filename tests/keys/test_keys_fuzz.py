@@ -51,6 +51,16 @@ def _manifest() -> bytes:
     return rk.sign_manifest(m, FX.device)
 
 
+def _stream() -> bytes:
+    buf = io.BytesIO()
+    with rk.SealedStreamWriter(
+        buf, deployment=FX.lobby, content="originals/h264", meta={"w": 8}, rng=make_vectors.Drbg("fuzz")
+    ) as writer:
+        writer.append(b"fuzz me" * 10)
+        writer.append(b"and me")
+    return buf.getvalue()
+
+
 PARSERS = {
     "holder_key": (
         FX.alice.to_bytes(passphrase="pw", **WEAK),
@@ -74,6 +84,12 @@ PARSERS = {
     "sidecar_sig": (SIG, lambda d: rk.verify_sidecar(SIDECAR, d, deployment=FX.dock)),
     "sidecar_lines": (SIDECAR, lambda d: rk.verify_sidecar(d, SIG, deployment=FX.dock)),
     "manifest": (_manifest(), lambda d: rk.verify_manifest(d, deployment=FX.dock)),
+    "stream": (
+        _stream(),
+        lambda d: rk.open_stream(d, FX.alice, deployment=FX.lobby, content=None).read_all(),
+    ),
+    "stream_info": (_stream(), rk.read_stream_info),
+    "inspect_stream": (_stream(), rk.inspect_bytes),
     "inspect": (FX.lobby.to_bytes(), rk.inspect_bytes),
     "inspect_bundle": (make_vectors.seal(FX, b"y", "fuzz-inspect"), rk.inspect_bytes),
     "inspect_sidecar_sig": (SIG, rk.inspect_bytes),
@@ -208,6 +224,9 @@ KINDS = {
     "inspect_bundle": "bundle",
     "inspect_sidecar_sig": "sidecar-sig",
     "inspect_holder_key": "holder-key",
+    "stream": "stream",
+    "stream_info": "stream",
+    "inspect_stream": "stream",
 }
 
 
@@ -222,7 +241,16 @@ def test_wellformed_json_with_random_fields(name: str, data: st.DataObject) -> N
     for key in data.draw(st.lists(st.sampled_from(FIELDS), max_size=4)):
         doc[key] = data.draw(JSON)
     line = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode() + b"\n"
-    multi = ("bundle", "bundle_info", "sidecar_sig", "inspect_bundle", "inspect_sidecar_sig")
+    multi = (
+        "bundle",
+        "bundle_info",
+        "sidecar_sig",
+        "inspect_bundle",
+        "inspect_sidecar_sig",
+        "stream",
+        "stream_info",
+        "inspect_stream",
+    )
     rest = PARSERS[name][0].split(b"\n", 1)[1] if name in multi else b""
     run(name, line + rest)
 

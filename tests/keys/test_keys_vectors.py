@@ -74,6 +74,10 @@ def run_vector(fields: dict[str, str], body: bytes) -> object:
             model_name=_opt(fields.get("model_name")),
             model_version=_opt(fields.get("model_version")),
         )
+    if kind == "sealed_stream":
+        holder = rk.load_holder_key(fields["identity"].encode() + b"\n", passphrase=None)
+        reader = rk.open_stream(body, holder, deployment=deployment, content=_opt(fields.get("content")))
+        return make_vectors.stream_payload(reader.read_all())
     if kind == "sidecar":
         return rk.verify_sidecar(base64.b64decode(fields["sidecar"]), body, deployment=deployment)
     if kind == "manifest":

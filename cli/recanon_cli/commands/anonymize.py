@@ -62,7 +62,7 @@ def anonymize(
         int | None,
         typer.Option(
             help="Detector input size in pixels (multiple of 32). Larger finds smaller people, slower. "
-            "Default: 960 for video, 1280 for images.",
+            "Default: 960 for video (1280 when the video is at most 640 px wide and high), 1280 for images.",
             min=32,
             show_default=False,
         ),
@@ -195,7 +195,7 @@ def anonymize(
             stderr.print(
                 f"pose: {detector.weights.name} (sha256 {detector.weights.sha256[:12]}…) on "
                 + (f"onnxruntime {', '.join(active)}" if active else f"torch {device}")
-                + f", imgsz {imgsz}, tiles {rows}x{cols}",
+                + f", imgsz {imgsz or 'auto (1280 up to 640 px sources, else 960)'}, tiles {rows}x{cols}",
                 markup=False,
             )
         anonymizer = Anonymizer(config, detector=detector)

@@ -83,19 +83,19 @@ class BundleHeader:
         return tuple(r.key_id for r in self.recipients)
 
 
-def wrap(data_key: bytes, key_id: str, holder_pk: bytes, rng: Rng) -> Recipient:
+def wrap(data_key: bytes, key_id: str, holder_pk: bytes, rng: Rng, info: bytes = INFO_WRAP) -> Recipient:
     esk = X25519PrivateKey.from_private_bytes(rng(32))
     epk = esk.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     shared = esk.exchange(X25519PublicKey.from_public_bytes(holder_pk))
-    wrap_key = hkdf(shared, epk + holder_pk, INFO_WRAP)
+    wrap_key = hkdf(shared, epk + holder_pk, info)
     return Recipient(key_id, epk, ChaCha20Poly1305(wrap_key).encrypt(_ZERO_NONCE, data_key, b""))
 
 
-def unwrap(recipient: Recipient, holder: Any, *, what: str) -> bytes:
+def unwrap(recipient: Recipient, holder: Any, *, what: str, info: bytes = INFO_WRAP) -> bytes:
     """Recover the data key with ``holder`` (a HolderKey). One opaque error for every failure."""
     try:
         shared = holder._exchange(recipient.epk)
-        wrap_key = hkdf(shared, recipient.epk + holder.public.public_key, INFO_WRAP)
+        wrap_key = hkdf(shared, recipient.epk + holder.public.public_key, info)
         return ChaCha20Poly1305(wrap_key).decrypt(_ZERO_NONCE, recipient.wrapped_key, b"")
     except (InvalidTag, ValueError):
         raise _auth_failed(what) from None

@@ -30,7 +30,16 @@ from ..errors import InvalidFormat, Truncated, UnsupportedVersion, WrongFileType
 Rng = Callable[[int], bytes]
 
 FORMAT_RE = re.compile(r"recanon-([a-z0-9-]{1,32})/v([0-9]{1,6})")
-KNOWN_KINDS = ("holder-key", "device-key", "holder-pub", "deployment", "bundle", "sidecar-sig", "manifest")
+KNOWN_KINDS = (
+    "holder-key",
+    "device-key",
+    "holder-pub",
+    "deployment",
+    "bundle",
+    "stream",
+    "sidecar-sig",
+    "manifest",
+)
 _TIME_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 _KEY_ID_RE = re.compile(r"[a-z]{2}-[a-z2-7]{16}")
 

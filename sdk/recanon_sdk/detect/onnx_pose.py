@@ -274,7 +274,7 @@ class OnnxPoseDetector(PoseDetector):
         batch, _, height, width = image_input.shape
         self._max_batch = batch if isinstance(batch, int) else None
         self._fixed_size = (height, width) if isinstance(height, int) and isinstance(width, int) else None
-        if self._fixed_size and self._fixed_size != (self.config.imgsz, self.config.imgsz):
+        if self._fixed_size and self.config.imgsz and self._fixed_size != (self.config.imgsz,) * 2:
             logger.warning(
                 "ONNX model %s: fixed input %s×%s; imgsz %s is ignored (export it with dynamic axes)",
                 self.weights.name,
@@ -284,7 +284,7 @@ class OnnxPoseDetector(PoseDetector):
             )
 
     def _predict(self, images: list[np.ndarray], imgsz: int | None = None) -> list[People]:
-        size = imgsz or self.config.imgsz
+        size = imgsz or self.config.imgsz_for(images[0].shape[1], images[0].shape[0])
         target = self._fixed_size or (size, size)
         rect = self._fixed_size is None and len({image.shape for image in images}) == 1
         boxed = [letterbox(image, target, rect=rect, stride=self._stride) for image in images]

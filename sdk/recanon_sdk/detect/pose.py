@@ -22,11 +22,22 @@ os.environ.setdefault("YOLO_VERBOSE", "False")
 #: Tiling is skipped when a tile's shorter side would be below this many pixels.
 MIN_TILE_SIDE = 128
 
+#: Automatic inference size (``imgsz=None``): sources whose longer side is at most
+#: ``SMALL_SOURCE_SIDE`` pixels are inferred at ``SMALL_SOURCE_IMGSZ``, others at ``DEFAULT_IMGSZ``.
+#: On 480×270 surveillance GIFs, people 20–50 px tall were all missed at 960 px and all found at
+#: 1280 px (``benchmarks/coverage.py``, docs/metrics.md); larger sources keep the cheaper 960 px.
+DEFAULT_IMGSZ = 960
+SMALL_SOURCE_SIDE = 640
+SMALL_SOURCE_IMGSZ = 1280
+
 
 @dataclass(frozen=True, slots=True)
 class DetectorConfig:
     """Settings of :class:`PoseDetector`.
 
+    ``imgsz`` is the inference size; ``None`` (the default) picks it from the frame size: 1280 px for
+    sources no longer than 640 px (their people are few pixels tall), 960 px otherwise
+    (:meth:`imgsz_for`).
     ``conf`` is low on purpose: a false positive only blurs some background, a miss shows a person.
     ``tiles`` = (rows, cols) of overlapping tiles run in addition to the whole frame (``(1, 1)`` = off).
     ``zoom_out`` adds a cheap pass (at ``zoom_out_imgsz``) on the frame padded by that fraction of its
@@ -36,7 +47,7 @@ class DetectorConfig:
     """
 
     weights: str | Path = DEFAULT_POSE_MODEL
-    imgsz: int = 960
+    imgsz: int | None = None
     conf: float = 0.2
     iou: float = 0.6
     tiles: tuple[int, int] = (1, 1)
@@ -58,8 +69,20 @@ class DetectorConfig:
         """
         return cls(**{"imgsz": 1280, "tiles": (2, 2), **overrides})  # type: ignore[arg-type]
 
+    def imgsz_for(self, width: int, height: int) -> int:
+        """The inference size used for frames of ``width`` × ``height`` pixels.
+
+        >>> DetectorConfig().imgsz_for(480, 270), DetectorConfig().imgsz_for(1920, 1080)
+        (1280, 960)
+        >>> DetectorConfig(imgsz=640).imgsz_for(480, 270)
+        640
+        """
+        if self.imgsz is not None:
+            return self.imgsz
+        return SMALL_SOURCE_IMGSZ if max(width, height) <= SMALL_SOURCE_SIDE else DEFAULT_IMGSZ
+
     def __post_init__(self) -> None:
-        if self.imgsz < 32 or self.imgsz % 32:
+        if self.imgsz is not None and (self.imgsz < 32 or self.imgsz % 32):
             raise ValueError(f"imgsz must be a positive multiple of 32, got {self.imgsz}")
         if not 0.0 < self.conf < 1.0:
             raise ValueError(f"conf must be within (0, 1), got {self.conf}")
@@ -134,9 +157,10 @@ class PoseDetector:
 
     def _predict(self, images: list[np.ndarray], imgsz: int | None = None) -> list[People]:
         bgr = [np.ascontiguousarray(image[:, :, ::-1]) for image in images]
+        h, w = images[0].shape[:2]
         results = self._model.predict(
             bgr,
-            imgsz=imgsz or self.config.imgsz,
+            imgsz=imgsz or self.config.imgsz_for(w, h),
             conf=self.config.conf,
             iou=self.config.iou,
             device=self.config.device,
