@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from ._format.kdf import DEFAULT_PARAMS as DEFAULT_KDF_PARAMS
 from ._format.kdf import Argon2idParams
+from .audit import AuditEntry, AuditReport, append_audit_entry, audit_public_key, verify_audit_log
 from .deployments import Deployment, Policy, create_deployment, load_deployment
 from .errors import (
     EXPECT,
@@ -76,6 +77,8 @@ __all__ = [
     "DEFAULT_KDF_PARAMS",
     "EXPECT",
     "Argon2idParams",
+    "AuditEntry",
+    "AuditReport",
     "AuthenticationFailed",
     "BundleInfo",
     "Check",
@@ -106,6 +109,8 @@ __all__ = [
     "WrongModel",
     "WrongPassphrase",
     "__version__",
+    "append_audit_entry",
+    "audit_public_key",
     "build_run_manifest",
     "companion_paths",
     "create_deployment",
@@ -131,6 +136,7 @@ __all__ = [
     "seal",
     "seal_file",
     "sign_manifest",
+    "verify_audit_log",
     "verify_manifest",
     "verify_output",
     "verify_sidecar",

@@ -17,6 +17,7 @@ __all__ = [
     "AnonymizerConfig",
     "Frame",
     "People",
+    "Recoverer",
     "RunResult",
     "Sidecar",
     "__version__",
@@ -28,6 +29,10 @@ def __getattr__(name: str):  # lazy: importing recanon_sdk must not load torch
         from recanon_sdk import anonymizer
 
         return getattr(anonymizer, name)
+    if name == "Recoverer":
+        from recanon_sdk.recoverer import Recoverer
+
+        return Recoverer
     if name == "Sidecar":
         from recanon_sdk.video.sidecar import Sidecar
 

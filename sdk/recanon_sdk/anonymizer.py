@@ -28,13 +28,16 @@ from recanon_sdk.enhance import Enhancer, make_enhancer
 from recanon_sdk.errors import Interrupted, OutputError
 from recanon_sdk.geometry import CropGeometry, obscure_whole_frame
 from recanon_sdk.types import Frame, People
-from recanon_sdk.video.atomic import check_output
+from recanon_sdk.video.atomic import check_output, commit, discard, temporary_name
 from recanon_sdk.video.images import ImageSink
 from recanon_sdk.video.reader import IMAGE_SUFFIXES, VideoSource, is_stream_url
 from recanon_sdk.video.sidecar import SidecarWriter, make_header, sidecar_path_for
 from recanon_sdk.video.writer import CONTAINER_BY_SUFFIX, EncoderConfig, VideoSink
 
 if TYPE_CHECKING:
+    import recanon_keys as rk
+
+    from recanon_sdk.originals import OriginalsConfig
     from recanon_sdk.signing import RunSigner
 
 ProgressCallback = Callable[[int, int | None], None]
@@ -68,6 +71,8 @@ class RunResult:
     held_regions: int = 0
     seconds: float = 0.0
     manifest: Path | None = None
+    originals: Path | None = None
+    originals_bytes: int = 0
     stopped_early: str | None = None
 
     @property
@@ -179,12 +184,18 @@ class Anonymizer:
         on_progress: ProgressCallback | None = None,
         on_sidecar_line: Callable[[bytes], None] | None = None,
         signer: RunSigner | None = None,
+        seal_originals_to: rk.Deployment | None = None,
+        originals_config: OriginalsConfig | None = None,
     ) -> RunResult:
         """Anonymize ``source`` into ``output`` (default ``<name>.anon.mp4``) and its pose sidecar.
 
         Streams in constant memory: decoding, inference and encoding run in three threads joined by
         small bounded queues. Outputs appear only when complete; on any error or Ctrl-C both are
         removed, except for live streams, which are finalized up to the interruption.
+
+        ``seal_originals_to``: also write ``<output stem>.originals.sealed``, the original pixels of
+        every anonymized region sealed to that deployment's holders (:mod:`recanon_sdk.originals`),
+        for exact recovery by ``recanon recover --exact``.
         """
         output_path = Path(output) if output is not None else default_output_for(source)
         if sidecar is not None:
@@ -239,6 +250,24 @@ class Anonymizer:
                 "hold_frames": getattr(self.config.tracker, "hold_frames", None),
             },
         )
+        originals_file: Path | None = None
+        if seal_originals_to is not None:
+            if isinstance(sink, ImageSink):
+                raise OutputError(
+                    "sealed originals need a video output",
+                    hint="pass -o NAME.mp4 to write the images as one video, or drop --seal-originals",
+                )
+            from recanon_sdk.originals import CONTENT, OriginalsConfig, originals_path_for
+
+            originals_file = originals_path_for(output_path)
+            check_output(originals_file, overwrite=overwrite, inputs=inputs)
+            originals_config = originals_config or OriginalsConfig()
+            header["originals"] = {
+                "name": originals_file.name,
+                "content": CONTENT,
+                "deployment_id": seal_originals_to.deployment_id,
+                "lossless": originals_config.lossless,
+            }
         if signer is not None:
             if sidecar is not None and sidecar_path != sidecar_path_for(output_path):
                 raise OutputError(
@@ -247,12 +276,20 @@ class Anonymizer:
                 )
             check_output(_manifest_path(output_path), overwrite=overwrite)
             signer.begin(output_path)
+        originals: _OriginalsOutput | None = None
         try:
+            if originals_file is not None and seal_originals_to is not None:
+                originals = _OriginalsOutput(
+                    originals_file, seal_originals_to, info.width, info.height, originals_config
+                )
+                header["originals"]["run_id"] = originals.run_id.hex()
             sidecar_writer = SidecarWriter(sidecar_path, header)
         except OSError as error:
             if signer is not None:
                 signer.abort()
-            raise OutputError(f"cannot write '{sidecar_path}': {error.strerror}") from None
+            if originals is not None:
+                originals.abort()
+            raise OutputError(f"cannot write '{error.filename}': {error.strerror}") from None
         if on_sidecar_line is not None:
             sidecar_writer.on_line.append(on_sidecar_line)
         if signer is not None:
@@ -269,6 +306,8 @@ class Anonymizer:
                 if item.frame.index == 0:
                     sink.rotation = video.rotation
                 sink.write(item.frame, item.image)
+                if originals is not None:
+                    originals.write(item)
                 sidecar_writer.write_frame(
                     index=item.frame.index,
                     pts=item.frame.pts,
@@ -309,6 +348,10 @@ class Anonymizer:
             result.tracks = len(tracks)
             result.seconds = time.perf_counter() - started
             sink.close()
+            summary: dict[str, Any] = {}
+            if originals is not None:
+                summary["originals"] = originals.close()
+                result.originals, result.originals_bytes = originals.path, summary["originals"]["size"]
             sidecar_writer.finish(
                 frames=result.frames,
                 persons=result.persons,
@@ -316,7 +359,10 @@ class Anonymizer:
                 obscured_frames=result.obscured_frames,
                 stopped_early=result.stopped_early,
                 dropped_non_monotonic=video.dropped_non_monotonic,
+                **summary,
             )
+            if originals is not None:
+                originals.commit()
             if signer is not None:
                 result.manifest = signer.commit(
                     source=None if live else source,
@@ -330,6 +376,8 @@ class Anonymizer:
             sidecar_writer.abort()
             if signer is not None:
                 signer.abort()
+            if originals is not None:
+                originals.abort()
             raise Interrupted("interrupted (Ctrl-C); the partial outputs were removed") from None
         except BaseException:
             pipeline.abort()
@@ -337,6 +385,8 @@ class Anonymizer:
             sidecar_writer.abort()
             if signer is not None:
                 signer.abort()
+            if originals is not None:
+                originals.abort()
             raise
         return result
 
@@ -365,6 +415,68 @@ class Anonymizer:
 
 
 _NO_TIME = __import__("fractions").Fraction(1, 1)
+
+
+class _OriginalsOutput:
+    """The sealed-originals file of one run: written under a temporary name, committed by :meth:`close`."""
+
+    def __init__(
+        self,
+        path: Path,
+        deployment: rk.Deployment,
+        width: int,
+        height: int,
+        config: OriginalsConfig | None,
+    ) -> None:
+        from recanon_sdk.originals import OriginalsWriter
+
+        self.path = path
+        self._temporary = temporary_name(path)
+        self._handle = open(self._temporary, "wb")  # noqa: SIM115 - closed in close/abort
+        try:
+            self._writer = OriginalsWriter(
+                self._handle, deployment=deployment, width=width, height=height, config=config
+            )
+        except BaseException:
+            self.abort()
+            raise
+        self.run_id = self._writer.run_id
+
+    def write(self, item: _Processed) -> None:
+        image = item.frame.image
+        if item.status != "ok":  # the whole frame was obscured: keep all of it
+            regions = np.array([[0, 0, image.shape[1], image.shape[0]]])
+        else:
+            regions = item.people.region if item.people.region is not None else np.zeros((0, 4), int)
+        self._writer.write(item.frame.index, image, regions)
+
+    def close(self) -> dict[str, Any]:
+        """Finish the stream; return its name, size, SHA-256 and frame count (:meth:`commit` names it)."""
+        import hashlib
+
+        self._writer.close()
+        self._handle.close()
+        digest = hashlib.sha256()
+        with open(self._temporary, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        size = self._temporary.stat().st_size
+        return {
+            "name": self.path.name,
+            "sha256": digest.hexdigest(),
+            "size": size,
+            "frames": self._writer.frames,
+        }
+
+    def commit(self) -> None:
+        commit(self._temporary, self.path)
+
+    def abort(self) -> None:
+        with contextlib.suppress(Exception):
+            self._writer.abort()
+        self._handle.close()
+        if self._temporary.exists():
+            discard(self._temporary)
 
 
 def _manifest_path(output: Path) -> Path:

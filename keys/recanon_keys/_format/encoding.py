@@ -39,6 +39,7 @@ KNOWN_KINDS = (
     "stream",
     "sidecar-sig",
     "manifest",
+    "audit",
 )
 _TIME_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 _KEY_ID_RE = re.compile(r"[a-z]{2}-[a-z2-7]{16}")

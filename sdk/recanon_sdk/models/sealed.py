@@ -1,0 +1,102 @@
+"""GY in a sealed bundle: weights plus the deployment secret, opened in memory by a key holder.
+
+The payload of a ``recanon-bundle/v1`` bundle with model name ``gy`` is a safetensors file (never
+pickle) whose metadata is that of :func:`~recanon_sdk.models.weights.save_model` plus
+``deployment_secret`` (hex, 32 bytes) in ``extra``. :func:`seal_gy` makes one from a trained GY;
+:func:`open_sealed_gy` opens it without ever writing the weights or the secret to disk.
+
+>>> import recanon_keys as rk
+>>> from recanon_sdk.models import create_model
+>>> alice = rk.generate_holder("alice")
+>>> dep = rk.create_deployment("lobby", device_key=rk.generate_device_key("cam"), holders=[alice.public])
+>>> bundle = seal_gy(create_model("gy_unet_s"), "gy_unet_s", bytes(32), deployment=dep, input_size=(128, 64))
+>>> gy = open_sealed_gy(bundle, alice, dep)
+>>> gy.input_size
+(128, 64)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+from collections.abc import Mapping
+from typing import Any
+
+import recanon_keys as rk
+import torch
+from safetensors.torch import load as load_safetensors
+from safetensors.torch import save as save_safetensors
+from torch import nn
+
+from recanon_sdk.models.recover import GYRecoverer
+from recanon_sdk.models.weights import FORMAT
+
+__all__ = ["GY_MODEL_NAME", "open_sealed_gy", "seal_gy"]
+
+GY_MODEL_NAME = "gy"
+GY_MODEL_VERSION = "1"
+
+
+def seal_gy(
+    model: nn.Module,
+    arch: str,
+    deployment_secret: bytes,
+    *,
+    deployment: rk.Deployment,
+    input_size: tuple[int, int],
+    kwargs: Mapping[str, Any] | None = None,
+) -> bytes:
+    """GY's weights and the deployment secret as one sealed bundle (bytes) for ``deployment``'s holders."""
+    if len(deployment_secret) != 32:
+        raise ValueError("the deployment secret is 32 bytes")
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    meta = {
+        "format": FORMAT,
+        "arch": arch,
+        "kwargs": json.dumps(dict(kwargs or {}), sort_keys=True),
+        "input_size": json.dumps(list(input_size)),
+        "extra": json.dumps({"deployment_secret": deployment_secret.hex()}, sort_keys=True),
+    }
+    payload = save_safetensors(state, metadata=meta)
+    return rk.seal(payload, deployment=deployment, model_name=GY_MODEL_NAME, model_version=GY_MODEL_VERSION)
+
+
+def _metadata(payload: bytes) -> dict[str, str]:
+    if len(payload) < 8:
+        raise rk.InvalidFormat("the sealed GY is not a safetensors file")
+    (length,) = struct.unpack_from("<Q", payload)
+    try:
+        header = json.loads(payload[8 : 8 + length])
+    except ValueError:
+        raise rk.InvalidFormat("the sealed GY is not a safetensors file") from None
+    return dict(header.get("__metadata__") or {})
+
+
+def open_sealed_gy(
+    bundle: bytes | str | os.PathLike[str],
+    holder: rk.HolderKey,
+    deployment: rk.Deployment,
+    *,
+    device: str = "cpu",
+) -> GYRecoverer:
+    """Open a sealed GY bundle in memory and return a ready :class:`GYRecoverer` with its secret."""
+    payload = rk.open_sealed(
+        bundle, holder, deployment=deployment, model_name=GY_MODEL_NAME, model_version=GY_MODEL_VERSION
+    )
+    meta = _metadata(payload)
+    if meta.get("format") != FORMAT:
+        raise rk.InvalidFormat(f"the sealed GY has format {meta.get('format')!r}, expected {FORMAT!r}")
+    extra = json.loads(meta.get("extra") or "{}")
+    secret_hex = extra.get("deployment_secret")
+    secret = bytes.fromhex(secret_hex) if isinstance(secret_hex, str) else None
+    state: dict[str, torch.Tensor] = load_safetensors(payload)
+    input_size = json.loads(meta.get("input_size") or "null")
+    return GYRecoverer(
+        state,
+        secret,
+        device=device,
+        arch=meta["arch"],
+        input_size=None if input_size is None else (int(input_size[0]), int(input_size[1])),
+        model_kwargs=json.loads(meta.get("kwargs") or "{}"),
+    )
