@@ -10,7 +10,7 @@ os.environ.setdefault("YOLO_VERBOSE", "False")
 
 import typer
 
-from recanon_cli.commands import anonymize, export, info, inspect, keys, train, verify
+from recanon_cli.commands import anonymize, export, info, inspect, keys, recover, train, verify
 
 app = typer.Typer(
     name="recanon",
@@ -20,6 +20,7 @@ app = typer.Typer(
         "  recanon anonymize walk.mp4                 # → walk.anon.mp4 + walk.anon.pose.jsonl\n\n"
         "  recanon anonymize cam.mkv -o out.mp4 --enhancer pixelate --imgsz 1280\n\n"
         "  recanon inspect walk.anon.pose.jsonl\n\n"
+        "  recanon recover walk.anon.mp4 --key alice.key -d site.deployment --track 3\n\n"
         "  recanon info"
     ),
     no_args_is_help=True,
@@ -31,6 +32,7 @@ app.command(no_args_is_help=True)(anonymize.anonymize)
 app.command()(info.info)
 app.command(name="inspect", no_args_is_help=True)(inspect.inspect_file)
 app.add_typer(keys.app)
+app.command(no_args_is_help=True)(recover.recover)
 app.command(no_args_is_help=True)(verify.verify)
 app.command(no_args_is_help=True)(train.train)
 app.command()(export.export)

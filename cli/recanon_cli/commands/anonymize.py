@@ -134,6 +134,21 @@ def anonymize(
         Path | None,
         typer.Option(help="File whose first line is the device key's passphrase.", show_default=False),
     ] = None,
+    seal_originals: Annotated[
+        bool,
+        typer.Option(
+            "--seal-originals",
+            help="Also write <output>.originals.sealed: the original pixels of every anonymized region, "
+            "encrypted to the holders of --deployment (the device cannot open it), for 'recanon recover "
+            "--exact'.",
+        ),
+    ] = False,
+    originals_quality: Annotated[
+        str,
+        typer.Option(
+            help="Compression of the sealed originals: an x264 CRF (default 18, about 40 dB) or 'lossless'."
+        ),
+    ] = "18",
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
 ) -> None:
@@ -178,10 +193,18 @@ def anonymize(
     except ValueError as error:
         fail(f"invalid option: {error}")
     signer = None
-    if (deployment is None) != (device_key is None):
+    if device_key is not None and deployment is None:
         fail("signing needs both --deployment and --device-key", "pass both, or neither for an unsigned run")
+    if deployment is not None and device_key is None and not seal_originals:
+        fail(
+            "--deployment alone does nothing",
+            "add --device-key to sign the run, and/or --seal-originals to keep the originals for its holders",
+        )
     if deployment is not None and device_key is not None:
         signer = _load_signer(deployment, device_key, passphrase_file)
+    originals_to, originals_config = None, None
+    if seal_originals:
+        originals_to, originals_config = _originals_settings(deployment, originals_quality)
     try:
         if not is_stream_url(source):
             VideoSource(source)  # bad input is reported before any model is loaded
@@ -208,6 +231,8 @@ def anonymize(
                 max_frames=max_frames,
                 on_progress=progress,
                 signer=signer,
+                seal_originals_to=originals_to,
+                originals_config=originals_config,
             )
     except RecanonError as error:
         fail(
@@ -222,6 +247,11 @@ def anonymize(
             f"{result.obscured_frames} frames failed closed (fully obscured)"
         )
         stderr.print(f"  video    {result.output}\n  sidecar  {result.sidecar}", markup=False)
+        if result.originals is not None:
+            stderr.print(
+                f"  sealed   {result.originals} ({result.originals_bytes / 1e6:.1f} MB, holders only)",
+                markup=False,
+            )
         if result.manifest is not None:
             stderr.print(
                 f"  signed   {result.manifest} (check with: recanon verify {result.output})", markup=False
@@ -235,6 +265,27 @@ def anonymize(
             "check the input file; the finalized outputs are playable",
             code=3,
         )
+
+
+def _originals_settings(deployment: Path | None, quality: str):
+    """The deployment whose holders get the sealed originals, and how they are compressed."""
+    from recanon_sdk.originals import OriginalsConfig
+
+    from recanon_cli.commands.keys import _errors, _load_deployment
+
+    if deployment is None:
+        fail("--seal-originals needs --deployment (the holders to seal them to)")
+    if not deployment.is_file():
+        fail(f"'{deployment}' does not exist", "create a deployment with 'recanon keys init'")
+    with _errors():
+        dep = _load_deployment(deployment)
+    if not dep.holders:
+        fail(f"deployment {dep.name!r} has no holders yet", "add one with 'recanon keys holder add'")
+    if quality.strip().lower() == "lossless":
+        return dep, OriginalsConfig(lossless=True)
+    if not quality.isdigit() or not 0 <= int(quality) <= 51:
+        fail(f"--originals-quality '{quality}' is neither a CRF from 0 to 51 nor 'lossless'")
+    return dep, OriginalsConfig(crf=int(quality))
 
 
 def _load_signer(deployment: Path, device_key: Path, passphrase_file: Path | None):

@@ -13,7 +13,7 @@ from recanon_cli._console import fail, stdout
 
 def verify(
     output: Annotated[
-        Path,
+        Path | None,
         typer.Argument(
             help="The anonymized video, e.g. out.mp4. Its out.pose.jsonl, "
             "out.pose.jsonl.sig and out.manifest.json are read from the same "
@@ -21,7 +21,7 @@ def verify(
             show_default=False,
             dir_okay=False,
         ),
-    ],
+    ] = None,
     deployment: Annotated[
         Path | None,
         typer.Option(
@@ -33,13 +33,25 @@ def verify(
             dir_okay=False,
         ),
     ] = None,
+    audit_log: Annotated[
+        Path | None,
+        typer.Option(
+            help="Verify this recovery audit log (signatures, chain, holders), with or without an output.",
+            show_default=False,
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Verify that an output, its pose sidecar and its run manifest are what the deployment's device signed.
 
     Names exactly what does not match (the file, and the first altered sidecar line). Exit code 0 when
     everything verifies, 1 otherwise.
 
-    Example: recanon verify out.mp4 --deployment lobby.deployment
+    Examples:
+
+      recanon verify out.mp4 --deployment lobby.deployment
+
+      recanon verify --audit-log lobby.audit.jsonl --deployment lobby.deployment
     """
     if deployment is None:
         fail(
@@ -54,6 +66,12 @@ def verify(
         fail(exc.message, *([exc.hint] if exc.hint else []))
     except OSError as exc:
         fail(f"cannot read {deployment}: {exc.strerror}")
+    if output is None and audit_log is None:
+        fail("nothing to verify", "pass an anonymized video, --audit-log FILE, or both")
+    if audit_log is not None:
+        _verify_audit_log(audit_log, dep)
+    if output is None:
+        return
     report = rk.verify_output(output, deployment=dep)
     stdout.print(
         f"{output}: deployment {dep.name!r} ({dep.deployment_id}), device {dep.device.key_id}", markup=False
@@ -76,3 +94,37 @@ def verify(
             f"{m.finished:%H:%M:%S} UTC, {m.tool_name} {m.tool_version}",
             markup=False,
         )
+
+
+def _verify_audit_log(path: Path, dep: rk.Deployment) -> None:
+    if not path.is_file():
+        fail(f"the audit log '{path}' does not exist")
+    report = rk.verify_audit_log(path, deployment=dep)
+    stdout.print(f"{path}: audit log of deployment {dep.name!r} ({dep.deployment_id})", markup=False)
+    for entry in report.log[-20:]:
+        event = entry.event
+        holder = dep.holder(entry.holder)
+        who = f"{holder.label} ({entry.holder})" if holder else entry.holder
+        what = ", ".join(
+            f"{k} {event[k]}"
+            for k in ("mode", "tracks", "from_ms", "to_ms", "verified")
+            if event.get(k) is not None
+        )
+        name = (event.get("input") or {}).get("name", "?")
+        stdout.print(
+            f"  {entry.seq:4d} {entry.time:%Y-%m-%d %H:%M:%S} {who} {event.get('action')} {name}: {what}",
+            markup=False,
+        )
+    for key_id, signer in report.holders.items():
+        stdout.print(f"  audit key of {key_id}: {signer.hex()}", markup=False)
+    if not report.ok:
+        fail(
+            f"{path} does not verify: {report.problems[0]}",
+            *([f"the first bad entry is line {report.first_bad_line}"] if report.first_bad_line else []),
+            "entries before it are intact; restore the log from a copy",
+        )
+    stdout.print(
+        f"  ok: {report.entries} entries, chain intact; head {report.head or '-'} "
+        "(keep the count and head elsewhere to detect a cut tail)",
+        markup=False,
+    )

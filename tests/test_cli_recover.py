@@ -1,0 +1,141 @@
+"""`recanon recover` and `recanon anonymize --seal-originals` as a key holder meets them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import recanon_keys as rk
+from recanon_cli.main import app
+from recanon_sdk.video.reader import VideoSource
+from typer.testing import CliRunner
+
+from tests.conftest import write_test_video
+from tests.test_recovery import FRAMES, anonymize
+
+PASS = "a long passphrase for the test holder"
+WEAK = {"kdf_params": rk.Argon2idParams(opslimit=1, memlimit=8192), "unsafe_weak_kdf": True}
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("site")
+    device = rk.generate_device_key("cam")
+    alice, bob = rk.generate_holder("alice"), rk.generate_holder("bob")
+    dep = rk.create_deployment("lobby", device_key=device, holders=[alice.public, bob.public])
+    (folder / "lobby.deployment").write_bytes(dep.to_bytes())
+    rk.save_private_key(folder / "alice.key", alice, passphrase=PASS, **WEAK)
+    rk.save_private_key(folder / "mallory.key", rk.generate_holder("mallory"), passphrase=PASS, **WEAK)
+    rk.save_private_key(folder / "cam.device.key", device, passphrase=None, unsafe_no_passphrase=True)
+    site = {"device": device, "alice": alice, "bob": bob, "dep": dep, "folder": folder}
+    anonymize(folder / "run", site)
+    return site
+
+
+def recover(site, *args, code=0):
+    folder = site["folder"]
+    result = CliRunner().invoke(
+        app,
+        [
+            "recover",
+            str(folder / "run" / "out.mp4"),
+            "--key",
+            str(folder / "alice.key"),
+            "-d",
+            str(folder / "lobby.deployment"),
+            "-q",
+            *map(str, args),
+        ],
+        env={"RECANON_PASSPHRASE": PASS},
+    )
+    assert "Traceback" not in result.output
+    assert result.exit_code == code, result.output
+    if code:
+        assert "recanon: error: " in result.stderr and result.stderr.count("error:") == 1
+    return result
+
+
+def test_recover_one_track_for_a_time_range_and_audit_it(site, tmp_path):
+    out = tmp_path / "rec.mp4"
+    recover(site, "--track", 1, "--from", "0", "--to", "00:00:00.2", "-o", out)
+    assert len(list(VideoSource(out))) == FRAMES
+    log = site["folder"] / "lobby.audit.jsonl"
+    report = rk.verify_audit_log(log, deployment=site["dep"])
+    assert report.ok and report.log[-1].event["tracks"] == [1] and report.log[-1].event["to_ms"] == 200
+    result = CliRunner().invoke(
+        app, ["verify", "--audit-log", str(log), "-d", str(site["folder"] / "lobby.deployment")]
+    )
+    assert result.exit_code == 0 and "chain intact" in result.output, result.output
+    recover(site, "-o", out, code=1)  # exists
+    recover(site, "-o", out, "--overwrite")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--track", "42"], "track 42 does not occur"),
+        (["--from", "01:00:00"], "is outside"),
+        (["--from", "5", "--to", "1"], "before --from"),
+        (["--from", "noon"], "is not a time"),
+        (["--learned"], "learned recovery needs GY"),
+    ],
+)
+def test_bad_selections_are_one_sentence_and_write_nothing(site, tmp_path, args, message):
+    out = tmp_path / "never.mp4"
+    result = recover(site, *args, "-o", out, code=1)
+    assert message in result.stderr
+    assert not out.exists()
+
+
+def test_wrong_key_and_wrong_passphrase_are_refused(site, tmp_path):
+    folder = site["folder"]
+    base = [
+        "recover",
+        str(folder / "run" / "out.mp4"),
+        "-d",
+        str(folder / "lobby.deployment"),
+        "-o",
+        str(tmp_path / "x.mp4"),
+    ]
+    result = CliRunner().invoke(
+        app, [*base, "--key", str(folder / "mallory.key")], env={"RECANON_PASSPHRASE": PASS}
+    )
+    assert result.exit_code == 1 and "not a holder" in result.stderr
+    result = CliRunner().invoke(
+        app, [*base, "--key", str(folder / "alice.key")], env={"RECANON_PASSPHRASE": "wrong"}
+    )
+    assert result.exit_code == 1 and "passphrase" in result.stderr
+    assert not (tmp_path / "x.mp4").exists()
+
+
+def test_anonymize_seal_originals_from_the_command_line(site, tmp_path):
+    write_test_video(tmp_path / "in.mp4", [i * 40 for i in range(3)], size=(96, 128))
+    folder = site["folder"]
+    result = CliRunner().invoke(
+        app,
+        [
+            "anonymize",
+            str(tmp_path / "in.mp4"),
+            "-o",
+            str(tmp_path / "out.mp4"),
+            "-q",
+            "--seal-originals",
+            "--deployment",
+            str(folder / "lobby.deployment"),
+            "--device-key",
+            str(folder / "cam.device.key"),
+            "--originals-quality",
+            "lossless",
+            "--imgsz",
+            "320",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    sealed = tmp_path / "out.originals.sealed"
+    info = rk.read_stream_info(sealed.read_bytes())
+    assert info.deployment_id == site["dep"].deployment_id and info.meta["lossless"] is True
+    assert rk.verify_output(tmp_path / "out.mp4", deployment=site["dep"]).ok
+    bad = CliRunner().invoke(
+        app, ["anonymize", str(tmp_path / "in.mp4"), "-o", str(tmp_path / "o2.mp4"), "--seal-originals"]
+    )
+    assert bad.exit_code == 1 and "needs --deployment" in bad.stderr
+    assert np.asarray(info.recipients).size == 2
