@@ -60,7 +60,8 @@ def main() -> int:
         torch_detector = PoseDetector(config.detector)
         onnx_detector = OnnxPoseDetector(config.detector, onnx_path, threads=args.threads)
         print(
-            f"clip: {len(images)} frames of {source.name}, {w}×{h}; imgsz {config.detector.imgsz_for(w, h)}, zoom-out "
+            f"clip: {len(images)} frames of {source.name}, {w}×{h}; imgsz {config.detector.imgsz_for(w, h)}, "
+            f"zoom-out "
             f"{config.detector.zoom_out} @ {config.detector.zoom_out_imgsz}; batch {config.batch_size}; "
             f"threads {args.threads}; onnxruntime providers {', '.join(onnx_detector.providers)}"
         )

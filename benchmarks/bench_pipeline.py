@@ -101,9 +101,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         clip = cut_clip(source, args.frames, tmp_path / "clip.mp4")
+        clip_info = VideoSource(clip).info
         print(
-            f"clip: {args.frames} frames of {source.name}, {VideoSource(clip).info.width}×"
-            f"{VideoSource(clip).info.height}; detector imgsz {config.detector.imgsz_for(VideoSource(clip).info.width, VideoSource(clip).info.height)}, zoom-out "
+            f"clip: {args.frames} frames of {source.name}, {clip_info.width}×{clip_info.height}; "
+            f"detector imgsz {config.detector.imgsz_for(clip_info.width, clip_info.height)}, zoom-out "
             f"{config.detector.zoom_out} @ {config.detector.zoom_out_imgsz}; x264 {config.encoder.preset} "
             f"crf {config.encoder.crf}; torch threads {__import__('torch').get_num_threads()}"
         )

@@ -111,7 +111,8 @@ def main() -> int:
             key = str(frame.index)
             if key not in found:
                 people = reference.detect([frame.image])[0]
-                found[key] = np.concatenate([people.xyxy, people.score[:, None], people.keypoints[:, :, 2]], 1)
+                columns = [people.xyxy, people.score[:, None], people.keypoints[:, :, 2]]
+                found[key] = np.concatenate(columns, axis=1)
             rows_ref = found[key].reshape(-1, 22)
             confident = (rows_ref[:, 5:] >= 0.5).sum(axis=1) >= args.ref_min_keypoints
             people = rows_ref[confident]
