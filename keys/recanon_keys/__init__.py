@@ -55,6 +55,7 @@ from .manifest import (
     verify_manifest,
     write_signed_manifest,
 )
+from .model_secret import derive_model_secret
 from .sealing import (
     BundleInfo,
     open_sealed,
@@ -114,6 +115,7 @@ __all__ = [
     "build_run_manifest",
     "companion_paths",
     "create_deployment",
+    "derive_model_secret",
     "file_digest",
     "generate_device_key",
     "generate_holder",

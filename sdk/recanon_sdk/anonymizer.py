@@ -52,6 +52,9 @@ class AnonymizerConfig:
     geometry: CropGeometry = field(default_factory=CropGeometry)
     enhancer: str = "blur"
     strength: float | None = None
+    #: The deployment's model secret, for the keyed ``gx`` enhancer (never shown in repr).
+    model_secret: bytes | None = field(default=None, repr=False)
+    gx_weights: str | None = None
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     keep_audio: bool = False
     batch_size: int = 4
@@ -107,7 +110,14 @@ class Anonymizer:
         self.config = config or AnonymizerConfig()
         self.detector = detector if detector is not None else PoseDetector(self.config.detector)
         self.enhancer = (
-            enhancer if enhancer is not None else make_enhancer(self.config.enhancer, self.config.strength)
+            enhancer
+            if enhancer is not None
+            else make_enhancer(
+                self.config.enhancer,
+                self.config.strength,
+                model_secret=self.config.model_secret,
+                gx_weights=self.config.gx_weights,
+            )
         )
         self._tracker_factory = tracker_factory or (lambda: PersonTracker(self.config.tracker))
         self.tracker = self._tracker_factory()

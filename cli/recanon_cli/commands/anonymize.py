@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -22,6 +23,7 @@ class EnhancerName(StrEnum):
     blur = "blur"
     pixelate = "pixelate"
     mask = "mask"
+    gx = "gx"
 
 
 def anonymize(
@@ -40,7 +42,19 @@ def anonymize(
     sidecar: Annotated[
         Path | None, typer.Option(help="Pose sidecar path. Default: <output>.pose.jsonl.", show_default=False)
     ] = None,
-    enhancer: Annotated[EnhancerName, typer.Option(help="How people are hidden.")] = EnhancerName.blur,
+    enhancer: Annotated[
+        EnhancerName,
+        typer.Option(
+            help="How people are hidden. gx: the learned, recoverable GX, keyed per deployment "
+            "(needs --deployment and --device-key)."
+        ),
+    ] = EnhancerName.blur,
+    gx_weights: Annotated[
+        str | None,
+        typer.Option(
+            help="GX weights (.safetensors) for --enhancer gx. Default: the packaged GX.", show_default=False
+        ),
+    ] = None,
     strength: Annotated[
         float | None,
         typer.Option(
@@ -202,6 +216,17 @@ def anonymize(
         )
     if deployment is not None and device_key is not None:
         signer = _load_signer(deployment, device_key, passphrase_file)
+    model_secret = None
+    if enhancer == EnhancerName.gx:
+        if signer is None:
+            fail(
+                "--enhancer gx needs --deployment and --device-key",
+                "GX is keyed per deployment; its secret is derived from the device key",
+            )
+        import recanon_keys as rk
+
+        model_secret = rk.derive_model_secret(signer.device_key, signer.deployment)
+        config = dataclasses.replace(config, model_secret=model_secret, gx_weights=gx_weights)
     originals_to, originals_config = None, None
     if seal_originals:
         originals_to, originals_config = _originals_settings(deployment, originals_quality)

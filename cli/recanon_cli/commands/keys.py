@@ -482,6 +482,63 @@ def seal(
         stdout.print(f"  sealed to {kid} ({holder.label if holder else '?'})", markup=False)
 
 
+@app.command("seal-gy", no_args_is_help=True)
+def seal_gy(
+    gy: Annotated[
+        Path, typer.Argument(help="Trained GY weights (gy.safetensors).", show_default=False, dir_okay=False)
+    ],
+    deployment: DeploymentOpt,
+    device_key: DeviceKeyOpt,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", help="Bundle to write (default: <deployment>.gy.sealed).", show_default=False
+        ),
+    ] = None,
+    passphrase_file: PassphraseFile = None,
+    overwrite: Overwrite = False,
+) -> None:
+    """Seal GY together with this deployment's model secret to its key holders (for learned recovery).
+
+    The secret is derived from the device key (the device derives the same one for GX), so run this
+    where the device key is. Holders open the bundle with `recanon recover --bundle`.
+
+    Example: recanon keys seal-gy gy.safetensors -d lobby.deployment --device-key cam.device.key
+    """
+    from recanon_keys._atomic import write_atomic
+
+    out = out or deployment.with_name(f"{deployment.stem}.gy.sealed")
+    if not gy.is_file():
+        fail(f"'{gy}' does not exist", "pass the gy.safetensors written by `recanon train`")
+    with _errors():
+        dep = _load_deployment(deployment)
+        device = _load_private(device_key, passphrase_file, "device-key", rk.load_device_key)
+        secret = rk.derive_model_secret(device, dep)
+        from recanon_sdk.models.sealed import seal_gy as seal_gy_bundle
+        from recanon_sdk.models.weights import load_model
+
+        try:
+            model, meta = load_model(gy)
+        except Exception as error:  # safetensors and torch raise many kinds
+            fail(f"'{gy}' is not a recanon model file: {error}")
+        if not str(meta.get("arch", "")).startswith("gy"):
+            fail(f"'{gy}' holds {meta.get('arch')!r}, not a GY model")
+        bundle = seal_gy_bundle(
+            model,
+            meta["arch"],
+            secret,
+            deployment=dep,
+            input_size=tuple(meta.get("input_size") or (128, 64)),
+            kwargs=meta.get("kwargs") or {},
+        )
+        write_atomic(out, bundle, mode=0o644, overwrite=overwrite)
+    stdout.print(
+        f"{out}: GY {meta['arch']} and the model secret of {dep.name!r}, {len(bundle)} bytes", markup=False
+    )
+    for holder in dep.holders:
+        stdout.print(f"  sealed to {holder.key_id} ({holder.label})", markup=False)
+
+
 KeyOpt = Annotated[
     Path,
     typer.Option(

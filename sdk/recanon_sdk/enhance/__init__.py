@@ -11,17 +11,54 @@ from recanon_sdk.enhance.classic import Blur, Mask, Pixelate
 
 #: Names accepted by :func:`make_enhancer` and ``recanon anonymize --enhancer``.
 CLASSIC_ENHANCERS = ("blur", "pixelate", "mask")
+#: The learned enhancer (keyed GX) and its packaged default weights.
+LEARNED_ENHANCER = "gx"
+DEFAULT_GX_WEIGHTS = "gx-unet-s-keyed"
 
 
-def make_enhancer(name: str, strength: float | None = None) -> Enhancer:
-    """Build an enhancer by name; ``strength`` overrides its default (blur and pixelate)."""
+def make_enhancer(
+    name: str,
+    strength: float | None = None,
+    *,
+    model_secret: bytes | None = None,
+    gx_weights: str | None = None,
+    device: str = "cpu",
+) -> Enhancer:
+    """Build an enhancer by name; ``strength`` overrides its default (blur and pixelate).
+
+    ``"gx"`` is the learned GX, keyed per deployment: it needs the deployment's 32-byte
+    ``model_secret`` (``recanon_keys.derive_model_secret``) and uses the packaged weights unless
+    ``gx_weights`` names others.
+    """
+    if name == LEARNED_ENHANCER:
+        from recanon_sdk.detect.weights import resolve_weights
+        from recanon_sdk.enhance.learned import LearnedEnhancer
+
+        if model_secret is None:
+            raise ValueError(
+                "the gx enhancer is keyed per deployment: it needs the deployment's model secret"
+            )
+        weights = resolve_weights(gx_weights or DEFAULT_GX_WEIGHTS, kind="GX")
+        enhancer = LearnedEnhancer(weights.path, model_secret, device=device)
+        enhancer.weights_sha256 = weights.sha256
+        return enhancer
     if name == "blur":
         return Blur() if strength is None else Blur(strength=strength)
     if name == "pixelate":
         return Pixelate() if strength is None else Pixelate(strength=strength)
     if name == "mask":
         return Mask()
-    raise ValueError(f"unknown enhancer {name!r}; choose one of {', '.join(CLASSIC_ENHANCERS)}")
+    choices = ", ".join((*CLASSIC_ENHANCERS, LEARNED_ENHANCER))
+    raise ValueError(f"unknown enhancer {name!r}; choose one of {choices}")
 
 
-__all__ = ["CLASSIC_ENHANCERS", "Blur", "Enhancer", "Mask", "Pixelate", "make_enhancer"]
+__all__ = [
+    "CLASSIC_ENHANCERS",
+    "DEFAULT_GX_WEIGHTS",
+    "LEARNED_ENHANCER",
+    "Blur",
+    "Enhancer",
+    "Mask",
+    "Pixelate",
+    "make_enhancer",
+]

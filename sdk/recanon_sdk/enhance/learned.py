@@ -37,6 +37,8 @@ class LearnedEnhancer:
     """
 
     name = "gx"
+    #: sha256 of the weights file, when known (recorded in the sidecar and the run manifest).
+    weights_sha256: str | None = None
 
     def __init__(
         self,

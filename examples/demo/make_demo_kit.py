@@ -1,0 +1,54 @@
+"""Make the DEMO deployment kit in this folder: keys everybody has, for trying recovery end to end.
+
+    python examples/demo/make_demo_kit.py path/to/gy.safetensors
+
+Writes DEMO-device.key and DEMO-holder.key (no passphrase: they are public), demo.deployment and
+demo.gy.sealed (the GY weights and the demo deployment's model secret, sealed to the DEMO holder).
+Never use these keys for real footage: anyone who has recanon can open what they protect.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import recanon_keys as rk
+from recanon_keys._atomic import write_atomic
+from recanon_sdk.models.sealed import seal_gy
+from recanon_sdk.models.weights import load_model
+
+HERE = Path(__file__).resolve().parent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("gy", type=Path, help="trained gy.safetensors")
+    parser.add_argument("--overwrite", action="store_true")
+    args = parser.parse_args()
+    device = rk.generate_device_key("DEMO device (public key, not for real use)")
+    holder = rk.generate_holder("DEMO holder (public key, not for real use)")
+    deployment = rk.create_deployment("demo", device_key=device, holders=[holder.public])
+    rk.save_private_key(
+        HERE / "DEMO-device.key", device, passphrase=None, unsafe_no_passphrase=True, overwrite=args.overwrite
+    )
+    rk.save_private_key(
+        HERE / "DEMO-holder.key", holder, passphrase=None, unsafe_no_passphrase=True, overwrite=args.overwrite
+    )
+    write_atomic(HERE / "demo.deployment", deployment.to_bytes(), mode=0o644, overwrite=args.overwrite)
+    model, meta = load_model(args.gy)
+    bundle = seal_gy(
+        model,
+        meta["arch"],
+        rk.derive_model_secret(device, deployment),
+        deployment=deployment,
+        input_size=tuple(meta["input_size"]),
+        kwargs=meta.get("kwargs") or {},
+    )
+    write_atomic(HERE / "demo.gy.sealed", bundle, mode=0o644, overwrite=args.overwrite)
+    print(f"demo kit written to {HERE}: deployment {deployment.deployment_id}, GY bundle {len(bundle)} bytes")
+
+
+if __name__ == "__main__":
+    main()
