@@ -139,3 +139,63 @@ def test_anonymize_seal_originals_from_the_command_line(site, tmp_path):
     )
     assert bad.exit_code == 1 and "needs --deployment" in bad.stderr
     assert np.asarray(info.recipients).size == 2
+
+
+DEMO = __import__("pathlib").Path(__file__).resolve().parents[1] / "examples" / "demo"
+
+
+def test_the_demo_kit_is_consistent_and_its_gy_carries_the_devices_model_secret():
+    device = rk.load_device_key((DEMO / "DEMO-device.key").read_bytes(), passphrase=None)
+    holder = rk.load_holder_key((DEMO / "DEMO-holder.key").read_bytes(), passphrase=None)
+    dep = rk.load_deployment((DEMO / "demo.deployment").read_bytes())
+    assert dep.device.key_id == device.key_id and dep.holder(holder.key_id) is not None
+    from recanon_sdk.models.sealed import open_sealed_gy
+
+    gy = open_sealed_gy(DEMO / "demo.gy.sealed", holder, dep)
+    secret = rk.derive_model_secret(device, dep)
+    expected = gy.model.key_for_secret(secret, *gy.input_size)
+    other = gy.model.key_for_secret(bytes(32), *gy.input_size)
+    assert bool((gy.key.perm == expected.perm).all()) and bool((gy.key.signs == expected.signs).all())
+    assert not bool((gy.key.perm == other.perm).all())
+
+
+def test_gx_needs_the_device_key_and_runs_with_the_demo_kit(tmp_path):
+    write_test_video(tmp_path / "in.mp4", [i * 40 for i in range(2)], size=(96, 128))
+    base = ["anonymize", str(tmp_path / "in.mp4"), "-q", "--enhancer", "gx", "--imgsz", "320"]
+    bad = CliRunner().invoke(app, [*base, "-o", str(tmp_path / "a.mp4")])
+    assert bad.exit_code == 1 and "needs --deployment and --device-key" in bad.stderr
+    ok = CliRunner().invoke(
+        app,
+        [
+            *base,
+            "-o",
+            str(tmp_path / "b.mp4"),
+            "--deployment",
+            str(DEMO / "demo.deployment"),
+            "--device-key",
+            str(DEMO / "DEMO-device.key"),
+        ],
+    )
+    assert ok.exit_code == 0, ok.output
+    header = (tmp_path / "b.pose.jsonl").read_text().splitlines()[0]
+    assert '"enhancer":{"name":"gx"' in header.replace(" ", "")
+
+
+def test_seal_gy_from_the_command_line(site, tmp_path):
+    from recanon_sdk.models import create_model
+    from recanon_sdk.models.sealed import open_sealed_gy
+    from recanon_sdk.models.weights import save_model
+
+    save_model(tmp_path / "gy.safetensors", create_model("gy_unet_s"), "gy_unet_s", input_size=(64, 32))
+    folder = site["folder"]
+    args = ["keys", "seal-gy", str(tmp_path / "gy.safetensors"), "-d", str(folder / "lobby.deployment"),
+            "--device-key", str(folder / "cam.device.key"),
+            "-o", str(tmp_path / "lobby.gy.sealed")]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    gy = open_sealed_gy(tmp_path / "lobby.gy.sealed", site["alice"], site["dep"])
+    assert gy.input_size == (64, 32)
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 1 and "already exists" in again.stderr
+    wrong = CliRunner().invoke(app, [*args[:2], str(folder / "run" / "out.mp4"), *args[3:], "--overwrite"])
+    assert wrong.exit_code == 1 and "recanon: error:" in wrong.stderr
