@@ -266,3 +266,26 @@ def test_learned_recovery_with_a_sealed_gy_touches_only_the_selected_regions(sit
             if tid == chosen:
                 outside &= ~region_mask(region)
         assert np.array_equal(image[outside], anon[outside])
+
+
+def test_missing_or_mismatched_sidecar_is_refused(site, run, tmp_path):
+    import shutil
+
+    folder = tmp_path / "copy"
+    shutil.copytree(run["folder"], folder)
+    rec = Recoverer(site["alice"], site["dep"])
+    other = anonymize(tmp_path / "other", site)  # another run of the same deployment
+    shutil.copy(other.sidecar, folder / "out.pose.jsonl")
+    with pytest.raises(VerificationError, match="sidecar"):
+        rec.process_video(folder / "out.mp4", tmp_path / "x.mp4")
+    (folder / "out.pose.jsonl").unlink()
+    with pytest.raises(InputError, match=r"sidecar .* is missing"):
+        rec.process_video(folder / "out.mp4", tmp_path / "x.mp4")
+    assert not (tmp_path / "x.mp4").exists()
+
+
+def test_a_video_from_another_deployment_is_named(site, run, tmp_path):
+    rec = Recoverer(site["bob"], site["other"])  # bob holds keys of both deployments
+    with pytest.raises(RecoveryError, match=r"belongs to deployment .* not to 'garage'"):
+        rec.process_video(run["folder"] / "out.mp4", tmp_path / "x.mp4")
+    assert not (tmp_path / "x.mp4").exists()
