@@ -59,3 +59,11 @@ def test_sidecar_to_pandas(tmp_path):
     assert keypoints.shape[1:] == (17, 3) and np.isfinite(keypoints).all()
     printed = run_example("sidecar_to_pandas.py", str(result.sidecar))
     assert printed.returncode == 0 and f"track {track}:" in printed.stdout
+
+
+def test_recover_person_demo(tmp_path):
+    result = run_example("recover_person.py", "--demo", "--stills", str(tmp_path / "stills"))
+    assert result.returncode == 0, result.stderr
+    stills = sorted((tmp_path / "stills").glob("*.png"))
+    assert "recovered track" in result.stdout and len(stills) >= 10
+    assert f"{len(stills)} stills" in result.stdout

@@ -312,7 +312,11 @@ class Recoverer:
     def recover_frames(
         self, inputs: _Inputs, mode: str, selection: Selection
     ) -> Iterator[tuple[Frame, np.ndarray, int]]:
-        """Yield ``(anonymized frame, recovered image, regions restored)`` for every frame in order."""
+        """Yield ``(anonymized frame, recovered image, restored regions (k, 4))`` for every frame, in order.
+
+        The low-level loop: it neither checks nor audits (see :meth:`check`); applications use
+        :meth:`recover` or :meth:`process_video`, which do both first.
+        """
         geometry = _geometry_of(inputs.header)
         originals = self._originals(inputs) if mode == "exact" else None
         poses_iter = Sidecar(inputs.sidecar).frames()
@@ -324,7 +328,7 @@ class Recoverer:
                     hint="use the sidecar written together with this video",
                 )
             image = frame.image
-            restored = 0
+            restored = _NO_REGIONS
             if selection.covers(poses.time):
                 chosen = selection.people_mask(poses)
                 whole_frame = poses.status != "ok" and selection.tracks is None
@@ -358,7 +362,7 @@ class Recoverer:
         originals: _OriginalsCursor | None,
         geometry: CropGeometry,
         mode: str,
-    ) -> int:
+    ) -> np.ndarray:
         h, w = image.shape[:2]
         regions = poses.people.region if poses.people.region is not None else np.zeros((0, 4), int)
         if whole_frame:
@@ -381,7 +385,35 @@ class Recoverer:
             crops = geometry.extract(image, selected, self.gy.input_size)
             source = geometry.paste(image, selected, self.gy.recover(crops))
         image[mask] = source[mask]
-        return len(selected)
+        return np.asarray(selected, dtype=np.int64).reshape(-1, 4)
+
+    def recover(
+        self,
+        video: str | Path,
+        *,
+        sidecar: str | Path | None = None,
+        originals: str | Path | None = None,
+        exact: bool | None = None,
+        tracks: Iterable[int] | None = None,
+        start: float | None = None,
+        end: float | None = None,
+        verify: bool = True,
+        audit_log: str | Path | None = None,
+        output_name: str = "(frames in memory)",
+    ) -> Iterator[tuple[Frame, np.ndarray, np.ndarray]]:
+        """Check, audit, then return an iterator of ``(frame, recovered image, restored regions)``.
+
+        For applications that handle the recovered frames themselves (stills of one person, a
+        viewer). The checks and the audit entry happen here, before the first frame is decrypted.
+        """
+        selection = Selection(None if tracks is None else frozenset(int(t) for t in tracks), start, end)
+        inputs, mode = self.check(
+            video, sidecar=sidecar, originals=originals, verify=verify, exact=exact, selection=selection
+        )
+        log = audit_log if audit_log is not None else self.audit_log
+        if log is not None:
+            self._audit(Path(log), inputs, mode, selection, verify, output_name)
+        return self.recover_frames(inputs, mode, selection)
 
     def process_video(
         self,
@@ -413,7 +445,7 @@ class Recoverer:
         audit_log = audit_log if audit_log is not None else self.audit_log
         entry = None
         if audit_log is not None:  # logged before anything is decrypted
-            entry = self._audit(Path(audit_log), inputs, mode, selection, verify, output)
+            entry = self._audit(Path(audit_log), inputs, mode, selection, verify, output.name)
         source = VideoSource(inputs.video)
         info = source.info
         result = RecoveryResult(
@@ -433,8 +465,8 @@ class Recoverer:
                     sink.rotation = source.rotation
                 sink.write(frame, image)
                 result.frames += 1
-                result.recovered_frames += restored > 0
-                result.recovered_regions += restored
+                result.recovered_frames += len(restored) > 0
+                result.recovered_regions += len(restored)
                 if on_progress is not None:
                     on_progress(result.frames, info.frames)
             sink.close()
@@ -445,7 +477,7 @@ class Recoverer:
         return result
 
     def _audit(
-        self, log: Path, inputs: _Inputs, mode: str, selection: Selection, verified: bool, output: Path
+        self, log: Path, inputs: _Inputs, mode: str, selection: Selection, verified: bool, output: str
     ) -> int:
         from recanon_sdk import __version__
 
@@ -454,7 +486,7 @@ class Recoverer:
             "action": "recover",
             "mode": mode,
             "input": {"name": inputs.video.name, "sha256": digest, "size": size},
-            "output": {"name": output.name},
+            "output": {"name": output},
             "tracks": None if selection.tracks is None else sorted(selection.tracks),
             "from_ms": None if selection.start is None else round(selection.start * 1000),
             "to_ms": None if selection.end is None else round(selection.end * 1000),
@@ -465,9 +497,12 @@ class Recoverer:
             return rk.append_audit_entry(log, event, holder=self.holder, deployment=self.deployment)
         except rk.RecanonKeysError as error:
             raise RecoveryError(
-                f"recovered '{output.name}', but the audit log could not be appended: {error.message}",
+                f"the audit log could not be appended, so nothing was recovered: {error.message}",
                 hint=error.hint,
             ) from None
+
+
+_NO_REGIONS = np.zeros((0, 4), np.int64)
 
 
 class _OriginalsCursor:
