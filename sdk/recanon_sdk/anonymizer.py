@@ -417,7 +417,7 @@ class Anonymizer:
                 "sha256": weights.sha256,
                 "origin": weights.origin,
                 "imgsz": self.config.detector.imgsz_for(width, height),
-                "conf": self.config.detector.conf,
+                "conf": self.config.detector.conf_for(width, height),
                 "tiles": list(self.config.detector.tiles),
             }
         models["enhancer"] = {"name": self.enhancer.name, **_enhancer_params(self.enhancer)}

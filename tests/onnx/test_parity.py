@@ -101,7 +101,8 @@ def test_fp16_export_finds_the_same_person(exported_pose, pose_detector, frames,
     manifest = json.loads(half.manifest_path.read_text())
     assert set(manifest["models"]) == {"yolo11n-pose.onnx", "yolo11n-pose-fp16.onnx"}
     config = DetectorConfig(zoom_out=0)
-    (expected,) = pose_detector._predict(frames[:1])
+    h, w = frames[0].shape[:2]
+    (expected,) = pose_detector._predict(frames[:1], config.imgsz_for(w, h), config.conf_for(w, h))
     (actual,) = onnx_detector(config, half.onnx_path).detect(frames[:1])
     assert len(actual) == len(expected) == 1
     assert box_iou(expected.xyxy, actual.xyxy)[0, 0] > 0.95

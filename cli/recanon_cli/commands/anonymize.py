@@ -82,13 +82,15 @@ def anonymize(
         ),
     ] = None,
     conf: Annotated[
-        float,
+        float | None,
         typer.Option(
-            help="Detection confidence threshold. Lower hides more (false positives only blur background).",
+            help="Detection confidence threshold. Lower hides more (false positives only blur background). "
+            "Default: 0.2 (0.1 for sources at most 640 px wide and high).",
             min=0.01,
             max=0.99,
+            show_default=False,
         ),
-    ] = 0.2,
+    ] = None,
     tiles: Annotated[
         str | None,
         typer.Option(
@@ -243,7 +245,8 @@ def anonymize(
             stderr.print(
                 f"pose: {detector.weights.name} (sha256 {detector.weights.sha256[:12]}…) on "
                 + (f"onnxruntime {', '.join(active)}" if active else f"torch {device}")
-                + f", imgsz {imgsz or 'auto (1280 up to 640 px sources, else 960)'}, tiles {rows}x{cols}",
+                + f", imgsz {imgsz or 'auto (1280 up to 640 px sources, else 960)'}"
+                + f", conf {conf or 'auto (0.1 up to 640 px sources, else 0.2)'}, tiles {rows}x{cols}",
                 markup=False,
             )
         anonymizer = Anonymizer(config, detector=detector)

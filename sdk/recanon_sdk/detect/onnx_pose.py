@@ -283,9 +283,8 @@ class OnnxPoseDetector(PoseDetector):
                 self.config.imgsz,
             )
 
-    def _predict(self, images: list[np.ndarray], imgsz: int | None = None) -> list[People]:
-        size = imgsz or self.config.imgsz_for(images[0].shape[1], images[0].shape[0])
-        target = self._fixed_size or (size, size)
+    def _predict(self, images: list[np.ndarray], imgsz: int, conf: float) -> list[People]:
+        target = self._fixed_size or (imgsz, imgsz)
         rect = self._fixed_size is None and len({image.shape for image in images}) == 1
         boxed = [letterbox(image, target, rect=rect, stride=self._stride) for image in images]
         step = self._max_batch or len(boxed)
@@ -303,7 +302,7 @@ class OnnxPoseDetector(PoseDetector):
                     decode_pose(
                         row,
                         placement,
-                        conf=self.config.conf,
+                        conf=conf,
                         iou=self.config.iou,
                         max_people=self.config.max_people,
                     )
