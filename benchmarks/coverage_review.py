@@ -86,20 +86,23 @@ def main() -> int:
     args = parser.parse_args()
     result = json.loads(args.result.read_text())
     reviewed = json.loads(args.reviewed.read_text())["reviewed"] if args.reviewed.exists() else []
-    not_people = 0
+    not_people = covered_on_review = 0
     for miss in result["misses"]:
         found = verdict(miss, reviewed)
-        miss["verdict"] = "not a person (reviewed)" if found else "MISS"
-        not_people += found is not None
+        miss["verdict"] = f"{found['verdict']} (reviewed)" if found else "MISS"
+        not_people += found is not None and found["verdict"] == "not a person"
+        covered_on_review += found is not None and found["verdict"] == "person covered"
         print(f"{miss['clip']:44s} frame {miss['frame']:5d} box {miss['box']} covered {miss['covered']:.2f}  "
               f"{miss['verdict']}")  # fmt: skip
     total, covered = result["total"], result["covered"]
     print(f"\nraw:      {covered}/{total} = {100 * covered / total:.2f} % of reference detections covered")
     people = total - not_people
+    covered += covered_on_review
     rate = covered / people
     print(
         f"reviewed: {covered}/{people} = {100 * rate:.2f} % of reference people covered "
-        f"({not_people} reference detections reviewed as not a person; target {100 * args.target:.0f} %)"
+        f"({not_people} reference detections reviewed as not a person, {covered_on_review} as a person "
+        f"covered by their own region; target {100 * args.target:.0f} %)"
     )
     if args.sheet:
         sheet(result["misses"], args.workdir, args.sheet)
