@@ -23,7 +23,7 @@ def inspect_file(
     try:
         sidecar = Sidecar(path)
         frames = persons = held = obscured = 0
-        tracks: set[int] = set()
+        tracks: dict[int, list] = {}  # id -> [first time, last time, frames]
         first_time = last_time = None
         for frame in sidecar.frames():
             frames += 1
@@ -33,7 +33,10 @@ def inspect_file(
             held += n_held
             persons += len(people) - n_held
             if people.track_id is not None:
-                tracks.update(int(t) for t in people.track_id if t >= 0)
+                for track in {int(t) for t in people.track_id if t >= 0}:
+                    span = tracks.setdefault(track, [frame.time, frame.time, 0])
+                    span[1] = frame.time
+                    span[2] += 1
             if frame.time is not None:
                 first_time = frame.time if first_time is None else first_time
                 last_time = frame.time
@@ -61,8 +64,31 @@ def inspect_file(
         f"  persons    {persons} detections, {len(tracks)} tracks, {held} held regions", markup=False
     )
     stdout.print(f"  obscured   {obscured} frames failed closed", markup=False)
+    for track, (first, last, count) in sorted(tracks.items())[:20]:
+        when = "" if first is None else f"  {_clock(first)}–{_clock(last)}"
+        stdout.print(f"  track {track:<4d} {count} frames{when}", markup=False)
+    if len(tracks) > 20:
+        stdout.print(f"  … and {len(tracks) - 20} more tracks", markup=False)
+    originals = header.get("originals")
+    if isinstance(originals, dict):
+        sealed = (sidecar.end or {}).get("originals") or {}
+        stdout.print(
+            f"  originals  {originals.get('name')} sealed to deployment {originals.get('deployment_id')}"
+            f" ({'lossless' if originals.get('lossless') else 'lossy'}"
+            + (f", {sealed['size'] / 1e6:.1f} MB" if "size" in sealed else "")
+            + "): exact recovery by its key holders",
+            markup=False,
+        )
     if not sidecar.complete:
         stdout.print(
             "  [yellow]incomplete[/yellow]: no end line (the run did not finish); "
             "the frames above are a valid prefix"
         )
+
+
+def _clock(seconds: float) -> str:
+    """``75.5`` → ``00:01:15.500`` (what ``recanon recover --from/--to`` accept)."""
+    whole = int(seconds)
+    return (
+        f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}.{round((seconds - whole) * 1000):03d}"
+    )
