@@ -4,7 +4,7 @@ In one run, on the first ``--frames`` frames of a real clip:
 
 1. ``recanon anonymize`` (blur, defaults) with signing and sealed originals at the default quality:
    the anonymizer's fps (the baseline the recoverer is compared with).
-2. The same regions sealed at other qualities (CRF 23, 28, lossless) straight from the sidecar:
+2. The same regions sealed at other qualities (CRF 18, 28, lossless) straight from the sidecar:
    size of each ``.originals.sealed`` in % of the anonymized video.
 3. Exact recovery of everyone (signatures verified, audit entry written): fps, and PSNR of the
    recovered regions against the decoded input (bit-exactness for lossless).
@@ -128,8 +128,8 @@ def main() -> int:
             f"{'exact':>6s} {'seal fps':>9s}"
         )
         rows = (
-            [("CRF 18 (default, in run)", None)]
-            + [(f"CRF {crf}", OriginalsConfig(crf=crf)) for crf in (23, 28)]
+            [(f"CRF {OriginalsConfig().crf} (default, in run)", None)]
+            + [(f"CRF {crf}", OriginalsConfig(crf=crf)) for crf in (18, 28)]
             + [("lossless", OriginalsConfig(lossless=True))]
         )
         for name, config in rows:

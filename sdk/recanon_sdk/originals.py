@@ -9,9 +9,9 @@ once a run has ended, the device (or whoever steals it) cannot open what it wrot
 
 Content ``originals/h264`` (docs/formats.md): one record per encoded packet,
 ``pts (8 bytes, big-endian, signed) || flags (1 byte; bit 0: keyframe) || H.264 Annex B packet``,
-where ``pts`` is the output frame index. Lossy by default (libx264, 4:4:4 chroma, CRF 18: about
-40 dB inside the regions); ``lossless=True`` uses libx264rgb at QP 0, which restores the decoded RGB
-pixels bit for bit.
+where ``pts`` is the output frame index. Lossy by default (libx264, 4:4:4 chroma, CRF 23: 42.7 dB
+inside the regions on the shared walking video); ``lossless=True`` uses libx264rgb at QP 0, which
+restores the decoded RGB pixels bit for bit.
 
 >>> import io, numpy as np, recanon_keys as rk
 >>> alice = rk.generate_holder("alice")
@@ -49,13 +49,14 @@ _KEYFRAME = 0x01
 class OriginalsConfig:
     """How the original pixels are compressed before sealing.
 
-    ``crf`` 18 with 4:4:4 chroma keeps about 40 dB PSNR inside the regions (measured on the bundled
-    walking clip: 40.2 dB; docs/metrics.md); ``lossless`` stores the decoded RGB pixels exactly, at
-    roughly 25 times the size.
+    ``crf`` 23 with 4:4:4 chroma (the anonymized video's own CRF) keeps 42.7 dB PSNR inside the
+    regions, at 208 % of a blurred video's size; CRF 18 gives 45.4 dB at 363 %, CRF 28 40.0 dB at
+    118 %; ``lossless`` stores the decoded RGB pixels exactly, at 2040 % (200 frames of the shared
+    walking video, ``benchmarks/bench_recover.py``; docs/metrics.md).
     """
 
     lossless: bool = False
-    crf: int = 18
+    crf: int = 23
     preset: str = "fast"
 
     def __post_init__(self) -> None:

@@ -4,7 +4,7 @@ Two ways back, chosen by what the run left:
 
 * **exact** — the anonymizer sealed the original pixels of every region to the holders
   (``X.originals.sealed``, :mod:`recanon_sdk.originals`): the holder's key opens them and the
-  recoverer pastes them back (bit-exact in the lossless mode, about 40 dB by default).
+  recoverer pastes them back (bit-exact in the lossless mode, about 43 dB by default).
 * **learned** — GY, opened in memory from a sealed bundle with the deployment secret, maps each
   privacy-enhanced region back (:class:`~recanon_sdk.models.recover.GYRecoverer`).
 
