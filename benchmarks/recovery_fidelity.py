@@ -166,7 +166,8 @@ def main() -> int:
             print(
                 f"re-identification: dlib 128-d embeddings, distance < 0.6, on the {faces} regions where dlib"
             )
-            print("finds a face in the raw region (the attacker is given that face's location)")
+            print("finds a face in the raw region; 'found': dlib must find the face in the region itself,")
+            print("'given': the attacker is given the raw face's location (an upper bound)")
         print(
             f"{'vs the raw region':30s} {'PSNR dB':>8s} {'SSIM':>6s} {'YuNet faces':>12s} "
             f"{'re-id found':>12s} {'re-id given':>12s}"
