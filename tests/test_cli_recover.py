@@ -199,3 +199,12 @@ def test_seal_gy_from_the_command_line(site, tmp_path):
     assert again.exit_code == 1 and "already exists" in again.stderr
     wrong = CliRunner().invoke(app, [*args[:2], str(folder / "run" / "out.mp4"), *args[3:], "--overwrite"])
     assert wrong.exit_code == 1 and "recanon: error:" in wrong.stderr
+
+
+def test_recover_writes_stills_of_the_recovered_frames(site, tmp_path):
+    out, stills = tmp_path / "rec.mp4", tmp_path / "stills"
+    recover(site, "--track", 1, "--from", "0.08", "--to", "0.2", "-o", out, "--stills", stills)
+    names = sorted(p.name for p in stills.iterdir())
+    assert names == ["frame000002.png", "frame000003.png", "frame000004.png", "frame000005.png"], names
+    recover(site, "-o", tmp_path / "other.mp4", "--stills", stills, code=1)  # exists: not overwritten
+    assert len(list(stills.iterdir())) == 4

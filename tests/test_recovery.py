@@ -289,3 +289,15 @@ def test_a_video_from_another_deployment_is_named(site, run, tmp_path):
     with pytest.raises(RecoveryError, match=r"belongs to deployment .* not to 'garage'"):
         rec.process_video(run["folder"] / "out.mp4", tmp_path / "x.mp4")
     assert not (tmp_path / "x.mp4").exists()
+
+
+def test_open_takes_the_deployment_from_the_environment_or_says_what_is_missing(site, tmp_path, monkeypatch):
+    rk.save_private_key(tmp_path / "alice.key", site["alice"], passphrase=None, unsafe_no_passphrase=True)
+    (tmp_path / "lobby.deployment").write_bytes(site["dep"].to_bytes())
+    monkeypatch.delenv("RECANON_DEPLOYMENT", raising=False)
+    with pytest.raises(RecoveryError, match="no deployment given"):
+        Recoverer.open(key=tmp_path / "alice.key")
+    monkeypatch.setenv("RECANON_DEPLOYMENT", str(tmp_path / "lobby.deployment"))
+    rec = Recoverer.open(key=tmp_path / "alice.key")
+    assert rec.deployment.deployment_id == site["dep"].deployment_id
+    assert rec.audit_log == tmp_path / "lobby.audit.jsonl"

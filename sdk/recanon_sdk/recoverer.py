@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import recanon_keys as rk
 
-from recanon_sdk.errors import InputError, RecanonError
+from recanon_sdk.errors import InputError, OutputError, RecanonError
 from recanon_sdk.geometry import CropGeometry
 from recanon_sdk.originals import CONTENT, decode_originals, originals_path_for
 from recanon_sdk.types import Frame
@@ -156,15 +156,25 @@ class Recoverer:
         cls,
         *,
         key: str | os.PathLike[str] | rk.HolderKey,
-        deployment: str | os.PathLike[str] | rk.Deployment,
+        deployment: str | os.PathLike[str] | rk.Deployment | None = None,
         passphrase: str | None = None,
         bundle: str | os.PathLike[str] | bytes | None = None,
         device: str = "cpu",
     ) -> Recoverer:
         """Load the holder key (``passphrase`` if it is protected), the deployment, and GY if ``bundle``.
 
-        GY's weights are opened from the sealed bundle in memory; they never touch the disk.
+        ``deployment`` is the trust anchor (a copy obtained from a trusted source); without it,
+        ``$RECANON_DEPLOYMENT`` names the file. GY's weights are opened from the sealed bundle in
+        memory; they never touch the disk. The audit log is kept next to the deployment file.
         """
+        if deployment is None:
+            named = os.environ.get("RECANON_DEPLOYMENT")
+            if not named:
+                raise RecoveryError(
+                    "no deployment given",
+                    hint="pass deployment=PATH (the deployment file you trust) or set RECANON_DEPLOYMENT",
+                )
+            deployment = named
         try:
             dep = deployment if isinstance(deployment, rk.Deployment) else _load_deployment(Path(deployment))
             holder = key if isinstance(key, rk.HolderKey) else _load_holder(Path(key), passphrase)
@@ -430,11 +440,14 @@ class Recoverer:
         verify: bool = True,
         encoder: EncoderConfig | None = None,
         audit_log: str | Path | None = None,
+        stills: str | Path | None = None,
         on_progress: Any | None = None,
     ) -> RecoveryResult:
-        """Recover ``video`` into ``output`` (same frames and timestamps), then append to the audit log.
+        """Recover ``video`` into ``output`` (same frames and timestamps).
 
-        Checks everything first (signatures, files, key, selection) and writes nothing if a check fails.
+        Checks everything first (signatures, files, key, selection) and writes nothing if a check
+        fails; then appends the audit entry, then decrypts. ``stills``: also write every frame in
+        which something was recovered as a lossless PNG into that folder (``frame000123.png``).
         """
         selection = Selection(None if tracks is None else frozenset(int(t) for t in tracks), start, end)
         output = Path(output)
@@ -442,6 +455,8 @@ class Recoverer:
             video, sidecar=sidecar, originals=originals, verify=verify, exact=exact, selection=selection
         )
         check_output(output, overwrite=overwrite, inputs=(inputs.video, inputs.sidecar))
+        if stills is not None:
+            check_output(Path(stills), overwrite=overwrite, inputs=(inputs.video, inputs.sidecar))
         audit_log = audit_log if audit_log is not None else self.audit_log
         entry = None
         if audit_log is not None:  # logged before anything is decrypted
@@ -458,20 +473,27 @@ class Recoverer:
             sample_aspect_ratio=info.sample_aspect_ratio,
             config=encoder or EncoderConfig(crf=18),
         )
+        folder = _StillsFolder(Path(stills)) if stills is not None else None
         started = time.perf_counter()
         try:
             for frame, image, restored in self.recover_frames(inputs, mode, selection):
                 if frame.index == 0:
                     sink.rotation = source.rotation
                 sink.write(frame, image)
+                if folder is not None and len(restored):
+                    folder.write(frame.index, image)
                 result.frames += 1
                 result.recovered_frames += len(restored) > 0
                 result.recovered_regions += len(restored)
                 if on_progress is not None:
                     on_progress(result.frames, info.frames)
             sink.close()
+            if folder is not None:
+                folder.close()
         except BaseException:
             sink.abort()
+            if folder is not None:
+                folder.abort()
             raise
         result.seconds = time.perf_counter() - started
         return result
@@ -503,6 +525,36 @@ class Recoverer:
 
 
 _NO_REGIONS = np.zeros((0, 4), np.int64)
+
+
+class _StillsFolder:
+    """Lossless PNG stills in a hidden folder, renamed to its final name only when complete."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
+        self._temporary.mkdir()
+        self.count = 0
+
+    def write(self, index: int, image: np.ndarray) -> None:
+        import cv2
+
+        target = self._temporary / f"frame{index:06d}.png"
+        if not cv2.imwrite(str(target), np.ascontiguousarray(image[:, :, ::-1])):
+            raise OutputError(f"writing '{target}' failed")
+        self.count += 1
+
+    def close(self) -> None:
+        import shutil
+
+        if self.path.exists():
+            shutil.rmtree(self.path) if self.path.is_dir() else self.path.unlink()  # overwrite was checked
+        os.replace(self._temporary, self.path)
+
+    def abort(self) -> None:
+        import shutil
+
+        shutil.rmtree(self._temporary, ignore_errors=True)
 
 
 class _OriginalsCursor:

@@ -107,6 +107,14 @@ def recover(
             "(recorded in the audit log). Dangerous.",
         ),
     ] = False,
+    stills: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write every frame in which someone was recovered as a lossless PNG into this folder.",
+            show_default=False,
+            file_okay=False,
+        ),
+    ] = None,
     crf: Annotated[
         int, typer.Option(help="x264 quality of the recovered video (lower is better).", min=0, max=51)
     ] = 18,
@@ -167,6 +175,7 @@ def recover(
                 verify=not no_verify,
                 encoder=EncoderConfig(crf=crf),
                 audit_log=audit_log or audit_log_for(deployment),
+                stills=stills,
                 on_progress=progress,
             )
     except rk.RecanonKeysError as error:
@@ -182,6 +191,8 @@ def recover(
             f"{result.seconds:.1f} s ({result.fps:.1f} fps)"
         )
         stderr.print(f"  video   {result.output}", markup=False)
+        if stills is not None:
+            stderr.print(f"  stills  {stills}/ ({result.recovered_frames} PNG frames)", markup=False)
         stderr.print(
             f"  audit   entry {result.audit_entry} in {audit_log or audit_log_for(deployment)}"
             + ("" if result.verified else "  (unverified input)"),
