@@ -10,7 +10,7 @@ os.environ.setdefault("YOLO_VERBOSE", "False")
 
 import typer
 
-from recanon_cli.commands import anonymize, export, info, inspect, keys, recover, train, verify
+from recanon_cli.commands import anonymize, evaluate, export, info, inspect, keys, recover, train, verify
 
 app = typer.Typer(
     name="recanon",
@@ -35,6 +35,7 @@ app.add_typer(keys.app)
 app.command(no_args_is_help=True)(recover.recover)
 app.command(no_args_is_help=True)(verify.verify)
 app.command(no_args_is_help=True)(train.train)
+app.command(name="eval", no_args_is_help=True)(evaluate.eval_command)
 app.command()(export.export)
 
 
