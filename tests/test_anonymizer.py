@@ -209,3 +209,25 @@ def test_image_in_image_out_and_folder_in_folder_out(tmp_path):
     assert single.output == photos / "p0.anon.jpg" and single.output.is_file()
     assert single.sidecar == photos / "p0.anon.pose.jsonl"
     assert not [p for p in tmp_path.rglob(".*partial*")]
+
+
+def test_a_stop_request_that_python_swallowed_still_stops_the_run_and_removes_outputs(tmp_path):
+    # A KeyboardInterrupt raised inside a finalizer is lost; the CLI's signal handler also records
+    # the request, and the pipeline checks it. Simulate the lost exception: only the record.
+    from recanon_sdk import interrupts
+    from recanon_sdk.errors import Interrupted
+
+    write_test_video(tmp_path / "in.mp4", [i * 40 for i in range(24)], size=(120, 160))
+
+    def progress(done, total):
+        if done == 3:
+            interrupts.request()
+
+    try:
+        with pytest.raises(Interrupted):
+            make(FixedDetector()).process_video(
+                tmp_path / "in.mp4", tmp_path / "out.mp4", on_progress=progress
+            )
+    finally:
+        interrupts.clear()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]

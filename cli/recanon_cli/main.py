@@ -44,12 +44,18 @@ def main() -> None:
 
     Set ``RECANON_DEBUG=1`` to see the traceback of an unexpected internal error.
     """
+    from recanon_sdk import interrupts
+
     from recanon_cli._console import print_error
 
     def terminate(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt  # `kill` cleans up like Ctrl-C: partial outputs are removed
+        # Recorded as well as raised: a KeyboardInterrupt raised inside a finalizer is swallowed by
+        # Python, and the pipelines then stop at their next check (`kill` cleans up like Ctrl-C).
+        interrupts.request()
+        raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, terminate)
+    signal.signal(signal.SIGINT, terminate)
     try:
         app()
     except KeyboardInterrupt:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from recanon_sdk import interrupts
 from recanon_sdk.detect.pose import DetectorConfig, PoseDetector
 from recanon_sdk.detect.tracking import PersonTracker, TrackerConfig
 from recanon_sdk.enhance import Enhancer, make_enhancer
@@ -341,8 +342,10 @@ class Anonymizer:
             pipeline.start_writer(encode)
             try:
                 for batch in _batches(frames_in, self.config.batch_size):
+                    interrupts.check()
                     for frame, found in zip(batch, self._detect(batch), strict=True):
                         pipeline.put(self._anonymize(frame, found))
+                interrupts.check()
             except KeyboardInterrupt:
                 pipeline.stop_reader()
                 if not live:
@@ -357,6 +360,8 @@ class Anonymizer:
             result.stopped_early = result.stopped_early or video.stopped_early
             result.tracks = len(tracks)
             result.seconds = time.perf_counter() - started
+            if not live:
+                interrupts.check()  # a stop that arrived during the last frames: nothing is committed
             sink.close()
             summary: dict[str, Any] = {}
             if originals is not None:

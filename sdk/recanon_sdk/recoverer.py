@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import recanon_keys as rk
 
+from recanon_sdk import interrupts
 from recanon_sdk.errors import InputError, OutputError, RecanonError
 from recanon_sdk.geometry import CropGeometry
 from recanon_sdk.originals import CONTENT, decode_originals, originals_path_for
@@ -477,6 +478,7 @@ class Recoverer:
         started = time.perf_counter()
         try:
             for frame, image, restored in self.recover_frames(inputs, mode, selection):
+                interrupts.check()
                 if frame.index == 0:
                     sink.rotation = source.rotation
                 sink.write(frame, image)
@@ -487,6 +489,7 @@ class Recoverer:
                 result.recovered_regions += len(restored)
                 if on_progress is not None:
                     on_progress(result.frames, info.frames)
+            interrupts.check()
             sink.close()
             if folder is not None:
                 folder.close()
