@@ -261,6 +261,10 @@ def evaluate(config: EvalConfig, log: Callable[[str], None] = print) -> dict[str
     report: dict[str, Any] = {"config": asdict(config), "sources": {}}
     for source in config.sources:
         records, labelled = _records(source, config.limit)
+        if not records:
+            log(f"{source}: no usable person (COCO-17 keypoints, box ≥ 4 px); skipped")
+            report["sources"][source] = {"portraits": 0, "skipped": "no usable person"}
+            continue
         raw, truth = _portraits(records, config.size)
         log(f"{source}: {len(raw)} portraits at {config.size[0]}×{config.size[1]}")
         outputs: dict[str, list[np.ndarray]] = {}
@@ -328,6 +332,9 @@ def write_report(report: dict[str, Any], out_dir: str | Path) -> list[Path]:
         ("oks_ap50", "AP50"),
     ]
     for source, result in report["sources"].items():
+        if not result.get("portraits"):
+            lines += [f"## {source}", "", f"Skipped: {result.get('skipped')}.", ""]
+            continue
         lines += [
             f"## {source}",
             "",
@@ -354,7 +361,7 @@ def write_report(report: dict[str, Any], out_dir: str | Path) -> list[Path]:
         return paths
     fig, ax = plt.subplots(figsize=(6, 4.5))
     for source, result in report["sources"].items():
-        for name, row in result["methods"].items():
+        for name, row in result.get("methods", {}).items():
             x = row.get("reid_given", row.get("face_detection_rate"))
             if x is None or row.get("oks_ap") is None:
                 continue
