@@ -62,16 +62,24 @@ class EvalConfig:
     yunet: str | None = None
     reid: bool = True
     seed: int = 0
+    #: For folder sources that training used with ``data.holdout`` = this fraction: evaluate only the
+    #: held-out portraits (the same split as ``recanon train``: ``training.data.split_indices``).
+    heldout: float | None = None
     methods: list[str] = field(default_factory=lambda: ["raw", "blur", "pixelate", "mask", "gx"])
 
 
-def _records(source: str, limit: int) -> tuple[list[Any], bool]:
-    from recanon_sdk.training.data import coco_records, folder_records, mpii_records
+def _records(source: str, limit: int, heldout: float | None = None) -> tuple[list[Any], bool]:
+    from recanon_sdk.training.data import coco_records, folder_records, mpii_records, split_indices
 
     kind, path, images = parse_source(source)
     if not Path(path).exists():
         raise FileNotFoundError(f"data source '{source}': '{path}' does not exist")
     if kind == "folder":
+        if heldout:
+            everything = folder_records(path)
+            _, hold = split_indices(len(everything), heldout)
+            chosen = [everything[i] for i in hold]
+            return chosen[:limit] if limit else chosen, False
         return folder_records(path, limit=limit), False
     records = coco_records(path, images) if kind == "coco" else mpii_records(path, images)
     if limit and len(records) > limit:
@@ -260,7 +268,7 @@ def evaluate(config: EvalConfig, log: Callable[[str], None] = print) -> dict[str
     )
     report: dict[str, Any] = {"config": asdict(config), "sources": {}}
     for source in config.sources:
-        records, labelled = _records(source, config.limit)
+        records, labelled = _records(source, config.limit, config.heldout)
         if not records:
             log(f"{source}: no usable person (COCO-17 keypoints, box ≥ 4 px); skipped")
             report["sources"][source] = {"portraits": 0, "skipped": "no usable person"}

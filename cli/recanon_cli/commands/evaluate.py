@@ -40,6 +40,16 @@ def eval_command(
     reid: Annotated[
         bool, typer.Option("--reid/--no-reid", help="Face re-identification (needs the 'eval' extra).")
     ] = True,
+    heldout: Annotated[
+        float | None,
+        typer.Option(
+            help="For folder sources used in training with data.holdout = this fraction: only the held-out "
+            "portraits (the training split).",
+            min=0.0,
+            max=0.9,
+            show_default=False,
+        ),
+    ] = None,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace an existing report folder.")
     ] = False,
@@ -84,6 +94,7 @@ def eval_command(
         gx_weights=None if gx == "none" else (gx or DEFAULT_GX_WEIGHTS),
         gy_weights=None if gy is None else str(gy),
         reid=reid,
+        heldout=heldout,
     )
     try:
         report = evaluate(config, log=lambda line: stderr.print(line, markup=False))
