@@ -47,6 +47,7 @@ from ._format.stream import nonce
 from .deployments import Deployment
 from .errors import AuthenticationFailed, InvalidFormat, Truncated, WrongDeployment, WrongKey, WrongModel
 from .identities import HolderKey
+from .sealing import _read_exact
 
 __all__ = ["SealedStreamReader", "SealedStreamWriter", "StreamInfo", "open_stream", "read_stream_info"]
 
@@ -251,17 +252,6 @@ class SealedStreamReader:
     def read_all(self) -> list[bytes]:
         """Every record, or an exception: nothing is returned from a damaged or truncated stream."""
         return list(self.records())
-
-
-def _read_exact(src: BinaryIO, n: int) -> bytes:
-    parts, got = [], 0
-    while got < n:
-        part = src.read(n - got)
-        if not part:
-            break
-        parts.append(part)
-        got += len(part)
-    return b"".join(parts)
 
 
 def _describe(key_id: str, deployment: Deployment) -> str:

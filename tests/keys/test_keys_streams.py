@@ -113,14 +113,7 @@ def test_every_flipped_byte_is_detected(fx, sealed) -> None:
     assert detected == 3 * len(data)
 
 
-def _split(data: bytes) -> tuple[bytes, list[bytes]]:
-    at = data.index(b"\n") + 1 + 32
-    head, records = data[:at], []
-    while at < len(data):
-        n = int.from_bytes(data[at : at + 4], "big")
-        records.append(data[at : at + 4 + n])
-        at += 4 + n
-    return head, records
+_split = make_vectors.split_stream
 
 
 def test_reordered_dropped_duplicated_or_spliced_records_fail(fx, sealed) -> None:

@@ -140,23 +140,23 @@ def encode_header_line(
             "plaintext": {"sha256": sha256, "size": size},
             "created": format_time(created),
             "payload_salt": b64e(payload_salt),
-            "recipients": [
-                {"key_id": r.key_id, "epk": b64e(r.epk), "wrapped_key": b64e(r.wrapped_key)}
-                for r in recipients
-            ],
+            "recipients": encode_recipients(recipients),
         }
     )
 
 
-def read_header(src: BinaryIO, *, what: str) -> BundleHeader:
-    """Read and parse the header line and MAC from ``src`` (positioned at the start of the file)."""
+def encode_recipients(recipients: tuple[Recipient, ...]) -> list[dict[str, str]]:
+    return [{"key_id": r.key_id, "epk": b64e(r.epk), "wrapped_key": b64e(r.wrapped_key)} for r in recipients]
+
+
+def read_header_line(src: BinaryIO, kind: str, *, what: str) -> tuple[bytes, dict[str, Any]]:
+    """Read the canonical header line of a binary recanon file (at most 64 KiB) and parse it."""
     first = src.read(1)
     if not first:
         raise Truncated(f"{what} is empty")
     if first != b"{":
         raise InvalidFormat(f"{what} is not a recanon file")
-    rest = src.readline(MAX_HEADER)
-    line = first + rest
+    line = first + src.readline(MAX_HEADER)
     if not line.endswith(b"\n"):
         if len(line) > MAX_HEADER:
             raise InvalidFormat(f"{what} has a header longer than {MAX_HEADER} bytes")
@@ -164,8 +164,39 @@ def read_header(src: BinaryIO, *, what: str) -> BundleHeader:
             f"{what} is truncated: it ends inside its header", hint="copy the complete file again"
         )
     obj = parse_line(line[:-1], what=what)
-    check_format(obj, KIND, what=what)
+    check_format(obj, kind, what=what)
     ensure_canonical(obj, line[:-1], what=what)
+    return line, obj
+
+
+def read_recipients(f: Fields, *, what: str) -> tuple[Recipient, ...]:
+    recipients = []
+    for i, item in enumerate(f.list("recipients", min_len=1, max_len=MAX_RECIPIENTS)):
+        r = Fields(item, f"{what}: recipient {i + 1}")
+        recipients.append(
+            Recipient(r.key_id("key_id", "hk"), r.b64("epk", length=32), r.b64("wrapped_key", length=48))
+        )
+        r.done()
+    return tuple(recipients)
+
+
+def check_recipients(recipients: tuple[Recipient, ...], *, what: str) -> None:
+    if len({r.key_id for r in recipients}) != len(recipients):
+        raise InvalidFormat(f"{what} lists the same recipient twice")
+
+
+def read_mac(src: BinaryIO, *, what: str) -> bytes:
+    mac = src.read(MAC_SIZE)
+    if len(mac) != MAC_SIZE:
+        raise Truncated(
+            f"{what} is truncated: it ends inside its header MAC", hint="copy the complete file again"
+        )
+    return mac
+
+
+def read_header(src: BinaryIO, *, what: str) -> BundleHeader:
+    """Read and parse the header line and MAC from ``src`` (positioned at the start of the file)."""
+    line, obj = read_header_line(src, KIND, what=what)
     f = Fields(obj, what)
     f.const("format", f"recanon-{KIND}/v1")
     deployment_id = f.str("deployment_id", max_len=19, pattern=_DEP_RE)
@@ -177,21 +208,10 @@ def read_header(src: BinaryIO, *, what: str) -> BundleHeader:
     p.done()
     created = f.time("created")
     salt = f.b64("payload_salt", length=SALT_SIZE)
-    recipients = []
-    for i, item in enumerate(f.list("recipients", min_len=1, max_len=MAX_RECIPIENTS)):
-        r = Fields(item, f"{what}: recipient {i + 1}")
-        recipients.append(
-            Recipient(r.key_id("key_id", "hk"), r.b64("epk", length=32), r.b64("wrapped_key", length=48))
-        )
-        r.done()
+    recipients = read_recipients(f, what=what)
     f.done()
-    if len({r.key_id for r in recipients}) != len(recipients):
-        raise InvalidFormat(f"{what} lists the same recipient twice")
-    mac = src.read(MAC_SIZE)
-    if len(mac) != MAC_SIZE:
-        raise Truncated(
-            f"{what} is truncated: it ends inside its header MAC", hint="copy the complete file again"
-        )
+    check_recipients(recipients, what=what)
+    mac = read_mac(src, what=what)
     return BundleHeader(
-        deployment_id, model_name, model_version, sha256, size, created, salt, tuple(recipients), line, mac
+        deployment_id, model_name, model_version, sha256, size, created, salt, recipients, line, mac
     )

@@ -31,17 +31,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, BinaryIO
 
-from ..errors import InvalidFormat, Truncated
+from ..errors import InvalidFormat
 from . import bundle as _bundle
 from .encoding import (
     Fields,
     b64e,
     canonical,
-    check_format,
     document,
-    ensure_canonical,
     format_time,
-    parse_line,
 )
 
 KIND = "stream"
@@ -134,31 +131,14 @@ def encode_header_line(
             "run_id": b64e(run_id),
             "created": format_time(created),
             "payload_salt": b64e(payload_salt),
-            "recipients": [
-                {"key_id": r.key_id, "epk": b64e(r.epk), "wrapped_key": b64e(r.wrapped_key)}
-                for r in recipients
-            ],
+            "recipients": _bundle.encode_recipients(recipients),
         }
     )
 
 
 def read_header(src: BinaryIO, *, what: str) -> StreamHeader:
     """Read and parse the header line and MAC (``src`` positioned at the start of the file)."""
-    first = src.read(1)
-    if not first:
-        raise Truncated(f"{what} is empty")
-    if first != b"{":
-        raise InvalidFormat(f"{what} is not a recanon file")
-    line = first + src.readline(MAX_HEADER)
-    if not line.endswith(b"\n"):
-        if len(line) > MAX_HEADER:
-            raise InvalidFormat(f"{what} has a header longer than {MAX_HEADER} bytes")
-        raise Truncated(
-            f"{what} is truncated: it ends inside its header", hint="copy the complete file again"
-        )
-    obj = parse_line(line[:-1], what=what)
-    check_format(obj, KIND, what=what)
-    ensure_canonical(obj, line[:-1], what=what)
+    line, obj = _bundle.read_header_line(src, KIND, what=what)
     f = Fields(obj, what)
     f.const("format", f"recanon-{KIND}/v1")
     deployment_id = f.str("deployment_id", max_len=19, pattern=_DEP_RE)
@@ -169,21 +149,8 @@ def read_header(src: BinaryIO, *, what: str) -> StreamHeader:
     run_id = f.b64("run_id", length=RUN_ID_SIZE)
     created = f.time("created")
     salt = f.b64("payload_salt", length=_bundle.SALT_SIZE)
-    recipients = []
-    for i, item in enumerate(f.list("recipients", min_len=1, max_len=_bundle.MAX_RECIPIENTS)):
-        r = Fields(item, f"{what}: recipient {i + 1}")
-        recipients.append(
-            _bundle.Recipient(
-                r.key_id("key_id", "hk"), r.b64("epk", length=32), r.b64("wrapped_key", length=48)
-            )
-        )
-        r.done()
+    recipients = _bundle.read_recipients(f, what=what)
     f.done()
-    if len({r.key_id for r in recipients}) != len(recipients):
-        raise InvalidFormat(f"{what} lists the same recipient twice")
-    mac = src.read(_bundle.MAC_SIZE)
-    if len(mac) != _bundle.MAC_SIZE:
-        raise Truncated(
-            f"{what} is truncated: it ends inside its header MAC", hint="copy the complete file again"
-        )
-    return StreamHeader(deployment_id, content, meta, run_id, created, salt, tuple(recipients), line, mac)
+    _bundle.check_recipients(recipients, what=what)
+    mac = _bundle.read_mac(src, what=what)
+    return StreamHeader(deployment_id, content, meta, run_id, created, salt, recipients, line, mac)
