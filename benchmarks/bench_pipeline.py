@@ -7,9 +7,11 @@ the bundled sample), each at the same encoder settings:
 2. decode → pose → encode                (the detector as ``anonymize`` runs it, incl. its zoom-out pass)
 3. decode → pose (single pass) → encode  (the plain model, one inference per frame)
 4. anonymize with the blur enhancer      (the product: threads, tracking, enhancement, sidecar)
+5. anonymize with the learned GX         (packaged weights, a random deployment secret)
 
-Prints fps and the ratios 4/2 (target ≥ 0.80) and 4/3. With ``--memory`` it also runs
-``recanon anonymize`` in a subprocess on the clip and on the clip looped 10× and prints the peak RSS.
+Prints fps and the ratios 4/2 (target ≥ 0.80), 4/3 and 5/4, and GX's time per batch of portraits.
+With ``--memory`` it also runs ``recanon anonymize`` in a subprocess on the clip and on the clip
+looped 10× and prints the peak RSS.
 
     python benchmarks/bench_pipeline.py --frames 200 --memory
 """
@@ -130,6 +132,23 @@ def main() -> int:
         print(f"ratio anonymize / (decode → pose → encode)  {anon_fps / pose_fps:5.2f}   (target ≥ 0.80)")
         print(f"ratio anonymize / (decode → single-pass pose → encode) {anon_fps / single_fps:5.2f}")
         print(f"ratio anonymize / (decode → encode)                 {anon_fps / io_fps:5.2f}")
+        gx_config = replace(config, enhancer="gx", model_secret=os.urandom(32))
+        gx_anonymizer = Anonymizer(gx_config, detector=detector)
+        gx_fps = timed(
+            "5. anonymize (GX)",
+            lambda: gx_anonymizer.process_video(clip, tmp_path / "e.mp4", overwrite=True).frames,
+        )
+        print(f"ratio anonymize GX / anonymize blur             {gx_fps / anon_fps:5.2f}")
+        import numpy as np
+
+        portraits = [np.random.default_rng(i).integers(0, 256, (300, 120, 3), np.uint8) for i in range(8)]
+        gx_anonymizer.enhancer.enhance(portraits)  # warm up
+        started = time.perf_counter()
+        for _ in range(5):
+            gx_anonymizer.enhancer.enhance(portraits)
+        per_batch = (time.perf_counter() - started) / 5
+        print(f"GX on a batch of 8 portraits (300×120 → 128×64 → back): {1000 * per_batch:.0f} ms "
+              f"({1000 * per_batch / 8:.1f} ms per portrait)")  # fmt: skip
         if args.memory:
             long_clip = cut_clip(source, args.frames, tmp_path / "long.mp4", loops=10)
             short_mb = peak_rss_mb(clip, tmp_path / "m1.mp4", args.memory_imgsz)
