@@ -183,10 +183,15 @@ class Recoverer:
             raise RecoveryError(error.message, hint=error.hint) from None
         gy = None
         if bundle is not None:
-            from recanon_sdk.models.sealed import open_sealed_gy
-
             try:
-                gy = open_sealed_gy(bundle, holder, dep, device=device)
+                if rk.read_bundle_info(bundle).model_name == "gy-onnx":  # exported: onnxruntime, no torch
+                    from recanon_sdk.export.generators import open_sealed_gy_onnx
+
+                    gy = open_sealed_gy_onnx(bundle, holder, dep)
+                else:
+                    from recanon_sdk.models.sealed import open_sealed_gy
+
+                    gy = open_sealed_gy(bundle, holder, dep, device=device)
             except rk.RecanonKeysError as error:
                 raise RecoveryError(error.message, hint=error.hint) from None
         recoverer = cls(holder, dep, gy)

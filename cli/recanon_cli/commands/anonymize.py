@@ -52,7 +52,9 @@ def anonymize(
     gx_weights: Annotated[
         str | None,
         typer.Option(
-            help="GX weights (.safetensors) for --enhancer gx. Default: the packaged GX.", show_default=False
+            help="GX weights for --enhancer gx: .safetensors (default: the packaged GX; needs --deployment "
+            "and --device-key) or a .onnx exported for this deployment by 'recanon export --model gx'.",
+            show_default=False,
         ),
     ] = None,
     strength: Annotated[
@@ -220,7 +222,9 @@ def anonymize(
     if deployment is not None and device_key is not None:
         signer = _load_signer(deployment, device_key, passphrase_file)
     model_secret = None
-    if enhancer == EnhancerName.gx:
+    if enhancer == EnhancerName.gx and gx_weights is not None and gx_weights.endswith(".onnx"):
+        config = dataclasses.replace(config, gx_weights=gx_weights)  # exported per deployment: key inside
+    elif enhancer == EnhancerName.gx:
         if signer is None:
             fail(
                 "--enhancer gx needs --deployment and --device-key",

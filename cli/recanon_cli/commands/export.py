@@ -17,6 +17,8 @@ class ExportFormat(StrEnum):
 
 class ExportModel(StrEnum):
     pose = "pose"
+    gx = "gx"
+    gy = "gy"
 
 
 def export(
@@ -45,6 +47,28 @@ def export(
     half: Annotated[
         bool, typer.Option("--half", help="Store fp16 weights (for GPUs; inputs and outputs stay fp32).")
     ] = False,
+    weights: Annotated[
+        str | None,
+        typer.Option(
+            "--weights",
+            help="GX or GY weights (.safetensors) for --model gx/gy. Default for gx: the packaged GX.",
+            show_default=False,
+        ),
+    ] = None,
+    deployment: Annotated[
+        Path | None,
+        typer.Option(
+            help="Deployment file (--model gx/gy): its model secret is baked into the graph.",
+            show_default=False,
+        ),
+    ] = None,
+    device_key: Annotated[
+        Path | None,
+        typer.Option(help="The deployment's device key (derives the model secret).", show_default=False),
+    ] = None,
+    passphrase_file: Annotated[
+        Path | None, typer.Option(help="Passphrase of the device key, first line.", show_default=False)
+    ] = None,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace an existing exported file.")
     ] = False,
@@ -63,6 +87,9 @@ def export(
         fail(f"--imgsz must be a positive multiple of 32, got {imgsz}", "try --imgsz 960")
     if not 11 <= opset <= 21:
         fail(f"--opset must be within 11–21, got {opset}", "the default 17 suits TensorRT 8.6 and 10")
+    if model != ExportModel.pose:
+        _export_generator(model, out, weights, deployment, device_key, passphrase_file, opset, overwrite)
+        return
     try:
         result = export_pose_onnx(out, pose_model, imgsz=imgsz, opset=opset, half=half, overwrite=overwrite)
     except RecanonError as error:
@@ -75,3 +102,56 @@ def export(
         markup=False,
     )
     stdout.print(f"recorded in {result.manifest_path}", markup=False)
+
+
+def _export_generator(
+    model: ExportModel,
+    out: Path,
+    weights: str | None,
+    deployment: Path | None,
+    device_key: Path | None,
+    passphrase_file: Path | None,
+    opset: int,
+    overwrite: bool,
+) -> None:
+    """GX → ``<out>/<deployment>.gx.onnx`` (0600, device only); GY → ``<out>/<deployment>.gy-onnx.sealed``."""
+    import hashlib
+
+    import recanon_keys as rk
+    from recanon_keys._atomic import write_atomic
+    from recanon_sdk.detect.weights import resolve_weights
+    from recanon_sdk.enhance import DEFAULT_GX_WEIGHTS
+    from recanon_sdk.errors import RecanonError
+    from recanon_sdk.export.generators import export_generator_onnx, seal_gy_onnx
+
+    from recanon_cli.commands.keys import _errors, _load_deployment, _load_private
+
+    if deployment is None or device_key is None:
+        fail(
+            f"--model {model.value} needs --deployment and --device-key",
+            "GX and GY are keyed per deployment: the exported graph holds that deployment's key",
+        )
+    if model == ExportModel.gy and weights is None:
+        fail("--model gy needs --weights gy.safetensors (GY is never packaged in clear)")
+    with _errors():
+        dep = _load_deployment(deployment)
+        device = _load_private(device_key, passphrase_file, "device-key", rk.load_device_key)
+        secret = rk.derive_model_secret(device, dep)
+    try:
+        source = resolve_weights(weights or DEFAULT_GX_WEIGHTS, kind=model.value.upper())
+    except RecanonError as error:
+        fail(error.message, *([error.hint] if error.hint else []))
+    out.mkdir(parents=True, exist_ok=True)
+    with _errors():
+        if model == ExportModel.gx:
+            data = export_generator_onnx(source.path, secret, opset=opset)
+            target = out / f"{dep.name}.gx.onnx"
+            write_atomic(target, data, mode=0o600, overwrite=overwrite)
+            note = "holds the deployment's key: keep it on the device (mode 0600)"
+        else:
+            data = seal_gy_onnx(source.path, secret, deployment=dep, opset=opset)
+            target = out / f"{dep.name}.gy-onnx.sealed"
+            write_atomic(target, data, mode=0o644, overwrite=overwrite)
+            note = f"sealed to {len(dep.holders)} holder(s); the ONNX bytes never touched the disk in clear"
+    stdout.print(f"{target}  sha256 {hashlib.sha256(data).hexdigest()}", markup=False)
+    stdout.print(f"from {source.name} (sha256 {source.sha256[:16]}…), opset {opset}; {note}", markup=False)

@@ -31,6 +31,10 @@ def make_enhancer(
     ``gx_weights`` names others.
     """
     if name == LEARNED_ENHANCER:
+        if gx_weights is not None and str(gx_weights).endswith(".onnx"):
+            from recanon_sdk.export.generators import OnnxGenerator
+
+            return OnnxGenerator(gx_weights)  # exported for one deployment: its key is in the graph
         from recanon_sdk.detect.weights import resolve_weights
         from recanon_sdk.enhance.learned import LearnedEnhancer
 
