@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -101,9 +102,18 @@ def test_interrupt_removes_partial_outputs_and_exits_130(tmp_path, signum):
         env={**os.environ, "YOLO_OFFLINE": "1"},
     )
     deadline = time.time() + 120
-    while time.time() < deadline and not any(tmp_path.iterdir()):
-        time.sleep(0.2)  # wait until it is writing (hidden partial files appear)
-    assert any(tmp_path.iterdir()), "the run never started writing"
+
+    def frames_written() -> int:  # frame lines in the hidden partial sidecar
+        counts = [0]
+        for path in tmp_path.iterdir():
+            if path.name.endswith(".jsonl"):
+                with contextlib.suppress(FileNotFoundError):
+                    counts.append(path.read_text().count('"type":"frame"'))
+        return max(counts)
+
+    while time.time() < deadline and frames_written() < 2:
+        time.sleep(0.2)  # wait until it is in the middle of the run (frames are being written)
+    assert frames_written() >= 2, "the run never started writing frames"
     process.send_signal(signum)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130
