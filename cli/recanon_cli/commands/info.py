@@ -54,4 +54,21 @@ def info() -> None:
         table.add_row("", f"sha256 {weights.sha256} ({weights.origin})")
     except RecanonError as error:
         table.add_row("pose weights", f"unavailable: {error.message}")
+    try:
+        from recanon_sdk.detect.weights import resolve_weights
+        from recanon_sdk.enhance import DEFAULT_GX_WEIGHTS
+
+        gx = resolve_weights(DEFAULT_GX_WEIGHTS, kind="GX")
+        table.add_row("GX weights", f"{gx.name}: {gx.path}")
+        table.add_row("", f"sha256 {gx.sha256} ({gx.origin})")
+    except RecanonError as error:
+        table.add_row("GX weights", f"unavailable: {error.message}")
+    import importlib.util
+
+    table.add_row(
+        "re-identification",
+        "face_recognition (dlib) installed"
+        if importlib.util.find_spec("face_recognition")
+        else "not installed (pip install 'recanon[eval]' for recanon eval's re-identification)",
+    )
     stdout.print(table)
