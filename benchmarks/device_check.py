@@ -51,18 +51,10 @@ def frames_at(size: tuple[int, int], count: int) -> list[np.ndarray]:
     return out
 
 
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    x0 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y0 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x1 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y1 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
-    area = lambda z: (z[:, 2] - z[:, 0]) * (z[:, 3] - z[:, 1])  # noqa: E731
-    return inter / (area(a)[:, None] + area(b)[None, :] - inter + 1e-9)
-
-
 def parity(reference: list, other: list) -> dict[str, float]:
     """Same persons? ``counts_equal`` (fraction of frames), mean best-match IoU, mean keypoint px."""
+    from recanon_sdk.geometry import box_iou
+
     equal, ious, kp = [], [], []
     for ref, got in zip(reference, other, strict=True):
         equal.append(len(ref) == len(got))

@@ -27,6 +27,7 @@ import numpy as np
 from recanon_sdk.anonymizer import Anonymizer, AnonymizerConfig
 from recanon_sdk.detect.pose import DetectorConfig, PoseDetector
 from recanon_sdk.enhance import make_enhancer
+from recanon_sdk.geometry import box_iou
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("RECANON_SHARED", ROOT.parent / "shared"))
@@ -89,16 +90,6 @@ def h264_round_trip(rgb: np.ndarray, crf: int = 23) -> np.ndarray:
     decoder = av.CodecContext.create("h264", "r")
     decoded = [f for p in packets for f in decoder.decode(p)] + list(decoder.decode(None))
     return decoded[0].to_ndarray(format="rgb24")[:h, :w]
-
-
-def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    x0 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y0 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x1 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y1 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
-    area = lambda z: (z[:, 2] - z[:, 0]) * (z[:, 3] - z[:, 1])  # noqa: E731
-    return inter / np.maximum(area(a)[:, None] + area(b)[None, :] - inter, 1e-6)
 
 
 def load_rgb(path: Path) -> np.ndarray:
@@ -172,7 +163,7 @@ def main() -> int:
                 c["images_without_person"] += len(people) == 0
                 c["raw_faces"] += len(raw_faces)
                 if len(raw_faces) and len(found):
-                    c["still_found"] += int((iou(raw_faces, found).max(axis=1) >= 0.3).sum())
+                    c["still_found"] += int((box_iou(raw_faces, found).max(axis=1) >= 0.3).sum())
         results[set_name] = counts
         for name, c in counts.items():
             c["rate"] = c["still_found"] / c["raw_faces"] if c["raw_faces"] else float("nan")

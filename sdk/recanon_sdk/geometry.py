@@ -178,6 +178,24 @@ def _feather_mask(h: int, w: int, feather_px: int) -> np.ndarray:
     return mask.astype(np.float32)[:, :, None]
 
 
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairwise intersection over union of boxes ``a`` (n, 4) and ``b`` (m, 4), x0, y0, x1, y1: (n, m).
+
+    >>> boxes = np.array([[0, 0, 10, 10], [5, 0, 15, 10], [20, 20, 30, 30]])
+    >>> box_iou(np.array([[0, 0, 10, 10]]), boxes).round(3).tolist()
+    [[1.0, 0.333, 0.0]]
+    """
+    a, b = np.asarray(a, np.float64).reshape(-1, 4), np.asarray(b, np.float64).reshape(-1, 4)
+    x0 = np.maximum(a[:, None, 0], b[None, :, 0])
+    y0 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x1 = np.minimum(a[:, None, 2], b[None, :, 2])
+    y1 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
+
+
 def obscure_whole_frame(image: np.ndarray) -> np.ndarray:
     """The fail-closed rendering: a frame so coarse that no person can be recognized in it.
 

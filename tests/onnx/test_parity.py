@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from recanon_sdk.detect.pose import DetectorConfig
 from recanon_sdk.detect.weights import PACKAGED_WEIGHTS, sha256_file
+from recanon_sdk.geometry import box_iou
 from recanon_sdk.types import People
 
 pytestmark = pytest.mark.slow
@@ -27,14 +28,6 @@ def frames() -> list[np.ndarray]:
     from recanon_sdk.video.reader import VideoSource
 
     return [f.image for f in itertools.islice(VideoSource(WALKING), 20, 30)]
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    ix = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
-    iy = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
-    area = lambda x: (x[:, 2] - x[:, 0]) * (x[:, 3] - x[:, 1])  # noqa: E731
-    inter = ix * iy
-    return inter / (area(a)[:, None] + area(b)[None, :] - inter)
 
 
 def assert_same_people(expected: People, actual: People) -> None:
