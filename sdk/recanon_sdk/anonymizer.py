@@ -467,19 +467,15 @@ class _OriginalsOutput:
 
     def close(self) -> dict[str, Any]:
         """Finish the stream; return its name, size, SHA-256 and frame count (:meth:`commit` names it)."""
-        import hashlib
+        import recanon_keys as rk
 
         self._writer.close()
         self._handle.close()
-        digest = hashlib.sha256()
-        with open(self._temporary, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        size = self._temporary.stat().st_size
+        digest = rk.file_digest(self._temporary)
         return {
             "name": self.path.name,
-            "sha256": digest.hexdigest(),
-            "size": size,
+            "sha256": digest.sha256,
+            "size": digest.size,
             "frames": self._writer.frames,
         }
 

@@ -20,7 +20,6 @@ that the sealed originals are the ones the signed sidecar names, and that the se
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from collections.abc import Iterable, Iterator
@@ -290,7 +289,8 @@ class Recoverer:
             named = (end or {}).get("originals")
             if not isinstance(named, dict):
                 raise VerificationError(f"the signed sidecar of '{video.name}' names no sealed originals")
-            digest, size = _sha256(originals)
+            named_file = rk.file_digest(originals)
+            digest, size = named_file.sha256, named_file.size
             if (digest, size) != (named.get("sha256"), named.get("size")):
                 raise VerificationError(
                     f"'{originals.name}' is not the sealed originals file the signed sidecar names "
@@ -511,11 +511,11 @@ class Recoverer:
     ) -> int:
         from recanon_sdk import __version__
 
-        digest, size = _sha256(inputs.video)
+        video = rk.file_digest(inputs.video)
         event = {
             "action": "recover",
             "mode": mode,
-            "input": {"name": inputs.video.name, "sha256": digest, "size": size},
+            "input": {"name": video.name, "sha256": video.sha256, "size": video.size},
             "output": {"name": output},
             "tracks": None if selection.tracks is None else sorted(selection.tracks),
             "from_ms": None if selection.start is None else round(selection.start * 1000),
@@ -603,16 +603,6 @@ def _geometry_of(header: dict[str, Any]) -> CropGeometry:
         k: float(settings[k]) for k in ("margin", "feather") if isinstance(settings.get(k), int | float)
     }
     return CropGeometry(**kwargs)
-
-
-def _sha256(path: Path) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-            size += len(block)
-    return digest.hexdigest(), size
 
 
 def _clock(seconds: float | None) -> str:
