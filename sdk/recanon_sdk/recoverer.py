@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -422,14 +422,42 @@ class Recoverer:
         For applications that handle the recovered frames themselves (stills of one person, a
         viewer). The checks and the audit entry happen here, before the first frame is decrypted.
         """
-        selection = Selection(None if tracks is None else frozenset(int(t) for t in tracks), start, end)
-        inputs, mode = self.check(
-            video, sidecar=sidecar, originals=originals, verify=verify, exact=exact, selection=selection
+        inputs, mode, selection = self._prepare(
+            video, tracks, start, end, sidecar=sidecar, originals=originals, verify=verify, exact=exact
         )
-        log = audit_log if audit_log is not None else self.audit_log
-        if log is not None:
-            self._audit(Path(log), inputs, mode, selection, verify, output_name)
+        self._log(audit_log, inputs, mode, selection, verify, output_name)
         return self.recover_frames(inputs, mode, selection)
+
+    def _prepare(
+        self,
+        video: str | Path,
+        tracks: Iterable[int] | None,
+        start: float | None,
+        end: float | None,
+        *,
+        outputs: Sequence[Path] = (),
+        overwrite: bool = False,
+        **check: Any,
+    ) -> tuple[_Inputs, str, Selection]:
+        """The selection, the checks of :meth:`check`, and that ``outputs`` may be written."""
+        selection = Selection(None if tracks is None else frozenset(int(t) for t in tracks), start, end)
+        inputs, mode = self.check(video, selection=selection, **check)
+        for path in outputs:
+            check_output(path, overwrite=overwrite, inputs=(inputs.video, inputs.sidecar))
+        return inputs, mode, selection
+
+    def _log(
+        self,
+        audit_log: str | Path | None,
+        inputs: _Inputs,
+        mode: str,
+        selection: Selection,
+        verified: bool,
+        output_name: str,
+    ) -> int | None:
+        """Append the audit entry (to ``audit_log``, else :attr:`audit_log`) before anything is decrypted."""
+        log = audit_log if audit_log is not None else self.audit_log
+        return None if log is None else self._audit(Path(log), inputs, mode, selection, verified, output_name)
 
     def process_video(
         self,
@@ -455,18 +483,20 @@ class Recoverer:
         fails; then appends the audit entry, then decrypts. ``stills``: also write every frame in
         which something was recovered as a lossless PNG into that folder (``frame000123.png``).
         """
-        selection = Selection(None if tracks is None else frozenset(int(t) for t in tracks), start, end)
         output = Path(output)
-        inputs, mode = self.check(
-            video, sidecar=sidecar, originals=originals, verify=verify, exact=exact, selection=selection
+        inputs, mode, selection = self._prepare(
+            video,
+            tracks,
+            start,
+            end,
+            outputs=[output] if stills is None else [output, Path(stills)],
+            overwrite=overwrite,
+            sidecar=sidecar,
+            originals=originals,
+            verify=verify,
+            exact=exact,
         )
-        check_output(output, overwrite=overwrite, inputs=(inputs.video, inputs.sidecar))
-        if stills is not None:
-            check_output(Path(stills), overwrite=overwrite, inputs=(inputs.video, inputs.sidecar))
-        audit_log = audit_log if audit_log is not None else self.audit_log
-        entry = None
-        if audit_log is not None:  # logged before anything is decrypted
-            entry = self._audit(Path(audit_log), inputs, mode, selection, verify, output.name)
+        entry = self._log(audit_log, inputs, mode, selection, verify, output.name)
         source = VideoSource(inputs.video)
         info = source.info
         result = RecoveryResult(
