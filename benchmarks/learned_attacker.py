@@ -27,7 +27,7 @@ import recanon_keys as rk
 import torch
 from recanon_sdk.detect.weights import resolve_weights
 from recanon_sdk.enhance import DEFAULT_GX_WEIGHTS
-from recanon_sdk.evaluation import _faces, _reid
+from recanon_sdk.evaluation import faces_found, reidentified
 from recanon_sdk.models import create_model
 from recanon_sdk.models.codec import CodecStandIn
 from recanon_sdk.models.losses import psnr, ssim
@@ -116,13 +116,13 @@ def main() -> int:
             ),
         }
     yunet = str(SHARED / "models" / "face_detection_yunet_2026may.onnx")
-    raw_faces = _faces(raw, yunet)
+    raw_faces = faces_found(raw, yunet)
     print(f"\n{len(raw)} held-out INRIA portraits (128×64); YuNet finds a face in {sum(raw_faces)} raw ones")
     print(f"{'vs raw':26s} {'PSNR dB':>8s} {'SSIM':>6s} {'YuNet faces':>12s} {'re-id found/given':>18s}")
     for name, out in outputs.items():
         p, s = scores(out, raw)
-        faces = sum(f for f, r in zip(_faces(out, yunet), raw_faces, strict=True) if r)
-        reid = _reid(raw, out)
+        faces = sum(f for f, r in zip(faces_found(out, yunet), raw_faces, strict=True) if r)
+        reid = reidentified(raw, out)
         rate = (
             "-"
             if not reid or not reid[0]

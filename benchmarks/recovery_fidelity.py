@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import importlib.util
 import os
 import tempfile
 from pathlib import Path
@@ -28,6 +29,7 @@ import numpy as np
 import recanon_keys as rk
 import torch
 from recanon_sdk.anonymizer import Anonymizer, AnonymizerConfig
+from recanon_sdk.evaluation import faces_found, reidentified
 from recanon_sdk.models.losses import psnr, ssim
 from recanon_sdk.models.sealed import open_sealed_gy
 from recanon_sdk.recoverer import Recoverer, Selection
@@ -47,44 +49,6 @@ def scores(crop: np.ndarray, raw: np.ndarray) -> tuple[float, float, float]:
     b = torch.from_numpy(raw).permute(2, 0, 1)[None].float() / 255
     mse = float(((a - b) ** 2).mean()) * 255**2
     return mse, float(psnr(a, b)), float(ssim(a, b))
-
-
-def has_face(crop: np.ndarray) -> bool:
-    big = cv2.resize(crop, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)[..., ::-1]
-    detector = cv2.FaceDetectorYN.create(str(YUNET), "", (big.shape[1], big.shape[0]), 0.8)
-    _, faces = detector.detect(np.ascontiguousarray(big))
-    return faces is not None and len(faces) > 0
-
-
-def face_embedder():
-    """``face_recognition`` (dlib's 128-d ResNet; optional ``eval`` extra), or ``None`` if absent."""
-    try:
-        import face_recognition
-    except ImportError:
-        return None
-    return face_recognition
-
-
-def reidentified(fr, raw: np.ndarray, crop: np.ndarray) -> tuple[bool, bool, bool]:
-    """(raw has a face, re-identified when the attacker finds the face, ... when given its location).
-
-    The raw region's dlib embedding is the reference; a match is a distance < 0.6 (dlib's standard
-    threshold). *Found*: dlib must detect a face in ``crop`` itself (what an attacker with the video
-    does). *Given*: the embedding of ``crop`` is taken at the raw face's location (an attacker who
-    also knows where the face was: an upper bound).
-    """
-    big_raw = cv2.resize(raw, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
-    locations = fr.face_locations(big_raw, number_of_times_to_upsample=1)
-    if not locations:
-        return False, False, False
-    reference = fr.face_encodings(big_raw, locations[:1])[0]
-    big = cv2.resize(crop, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
-    given = fr.face_encodings(big, locations[:1])
-    found_locations = fr.face_locations(big, number_of_times_to_upsample=1)
-    found = fr.face_encodings(big, found_locations) if found_locations else []
-    match_given = bool(given) and float(np.linalg.norm(given[0] - reference)) < 0.6
-    match_found = any(float(np.linalg.norm(e - reference)) < 0.6 for e in found)
-    return True, match_found, match_given
 
 
 def main() -> int:
@@ -133,7 +97,7 @@ def main() -> int:
         results: dict[str, list[tuple[float, float, float, bool]]] = {
             k: [] for k in [*baselines, "anonymized (GX, after x264)", *recoverers]
         }
-        fr = face_embedder()
+        fr = importlib.util.find_spec("face_recognition")
         reid: dict[str, list[tuple[bool, bool]]] = {k: [] for k in results}
         baseline_frames = {name: iter(VideoSource(path)) for name, path in baselines.items()}
         raw_faces = 0
@@ -148,16 +112,15 @@ def main() -> int:
                     continue
                 regions += 1
                 raw_crop = raw.image[y0:y1, x0:x1]
-                raw_faces += has_face(raw_crop)
+                raw_faces += faces_found([raw_crop], str(YUNET))[0]
                 crops = {"anonymized (GX, after x264)": anon.image[y0:y1, x0:x1]}
                 crops.update({name: image[y0:y1, x0:x1] for name, image in recovered.items()})
                 crops = {name: crops[name] for name in results}  # table order
                 for name, crop in crops.items():
-                    results[name].append((*scores(crop, raw_crop), has_face(crop)))
-                    if fr is not None:
-                        raw_has_face, found, given = reidentified(fr, raw_crop, crop)
-                        if raw_has_face:
-                            reid[name].append((found, given))
+                    results[name].append((*scores(crop, raw_crop), faces_found([crop], str(YUNET))[0]))
+                    matched = reidentified([raw_crop], [crop]) if fr is not None else None
+                    if matched is not None and matched[0]:  # the raw region has a dlib face
+                        reid[name].append((matched[0][0], matched[1][0]))
         print(f"{regions} regions; YuNet finds a face in {raw_faces} raw regions\n")
         if fr is None:
             print("re-identification: not measured (pip install face_recognition, the 'eval' extra)")

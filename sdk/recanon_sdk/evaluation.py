@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["EvalConfig", "evaluate", "parse_source", "write_report"]
+__all__ = ["EvalConfig", "evaluate", "faces_found", "parse_source", "reidentified", "write_report"]
 
 KINDS = ("coco", "folder", "mpii")
 
@@ -205,7 +205,8 @@ def _teacher(raw_predictions: list[Any]) -> list[np.ndarray | None]:
     return truth
 
 
-def _faces(crops: Sequence[np.ndarray], model: str) -> list[bool]:
+def faces_found(crops: Sequence[np.ndarray], model: str) -> list[bool]:
+    """Per crop: does YuNet (``model``) find a face, after 2× bicubic upscaling, at score ≥ 0.8?"""
     import cv2
 
     found = []
@@ -217,8 +218,15 @@ def _faces(crops: Sequence[np.ndarray], model: str) -> list[bool]:
     return found
 
 
-def _reid(raw: Sequence[np.ndarray], crops: Sequence[np.ndarray]) -> tuple[list[bool], list[bool]] | None:
-    """Per portrait with a dlib face in the raw: (matched when found, matched when given the location)."""
+def reidentified(
+    raw: Sequence[np.ndarray], crops: Sequence[np.ndarray]
+) -> tuple[list[bool], list[bool]] | None:
+    """Per portrait with a dlib face in the raw: (matched when found, matched when given the location).
+
+    The raw face's dlib embedding is the reference, a match a distance < 0.6 (dlib's threshold).
+    *Found*: dlib must detect the face in the crop itself; *given*: the crop's embedding is taken at
+    the raw face's location (an upper bound). ``None`` without ``face_recognition`` (``eval`` extra).
+    """
     try:
         import face_recognition as fr
     except ImportError:
@@ -297,18 +305,18 @@ def evaluate(config: EvalConfig, log: Callable[[str], None] = print) -> dict[str
             outputs["gy_wrong"] = GYRecoverer(config.gy_weights, wrong).recover(outputs["gx"])
         raw_predictions = _pose_predictions(raw, config.size)
         reference = truth if labelled else _teacher(raw_predictions)
-        raw_faces = _faces(raw, yunet) if Path(yunet).is_file() else None
+        raw_faces = faces_found(raw, yunet) if Path(yunet).is_file() else None
         rows = {}
         for name, crops in outputs.items():
             psnr, ssim = _psnr_ssim(raw, crops)
             ap, ap50 = _oks_ap(reference, _pose_predictions(crops, config.size), config.size)
             row: dict[str, Any] = {"psnr": psnr, "ssim": ssim, "oks_ap": ap, "oks_ap50": ap50}
             if raw_faces is not None and any(raw_faces):
-                found = _faces(crops, yunet)
+                found = faces_found(crops, yunet)
                 row["face_detection_rate"] = float(
                     np.mean([f for f, r in zip(found, raw_faces, strict=True) if r])
                 )
-            reid = _reid(raw, crops) if config.reid else None
+            reid = reidentified(raw, crops) if config.reid else None
             if reid is not None and reid[0]:
                 row["reid_found"], row["reid_given"] = float(np.mean(reid[0])), float(np.mean(reid[1]))
                 row["reid_faces"] = len(reid[0])
