@@ -26,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 os.environ.setdefault("YOLO_OFFLINE", "1")
@@ -136,11 +137,7 @@ def main() -> int:
     )
     with tempfile.TemporaryDirectory() as tmp:
         onnx_path = export_pose_onnx(Path(tmp) / "export", imgsz=320 if args.quick else 960).onnx_path
-        backends = {
-            "torch-" + args.device: lambda: PoseDetector(
-                DetectorConfig(**{**vars_of(config), "device": args.device})
-            )
-        }
+        backends = {"torch-" + args.device: lambda: PoseDetector(replace(config, device=args.device))}
         backends["onnx-cpu"] = lambda: OnnxPoseDetector(config, onnx_path, ["cpu"])
         if "CUDAExecutionProvider" in available:
             backends["onnx-cuda"] = lambda: OnnxPoseDetector(config, onnx_path, ["cuda"])
@@ -169,12 +166,6 @@ def main() -> int:
     (args.out / "device_check.json").write_text(json.dumps(report, indent=1))
     print(f"wrote {args.out / 'device_check.json'}")
     return 0
-
-
-def vars_of(config: object) -> dict[str, object]:
-    from dataclasses import asdict
-
-    return asdict(config)  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":
