@@ -37,6 +37,17 @@ def fail(message: str, *hints: str, code: int = 1) -> NoReturn:
     raise SystemExit(code)
 
 
+def require_torch(what: str) -> None:
+    """End the command with one sentence when the torch extra (torch, Ultralytics) is not installed."""
+    from recanon_sdk.errors import RecanonError
+    from recanon_sdk.extras import require_torch as check
+
+    try:
+        check(what)
+    except RecanonError as error:
+        fail(error.message, *([error.hint] if error.hint else []))
+
+
 def warn(message: str) -> None:
     stderr.print(f"recanon: warning: {message}", markup=False)
 

@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from recanon_sdk import interrupts
-from recanon_sdk.detect.pose import DetectorConfig, PoseDetector
-from recanon_sdk.detect.tracking import PersonTracker, TrackerConfig
+from recanon_sdk.detect.backend import create_pose_detector
+from recanon_sdk.detect.pose import DetectorConfig
+from recanon_sdk.detect.tracking import TRACKER_NAME, PersonTracker, TrackerConfig
 from recanon_sdk.enhance import Enhancer, make_enhancer
 from recanon_sdk.errors import Interrupted, OutputError
 from recanon_sdk.geometry import CropGeometry, obscure_whole_frame
@@ -109,7 +110,7 @@ class Anonymizer:
         tracker_factory: Callable[[], Any] | None = None,
     ) -> None:
         self.config = config or AnonymizerConfig()
-        self.detector = detector if detector is not None else PoseDetector(self.config.detector)
+        self.detector = detector if detector is not None else create_pose_detector(self.config.detector)
         self.enhancer = (
             enhancer
             if enhancer is not None
@@ -424,7 +425,12 @@ class Anonymizer:
                 "imgsz": self.config.detector.imgsz_for(width, height),
                 "conf": self.config.detector.conf_for(width, height),
                 "tiles": list(self.config.detector.tiles),
+                "backend": getattr(self.detector, "backend", "custom"),
             }
+            providers = getattr(self.detector, "providers", None)
+            if providers:
+                models["pose"]["providers"] = list(providers)
+        models["tracker"] = {"name": TRACKER_NAME}
         models["enhancer"] = {"name": self.enhancer.name, **_enhancer_params(self.enhancer)}
         return models
 

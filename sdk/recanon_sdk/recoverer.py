@@ -188,6 +188,14 @@ class Recoverer:
 
                     gy = open_sealed_gy_onnx(bundle, holder, dep)
                 else:
+                    from recanon_sdk.extras import TORCH_HINT, installed
+
+                    if not installed("torch"):
+                        raise RecoveryError(
+                            "learned recovery with this GY bundle (safetensors weights) needs torch, "
+                            "which is not installed",
+                            hint=f"{TORCH_HINT}, or ask for a bundle exported with recanon export --model gy",
+                        )
                     from recanon_sdk.models.sealed import open_sealed_gy
 
                     gy = open_sealed_gy(bundle, holder, dep, device=device)

@@ -93,6 +93,18 @@ def test_onnx_path_imports_neither_torch_nor_ultralytics() -> None:
     assert done.stdout.strip() == "", f"importing the ONNX pose path loaded {done.stdout.strip()}"
 
 
+def test_auto_runs_the_packaged_default_on_onnx_where_torch_is_missing(monkeypatch) -> None:
+    from recanon_sdk.detect import backend
+
+    monkeypatch.setattr(backend, "torch_available", lambda: False)
+    assert backend.choose_backend("auto", "yolo11n-pose") == "onnx"
+    assert backend.pose_model_for("onnx", "yolo11n-pose") == "yolo11n-pose-onnx"
+    for backend_name, model in (("torch", "yolo11n-pose"), ("auto", "m/own.pt")):
+        with pytest.raises(ModelError, match="torch pose backend needs torch") as raised:
+            backend.choose_backend(backend_name, model)
+        assert "pip install 'recanon[torch]'" in (raised.value.hint or "")
+
+
 def test_backend_choice_follows_the_model() -> None:
     from recanon_sdk.detect.backend import choose_backend
 
@@ -100,8 +112,9 @@ def test_backend_choice_follows_the_model() -> None:
     assert choose_backend("auto", b"\x08\x01") == "onnx"
     assert choose_backend("auto", "yolo11n-pose") == "torch"
     assert choose_backend("onnx", "m/pose.ONNX") == "onnx"
+    assert choose_backend("onnx", "yolo11n-pose") == "onnx"  # its packaged ONNX form
     with pytest.raises(ModelError, match="needs an exported"):
-        choose_backend("onnx", "yolo11n-pose")
+        choose_backend("onnx", "m/yolo11s-pose.pt")
     with pytest.raises(ModelError, match="cannot run an"):
         choose_backend("torch", "m/pose.onnx")
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from recanon_cli._console import fail, stderr, stdout
+from recanon_cli._console import fail, require_torch, stderr, stdout
 
 
 def eval_command(
@@ -63,6 +63,7 @@ def eval_command(
 
       recanon eval --data coco:person_keypoints_val2017.json:val2017/ --gy run/gy.safetensors --limit 500
     """
+    require_torch("recanon eval")
     from recanon_sdk.enhance import DEFAULT_GX_WEIGHTS
     from recanon_sdk.evaluation import EvalConfig, evaluate, parse_source, write_report
 

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from recanon_cli._console import fail, stdout
+from recanon_cli._console import fail, require_torch, stdout
 
 
 class ExportFormat(StrEnum):
@@ -46,6 +46,14 @@ def export(
     opset: Annotated[int, typer.Option("--opset", help="ONNX opset (17 suits TensorRT 8.6 and 10).")] = 17,
     half: Annotated[
         bool, typer.Option("--half", help="Store fp16 weights (for GPUs; inputs and outputs stay fp32).")
+    ] = False,
+    compact: Annotated[
+        bool,
+        typer.Option(
+            "--compact",
+            help="Store weights as fp16, compute in fp32 (half the file, same CPU speed; how the packaged "
+            "pose model is made).",
+        ),
     ] = False,
     weights: Annotated[
         str | None,
@@ -87,11 +95,16 @@ def export(
         fail(f"--imgsz must be a positive multiple of 32, got {imgsz}", "try --imgsz 960")
     if not 11 <= opset <= 21:
         fail(f"--opset must be within 11–21, got {opset}", "the default 17 suits TensorRT 8.6 and 10")
+    if half and compact:
+        fail("--half and --compact exclude each other", "--compact keeps fp32 compute; --half is for GPUs")
+    require_torch("recanon export")
     if model != ExportModel.pose:
         _export_generator(model, out, weights, deployment, device_key, passphrase_file, opset, overwrite)
         return
     try:
-        result = export_pose_onnx(out, pose_model, imgsz=imgsz, opset=opset, half=half, overwrite=overwrite)
+        result = export_pose_onnx(
+            out, pose_model, imgsz=imgsz, opset=opset, half=half, compact=compact, overwrite=overwrite
+        )
     except RecanonError as error:
         fail(error.message, *([error.hint] if error.hint else []))
     entry = result.entry

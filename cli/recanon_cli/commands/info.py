@@ -21,9 +21,21 @@ def info() -> None:
     table.add_column(overflow="fold")
     table.add_row("recanon", __version__)
     table.add_row("python", platform.python_version())
-    for package in ("torch", "ultralytics", "onnxruntime", "av", "numpy", "cryptography", "pynacl"):
+    from recanon_sdk.extras import installed
+
+    for package in (
+        "torch",
+        "ultralytics",
+        "onnxruntime",
+        "trackers",
+        "av",
+        "numpy",
+        "cryptography",
+        "pynacl",
+    ):
         try:
-            table.add_row(package, md.version(package))
+            version = md.version(package)
+            table.add_row(package, version if installed(package) else f"{version} (cannot be imported)")
         except md.PackageNotFoundError:
             table.add_row(package, "not installed")
     try:
@@ -48,12 +60,20 @@ def info() -> None:
         table.add_row("onnxruntime providers", ", ".join(onnxruntime.get_available_providers()))
     except ImportError:
         pass
+    from recanon_sdk.detect.backend import choose_backend
+    from recanon_sdk.detect.weights import ONNX_FORM
+
     try:
-        weights = resolve_pose_weights(DEFAULT_POSE_MODEL)
-        table.add_row("pose weights", f"{weights.name}: {weights.path}")
-        table.add_row("", f"sha256 {weights.sha256} ({weights.origin})")
+        table.add_row("pose backend (auto)", choose_backend("auto", DEFAULT_POSE_MODEL))
     except RecanonError as error:
-        table.add_row("pose weights", f"unavailable: {error.message}")
+        table.add_row("pose backend (auto)", f"unavailable: {error.message}")
+    for label, name in (("torch", DEFAULT_POSE_MODEL), ("onnx", ONNX_FORM[DEFAULT_POSE_MODEL])):
+        try:
+            weights = resolve_pose_weights(name)
+            table.add_row(f"pose weights ({label})", f"{weights.name}: {weights.path}")
+            table.add_row("", f"sha256 {weights.sha256} ({weights.origin})")
+        except RecanonError as error:
+            table.add_row(f"pose weights ({label})", f"unavailable: {error.message}")
     try:
         from recanon_sdk.detect.weights import resolve_weights
         from recanon_sdk.enhance import DEFAULT_GX_WEIGHTS
@@ -63,12 +83,12 @@ def info() -> None:
         table.add_row("", f"sha256 {gx.sha256} ({gx.origin})")
     except RecanonError as error:
         table.add_row("GX weights", f"unavailable: {error.message}")
-    import importlib.util
+    from recanon_sdk.extras import installed
 
     table.add_row(
         "re-identification",
         "face_recognition (dlib) installed"
-        if importlib.util.find_spec("face_recognition")
+        if installed("face_recognition")
         else "not installed (pip install 'recanon[eval]' for recanon eval's re-identification)",
     )
     stdout.print(table)

@@ -507,6 +507,9 @@ def seal_gy(
     """
     from recanon_keys._atomic import write_atomic
 
+    from recanon_cli._console import require_torch
+
+    require_torch("recanon keys seal-gy")
     out = out or deployment.with_name(f"{deployment.stem}.gy.sealed")
     if not gy.is_file():
         fail(f"'{gy}' does not exist", "pass the gy.safetensors written by `recanon train`")

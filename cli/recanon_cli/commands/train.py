@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from recanon_cli._console import fail, stdout
+from recanon_cli._console import fail, require_torch, stdout
 
 
 def train(
@@ -38,6 +38,7 @@ def train(
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
     """Train the learned privacy models (GX, GY) and write gx.safetensors and gy.safetensors."""
+    require_torch("recanon train")
     from recanon_sdk.training.config import apply_overrides, load_config
     from recanon_sdk.training.loop import CHECKPOINT_NAME
     from recanon_sdk.training.loop import train as run_training

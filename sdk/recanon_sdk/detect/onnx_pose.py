@@ -210,6 +210,8 @@ class OnnxPoseDetector(PoseDetector):
     execution providers the session actually uses.
     """
 
+    backend = "onnx"
+
     def __init__(
         self,
         config: DetectorConfig | None,

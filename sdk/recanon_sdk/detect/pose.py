@@ -115,6 +115,9 @@ class PoseDetector:
     >>> people = detector.detect([frame_rgb])[0]          # doctest: +SKIP
     """
 
+    #: Which backend runs the network (recorded in the sidecar header).
+    backend = "torch"
+
     def __init__(self, config: DetectorConfig | None = None) -> None:
         self.config = config or DetectorConfig()
         self.weights: ResolvedWeights = resolve_pose_weights(self.config.weights)

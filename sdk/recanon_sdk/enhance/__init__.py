@@ -36,6 +36,15 @@ def make_enhancer(
 
             return OnnxGenerator(gx_weights)  # exported for one deployment: its key is in the graph
         from recanon_sdk.detect.weights import resolve_weights
+        from recanon_sdk.errors import ModelError
+        from recanon_sdk.extras import TORCH_HINT, installed
+
+        if not installed("torch"):
+            raise ModelError(
+                "the gx enhancer with .safetensors weights needs torch, which is not installed",
+                hint=f"{TORCH_HINT}, or pass a GX exported for this deployment "
+                "(recanon export --model gx) with --gx-weights FILE.onnx",
+            )
         from recanon_sdk.enhance.learned import LearnedEnhancer
 
         if model_secret is None:
