@@ -119,8 +119,8 @@ def anonymize(
     backend: Annotated[
         Backend,
         typer.Option(
-            help="Pose backend: auto (onnx for an .onnx --pose-model, else torch), torch or onnx "
-            "(export a model with 'recanon export')."
+            help="Pose backend: auto (an .onnx --pose-model on onnx, a .pt on torch; the packaged default "
+            "on torch where the torch extra is installed, else its packaged ONNX form), torch or onnx."
         ),
     ] = Backend.auto,
     provider: Annotated[
