@@ -5,8 +5,8 @@ ONNX alternating on the same batch, so a busy machine slows both alike; then (un
 ``Anonymizer.process_video`` runs once with each detector injected. Prints fps, the ratio onnx/torch
 (target ≥ 1.8) and whether both found the same number of people in every frame.
 
-    python benchmarks/bench_backends.py --frames 60 --threads 2
-    python benchmarks/bench_backends.py --onnx exported/yolo11n-pose.onnx   # skip the export
+    python benchmarks/bench_backends.py --frames 60 --threads 2        # the packaged ONNX model
+    python benchmarks/bench_backends.py --onnx exported/yolo11n-pose.onnx   # another export
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def main() -> int:
     parser.add_argument("--clip", type=Path, help="video (default: the shared walking clip, else the sample)")
     parser.add_argument("--frames", type=int, default=60, help="frames from the start of the clip")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="CPU threads per backend")
-    parser.add_argument("--onnx", type=Path, help="an exported pose .onnx (default: export one now)")
+    parser.add_argument("--onnx", type=Path, help="an exported pose .onnx (default: the packaged one)")
     parser.add_argument("--no-pipeline", action="store_true", help="time only the pose stage")
     args = parser.parse_args()
 
@@ -52,11 +52,9 @@ def main() -> int:
         tmp_path = Path(tmp)
         onnx_path = args.onnx
         if onnx_path is None:
-            from recanon_sdk.export import export_pose_onnx
+            from recanon_sdk.detect.weights import resolve_pose_weights
 
-            started = time.perf_counter()
-            onnx_path = export_pose_onnx(tmp_path / "export", imgsz=config.detector.imgsz_for(w, h)).onnx_path
-            print(f"exported {onnx_path.name} in {time.perf_counter() - started:.1f} s")
+            onnx_path = resolve_pose_weights("yolo11n-pose-onnx").path
         torch_detector = PoseDetector(config.detector)
         onnx_detector = OnnxPoseDetector(config.detector, onnx_path, threads=args.threads)
         print(

@@ -23,11 +23,8 @@ def test_onnx_backend_anonymizes_with_an_exported_model(exported_pose, tmp_path)
 
 
 def test_onnx_backend_with_torch_weights_is_one_sentence(tmp_path):
-    result = runner.invoke(
-        app,
-        ["anonymize", str(SAMPLE), "-o", str(tmp_path / "o.mp4"), "--backend", "onnx"]
-        + ["--pose-model", str(tmp_path / "own.pt")],
-    )
+    args = ["anonymize", str(SAMPLE), "-o", str(tmp_path / "o.mp4"), "--backend", "onnx"]
+    result = runner.invoke(app, [*args, "--pose-model", str(tmp_path / "own.pt")])
     assert result.exit_code == 1
     assert "recanon: error: the onnx backend needs an exported .onnx model" in result.output
     assert list(tmp_path.iterdir()) == []

@@ -97,7 +97,7 @@ def test_auto_runs_the_packaged_default_on_onnx_where_torch_is_missing(monkeypat
     from recanon_sdk.detect import backend
 
     monkeypatch.setattr(backend, "torch_available", lambda: False)
-    assert backend.choose_backend("auto", "yolo11n-pose") == "onnx"
+    assert backend.choose_backend("auto", "yolo11n-pose", device="cuda") == "onnx"
     assert backend.pose_model_for("onnx", "yolo11n-pose") == "yolo11n-pose-onnx"
     for backend_name, model in (("torch", "yolo11n-pose"), ("auto", "m/own.pt")):
         with pytest.raises(ModelError, match="torch pose backend needs torch") as raised:
@@ -110,7 +110,9 @@ def test_backend_choice_follows_the_model() -> None:
 
     assert choose_backend("auto", "m/yolo11n-pose.onnx") == "onnx"
     assert choose_backend("auto", b"\x08\x01") == "onnx"
-    assert choose_backend("auto", "yolo11n-pose") == "torch"
+    assert choose_backend("auto", "yolo11n-pose") == "onnx"  # CPU: the packaged ONNX form, 2× faster
+    assert choose_backend("auto", "yolo11n-pose", device="cuda") == "torch"
+    assert choose_backend("torch", "yolo11n-pose") == "torch"
     assert choose_backend("onnx", "m/pose.ONNX") == "onnx"
     assert choose_backend("onnx", "yolo11n-pose") == "onnx"  # its packaged ONNX form
     with pytest.raises(ModelError, match="needs an exported"):

@@ -64,7 +64,11 @@ def info() -> None:
     from recanon_sdk.detect.weights import ONNX_FORM
 
     try:
-        table.add_row("pose backend (auto)", choose_backend("auto", DEFAULT_POSE_MODEL))
+        table.add_row(
+            "pose backend (auto)",
+            f"{choose_backend('auto', DEFAULT_POSE_MODEL)} on the CPU, "
+            f"{choose_backend('auto', DEFAULT_POSE_MODEL, device='cuda')} with --device cuda",
+        )
     except RecanonError as error:
         table.add_row("pose backend (auto)", f"unavailable: {error.message}")
     for label, name in (("torch", DEFAULT_POSE_MODEL), ("onnx", ONNX_FORM[DEFAULT_POSE_MODEL])):

@@ -4,13 +4,14 @@ Both return objects with ``.detect(images) -> list[People]`` and ``.weights``, w
 anonymizer uses, so its output does not depend on which one runs.
 
 ``auto`` runs an ``.onnx`` model on ONNX Runtime and a ``.pt`` on torch. The packaged default
-(``yolo11n-pose``) exists in both forms: ``auto`` runs it on torch where torch and Ultralytics are
-installed (the ``torch`` extra) and otherwise on ONNX Runtime with the packaged ONNX export, so a
-runtime-only install (``pip install recanon``) anonymizes without torch.
+(``yolo11n-pose``) exists in both forms: on the CPU ``auto`` runs its packaged ONNX export (same
+people, 2.1–2.2× the torch backend's throughput on 2 cores, ``benchmarks/bench_backends.py``); on a
+CUDA device it runs the ``.pt`` on torch where the torch extra is installed. A runtime-only install
+(``pip install recanon``) therefore anonymizes without torch.
 
 >>> choose_backend("auto", "exported/yolo11n-pose.onnx")
 'onnx'
->>> choose_backend("onnx", "yolo11n-pose")            # the packaged ONNX form of the default
+>>> choose_backend("auto", "yolo11n-pose")            # on the CPU: the packaged ONNX form
 'onnx'
 >>> pose_model_for("onnx", "yolo11n-pose")
 'yolo11n-pose-onnx'
@@ -57,8 +58,10 @@ def _is_onnx(model: str | Path | bytes) -> bool:
     return text.lower().endswith(".onnx")
 
 
-def choose_backend(backend: Backend, model: str | Path | bytes) -> Literal["torch", "onnx"]:
-    """The backend that runs ``model``: ``auto`` picks by the model (see the module docstring).
+def choose_backend(
+    backend: Backend, model: str | Path | bytes, device: str = "cpu"
+) -> Literal["torch", "onnx"]:
+    """The backend that runs ``model`` on ``device``: ``auto`` picks as the module docstring says.
 
     Raises :class:`~recanon_sdk.errors.ModelError` when the model and backend do not fit together or
     the backend's package is not installed.
@@ -69,7 +72,7 @@ def choose_backend(backend: Backend, model: str | Path | bytes) -> Literal["torc
     has_onnx_form = not isinstance(model, bytes | bytearray) and str(model) in ONNX_FORM
     if backend == "auto":
         chosen: Literal["torch", "onnx"] = (
-            "onnx" if is_onnx or (has_onnx_form and not torch_available()) else "torch"
+            "onnx" if is_onnx or (has_onnx_form and (device == "cpu" or not torch_available())) else "torch"
         )
     else:
         chosen = backend
@@ -110,7 +113,7 @@ def create_pose_detector(
     :class:`~recanon_sdk.detect.onnx_pose.OnnxPoseDetector`). Logs the backend in use at INFO.
     """
     config = config or DetectorConfig()
-    chosen = choose_backend(backend, config.weights)
+    chosen = choose_backend(backend, config.weights, config.device)
     if chosen == "onnx":
         from recanon_sdk.detect.onnx_pose import OnnxPoseDetector
 
