@@ -45,6 +45,18 @@ def test_exported_gx_matches_torch_for_any_batch(gx_path, gx_onnx):
         assert np.abs(got - expected).max() < 1e-4
 
 
+def test_fp16_export_halves_the_file_and_stays_within_two_grey_levels(gx_path, gx_onnx):
+    half = export_generator_onnx(gx_path, SECRET, half=True)
+    assert len(half) < 0.6 * len(gx_onnx)
+    generator = OnnxGenerator(half)
+    assert generator.session.get_modelmeta().custom_metadata_map["recanon.precision"] == "fp16"
+    assert generator.session.get_inputs()[0].type == "tensor(float)"  # fp32 in and out
+    crops = [np.random.default_rng(i).integers(0, 256, (128, 64, 3), np.uint8) for i in range(4)]
+    full = np.stack(OnnxGenerator(gx_onnx).run(crops)).astype(int)
+    diff = np.abs(np.stack(generator.run(crops)).astype(int) - full)
+    assert diff.max() <= 2 and diff.mean() < 0.1
+
+
 def test_the_key_is_in_the_graph_a_wrong_secret_gives_another_model(gx_path, gx_onnx):
     other = OnnxGenerator(export_generator_onnx(gx_path, bytes(32)))
     x = np.random.default_rng(0).random((1, 3, 128, 64), dtype=np.float32)

@@ -45,7 +45,11 @@ def export(
     ] = 960,
     opset: Annotated[int, typer.Option("--opset", help="ONNX opset (17 suits TensorRT 8.6 and 10).")] = 17,
     half: Annotated[
-        bool, typer.Option("--half", help="Store fp16 weights (for GPUs; inputs and outputs stay fp32).")
+        bool,
+        typer.Option(
+            "--half",
+            help="fp16 weights and compute (for GPUs; inputs and outputs stay fp32). Pose, GX and GY.",
+        ),
     ] = False,
     compact: Annotated[
         bool,
@@ -99,7 +103,11 @@ def export(
         fail("--half and --compact exclude each other", "--compact keeps fp32 compute; --half is for GPUs")
     require_torch("recanon export")
     if model != ExportModel.pose:
-        _export_generator(model, out, weights, deployment, device_key, passphrase_file, opset, overwrite)
+        if compact:
+            fail("--compact is for the pose model", "use --half for an fp16 GX/GY")
+        _export_generator(
+            model, out, weights, deployment, device_key, passphrase_file, opset, half, overwrite
+        )
         return
     try:
         result = export_pose_onnx(
@@ -125,6 +133,7 @@ def _export_generator(
     device_key: Path | None,
     passphrase_file: Path | None,
     opset: int,
+    half: bool,
     overwrite: bool,
 ) -> None:
     """GX → ``<out>/<deployment>.gx.onnx`` (0600, device only); GY → ``<out>/<deployment>.gy-onnx.sealed``."""
@@ -157,14 +166,17 @@ def _export_generator(
     out.mkdir(parents=True, exist_ok=True)
     with _errors():
         if model == ExportModel.gx:
-            data = export_generator_onnx(source.path, secret, opset=opset)
+            data = export_generator_onnx(source.path, secret, opset=opset, half=half)
             target = out / f"{dep.name}.gx.onnx"
             write_atomic(target, data, mode=0o600, overwrite=overwrite)
             note = "holds the deployment's key: keep it on the device (mode 0600)"
         else:
-            data = seal_gy_onnx(source.path, secret, deployment=dep, opset=opset)
+            data = seal_gy_onnx(source.path, secret, deployment=dep, opset=opset, half=half)
             target = out / f"{dep.name}.gy-onnx.sealed"
             write_atomic(target, data, mode=0o644, overwrite=overwrite)
             note = f"sealed to {len(dep.holders)} holder(s); the ONNX bytes never touched the disk in clear"
     stdout.print(f"{target}  sha256 {hashlib.sha256(data).hexdigest()}", markup=False)
-    stdout.print(f"from {source.name} (sha256 {source.sha256[:16]}…), opset {opset}; {note}", markup=False)
+    precision = "fp16" if half else "fp32"
+    stdout.print(
+        f"from {source.name} (sha256 {source.sha256[:16]}…), opset {opset}, {precision}; {note}", markup=False
+    )

@@ -36,8 +36,15 @@ GY_ONNX_MODEL_NAME = "gy-onnx"
 GY_ONNX_MODEL_VERSION = "1"
 
 
-def export_generator_onnx(weights: str | Path, secret: bytes | None, *, opset: int = 17) -> bytes:
-    """ONNX bytes of a GX or GY weights file, keyed with ``secret`` (``None`` for an unkeyed model)."""
+def export_generator_onnx(
+    weights: str | Path, secret: bytes | None, *, opset: int = 17, half: bool = False
+) -> bytes:
+    """ONNX bytes of a GX or GY weights file, keyed with ``secret`` (``None`` for an unkeyed model).
+
+    ``half`` computes in fp16 with fp32 input and output (ONNX Runtime's float16 converter,
+    ``keep_io_types``): half the bytes, for GPUs and TensorRT; on the 2-core CPU it ran at the same
+    speed and differed from fp32 by at most one grey level.
+    """
     import onnx
     import torch
 
@@ -73,21 +80,28 @@ def export_generator_onnx(weights: str | Path, secret: bytes | None, *, opset: i
             dynamo=False,
         )
     proto = onnx.load_from_string(buffer.getvalue())
+    if half:
+        from onnxruntime.transformers.float16 import convert_float_to_float16
+
+        proto = convert_float_to_float16(proto, keep_io_types=True)
     for name, value in {
         "recanon.arch": str(meta["arch"]),
         "recanon.input_size": json.dumps(list(size)),
         "recanon.keyed": json.dumps(key is not None),
+        "recanon.precision": "fp16" if half else "fp32",
     }.items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = name, value
     return proto.SerializeToString()
 
 
-def seal_gy_onnx(weights: str | Path, secret: bytes, *, deployment: object, opset: int = 17) -> bytes:
+def seal_gy_onnx(
+    weights: str | Path, secret: bytes, *, deployment: object, opset: int = 17, half: bool = False
+) -> bytes:
     """Export GY keyed with ``secret`` and seal the ONNX bytes to ``deployment``'s holders (in memory)."""
     import recanon_keys as rk
 
-    onnx_bytes = export_generator_onnx(weights, secret, opset=opset)
+    onnx_bytes = export_generator_onnx(weights, secret, opset=opset, half=half)
     return rk.seal(
         onnx_bytes, deployment=deployment, model_name=GY_ONNX_MODEL_NAME, model_version=GY_ONNX_MODEL_VERSION
     )
