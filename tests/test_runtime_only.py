@@ -78,8 +78,9 @@ def test_anonymize_runs_on_the_packaged_onnx_model_without_torch(tmp_path: Path)
         (["export", "--format", "onnx", "--out", "exported"], "recanon export needs the torch extra"),
         (["eval", "--data", "folder:.", "-o", "report"], "recanon eval needs the torch extra"),
         (["anonymize", str(SAMPLE), "--backend", "torch", "-o", "x.mp4"], "torch pose backend needs"),
+        (["keys", "seal-gy", "gy.safetensors", "-d", "x.deployment", "--device-key", "k"], "seal-gy needs"),
     ],
-    ids=["train", "export", "eval", "torch-backend"],
+    ids=["train", "export", "eval", "torch-backend", "seal-gy"],
 )
 def test_commands_that_need_torch_say_how_to_install_it(tmp_path: Path, args: list[str], says: str) -> None:
     done = run_without_torch(tmp_path, *args)
@@ -89,11 +90,32 @@ def test_commands_that_need_torch_say_how_to_install_it(tmp_path: Path, args: li
     assert not (tmp_path / "x.mp4").exists()
 
 
-def test_learned_enhancer_from_safetensors_says_how_to_install_torch(tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_learned_gx_runs_on_its_packaged_onnx_form_without_torch(tmp_path: Path) -> None:
     demo = ROOT / "examples" / "demo"
     done = run_without_torch(
         tmp_path,
+        "anonymize", str(SAMPLE), "-o", "gx.mp4", "--max-frames", "10", "--enhancer", "gx", "-q",
+        "--deployment", str(demo / "demo.deployment"), "--device-key", str(demo / "DEMO-device.key"),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "LOADED []" in done.stderr
+    header = json.loads((tmp_path / "gx.pose.jsonl").read_text().splitlines()[0])
+    from recanon_sdk.detect.weights import PACKAGED_WEIGHTS
+
+    assert header["models"]["enhancer"]["name"] == "gx"
+    assert header["models"]["enhancer"]["weights_sha256"] == PACKAGED_WEIGHTS["gx-unet-s-keyed-onnx"][2]
+
+
+def test_learned_gx_from_safetensors_says_how_to_install_torch(tmp_path: Path) -> None:
+    from recanon_sdk.detect.weights import resolve_weights
+
+    demo = ROOT / "examples" / "demo"
+    gx = resolve_weights("gx-unet-s-keyed", kind="GX").path
+    done = run_without_torch(
+        tmp_path,
         "anonymize", str(SAMPLE), "-o", "gx.mp4", "--max-frames", "2", "--enhancer", "gx",
+        "--gx-weights", str(gx),
         "--deployment", str(demo / "demo.deployment"), "--device-key", str(demo / "DEMO-device.key"),
     )  # fmt: skip
     assert done.returncode != 0

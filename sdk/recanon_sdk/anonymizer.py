@@ -432,6 +432,9 @@ class Anonymizer:
                 models["pose"]["providers"] = list(providers)
         models["tracker"] = {"name": TRACKER_NAME}
         models["enhancer"] = {"name": self.enhancer.name, **_enhancer_params(self.enhancer)}
+        enhancer_hash = getattr(self.enhancer, "weights_sha256", None)
+        if enhancer_hash:
+            models["enhancer"]["weights_sha256"] = enhancer_hash
         return models
 
 

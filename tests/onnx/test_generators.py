@@ -139,3 +139,37 @@ def test_anonymize_with_an_exported_gx_needs_no_keys(gx_onnx, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert '"name":"gx"' in (tmp_path / "out.pose.jsonl").read_text().splitlines()[0].replace(" ", "")
+
+
+def test_gx_with_key_inputs_matches_torch_and_needs_the_secret(gx_path):
+    from recanon_sdk.errors import ModelError
+    from recanon_sdk.export.generators import export_gx_with_key_inputs
+
+    data = export_gx_with_key_inputs(gx_path)
+    model, _ = load_model(gx_path)
+    generator = OnnxGenerator(data, model_secret=SECRET)
+    assert [i.name for i in generator.session.get_inputs()] == ["portraits", "perm", "signs"]
+    x = torch.rand(3, 3, 128, 64, generator=torch.Generator().manual_seed(7))
+    with torch.no_grad():
+        expected = model(x, model.key_for_secret(SECRET, 128, 64).expand(3)).numpy()
+    got = generator.session.run(None, {"portraits": x.numpy(), **generator._key_feed})[0]
+    assert np.abs(got - expected).max() < 1e-4
+    wrong = OnnxGenerator(data, model_secret=bytes(32))
+    assert np.abs(wrong.session.run(None, {"portraits": x.numpy(), **wrong._key_feed})[0] - got).mean() > 1e-3
+    with pytest.raises(ModelError, match="needs the deployment's model secret"):
+        OnnxGenerator(data)
+
+
+def test_packaged_onnx_gx_is_the_packaged_gx_and_enhances_like_it(gx_path):
+    from recanon_sdk.detect.weights import PACKAGED_WEIGHTS
+    from recanon_sdk.enhance import DEFAULT_GX_WEIGHTS_ONNX
+
+    packaged = resolve_weights(DEFAULT_GX_WEIGHTS_ONNX, kind="GX")
+    assert packaged.sha256 == PACKAGED_WEIGHTS[DEFAULT_GX_WEIGHTS_ONNX][2]
+    generator = OnnxGenerator(packaged.path, model_secret=SECRET)
+    meta = generator.session.get_modelmeta().custom_metadata_map
+    assert meta["recanon.source_sha256"] == resolve_weights(DEFAULT_GX_WEIGHTS, kind="GX").sha256
+    crops = [np.random.default_rng(i).integers(0, 256, (150, 70, 3), np.uint8) for i in range(3)]
+    torch_out = make_enhancer("gx", model_secret=SECRET).enhance(crops)
+    for a, b in zip(torch_out, generator.enhance(crops), strict=True):
+        assert a.shape == b.shape and np.abs(a.astype(int) - b).max() <= 1

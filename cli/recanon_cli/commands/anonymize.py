@@ -223,7 +223,11 @@ def anonymize(
         signer = _load_signer(deployment, device_key, passphrase_file)
     model_secret = None
     if enhancer == EnhancerName.gx and gx_weights is not None and gx_weights.endswith(".onnx"):
-        config = dataclasses.replace(config, gx_weights=gx_weights)  # exported per deployment: key inside
+        if signer is not None:  # a GX with key inputs is fed the secret; one exported per deployment has it
+            import recanon_keys as rk
+
+            model_secret = rk.derive_model_secret(signer.device_key, signer.deployment)
+        config = dataclasses.replace(config, gx_weights=gx_weights, model_secret=model_secret)
     elif enhancer == EnhancerName.gx:
         if signer is None:
             fail(

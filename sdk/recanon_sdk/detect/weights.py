@@ -40,6 +40,13 @@ PACKAGED_WEIGHTS: dict[str, tuple[str, str, str]] = {
         "assets/gx_unet_s_keyed.safetensors",
         "14788768b0f44db302a52b956215d216a1752da8047d76375e4a7490b0df3b96",
     ),
+    # The same GX as ONNX with the deployment key as inputs (no secret inside), for installs without
+    # torch: recanon_sdk.export.generators.export_gx_with_key_inputs(the .safetensors above).
+    "gx-unet-s-keyed-onnx": (
+        "recanon_sdk",
+        "assets/gx_unet_s_keyed.onnx",
+        "ad2352ec0e64810193361e716805ff262a798d9f23317ca1886d0136f4a08d37",
+    ),
 }
 
 

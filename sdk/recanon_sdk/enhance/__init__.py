@@ -14,6 +14,8 @@ CLASSIC_ENHANCERS = ("blur", "pixelate", "mask")
 #: The learned enhancer (keyed GX) and its packaged default weights.
 LEARNED_ENHANCER = "gx"
 DEFAULT_GX_WEIGHTS = "gx-unet-s-keyed"
+#: The same GX as ONNX with the key as inputs: what ``gx`` runs where torch is not installed.
+DEFAULT_GX_WEIGHTS_ONNX = "gx-unet-s-keyed-onnx"
 
 
 def make_enhancer(
@@ -28,29 +30,41 @@ def make_enhancer(
 
     ``"gx"`` is the learned GX, keyed per deployment: it needs the deployment's 32-byte
     ``model_secret`` (``recanon_keys.derive_model_secret``) and uses the packaged weights unless
-    ``gx_weights`` names others.
+    ``gx_weights`` names others: on torch where it is installed, else the packaged ONNX form on
+    ONNX Runtime (same output within one grey level). An ``.onnx`` ``gx_weights`` runs on ONNX Runtime
+    (exported per deployment with the key inside, or with key inputs fed from ``model_secret``).
     """
     if name == LEARNED_ENHANCER:
+        from recanon_sdk.detect.weights import resolve_weights
+        from recanon_sdk.extras import installed
+
         if gx_weights is not None and str(gx_weights).endswith(".onnx"):
             from recanon_sdk.export.generators import OnnxGenerator
 
-            return OnnxGenerator(gx_weights)  # exported for one deployment: its key is in the graph
-        from recanon_sdk.detect.weights import resolve_weights
-        from recanon_sdk.errors import ModelError
-        from recanon_sdk.extras import TORCH_HINT, installed
-
-        if not installed("torch"):
-            raise ModelError(
-                "the gx enhancer with .safetensors weights needs torch, which is not installed",
-                hint=f"{TORCH_HINT}, or pass a GX exported for this deployment "
-                "(recanon export --model gx) with --gx-weights FILE.onnx",
-            )
-        from recanon_sdk.enhance.learned import LearnedEnhancer
-
+            # Exported for one deployment (key inside), or with key inputs (then the secret is fed).
+            return OnnxGenerator(gx_weights, model_secret=model_secret)
         if model_secret is None:
             raise ValueError(
                 "the gx enhancer is keyed per deployment: it needs the deployment's model secret"
             )
+        if gx_weights is None and not installed("torch"):
+            from recanon_sdk.export.generators import OnnxGenerator
+
+            packaged = resolve_weights(DEFAULT_GX_WEIGHTS_ONNX, kind="GX")  # checks the pinned sha256
+            generator = OnnxGenerator(packaged.path, model_secret=model_secret)
+            generator.weights_sha256 = packaged.sha256
+            return generator
+        from recanon_sdk.errors import ModelError
+        from recanon_sdk.extras import TORCH_HINT
+
+        if not installed("torch"):
+            raise ModelError(
+                "the gx enhancer with .safetensors weights needs torch, which is not installed",
+                hint=f"{TORCH_HINT}, or pass a GX exported as ONNX (recanon export --model gx) "
+                "with --gx-weights FILE.onnx",
+            )
+        from recanon_sdk.enhance.learned import LearnedEnhancer
+
         weights = resolve_weights(gx_weights or DEFAULT_GX_WEIGHTS, kind="GX")
         enhancer = LearnedEnhancer(weights.path, model_secret, device=device)
         enhancer.weights_sha256 = weights.sha256
@@ -68,6 +82,7 @@ def make_enhancer(
 __all__ = [
     "CLASSIC_ENHANCERS",
     "DEFAULT_GX_WEIGHTS",
+    "DEFAULT_GX_WEIGHTS_ONNX",
     "LEARNED_ENHANCER",
     "Blur",
     "Enhancer",

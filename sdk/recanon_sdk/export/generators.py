@@ -28,6 +28,7 @@ __all__ = [
     "GY_ONNX_MODEL_NAME",
     "OnnxGenerator",
     "export_generator_onnx",
+    "export_gx_with_key_inputs",
     "open_sealed_gy_onnx",
     "seal_gy_onnx",
 ]
@@ -45,20 +46,44 @@ def export_generator_onnx(
     ``keep_io_types``): half the bytes, for GPUs and TensorRT; on the 2-core CPU it ran at the same
     speed and differed from fp32 by at most one grey level.
     """
+    return _export(weights, secret, key_inputs=False, opset=opset, half=half)
+
+
+def export_gx_with_key_inputs(weights: str | Path, *, opset: int = 17, half: bool = False) -> bytes:
+    """ONNX bytes of a keyed GX that takes the deployment key as inputs instead of holding it.
+
+    Inputs: ``portraits`` ``(batch, 3, H, W)`` float32, ``perm`` ``(1, N)`` int64 and ``signs``
+    ``(1, N)`` float32 (and ``code`` ``(1, C)`` if the model has a code), from
+    :func:`recanon_sdk.deployment_key.derive_key_arrays`; metadata ``recanon.key_inputs``,
+    ``recanon.num_coefficients`` and ``recanon.code_dim`` say what to feed. One file serves every
+    deployment and holds no secret (the packaged ``gx-unet-s-keyed-onnx`` is made this way);
+    :class:`OnnxGenerator` derives the key from the model secret it is given.
+    """
+    return _export(weights, None, key_inputs=True, opset=opset, half=half)
+
+
+def _export(weights: str | Path, secret: bytes | None, *, key_inputs: bool, opset: int, half: bool) -> bytes:
+    import hashlib
+
     import onnx
     import torch
 
+    from recanon_sdk.models.keyed import DeploymentKey
     from recanon_sdk.models.weights import load_model
 
     model, meta = load_model(weights)
     size = tuple(meta.get("input_size") or (128, 64))
+    keyed = bool(getattr(model, "keyed", False))
     key = None
-    if getattr(model, "keyed", False):
+    if key_inputs and not (keyed and str(meta["arch"]).startswith("gx")):
+        raise ValueError(f"{meta['arch']} is not a keyed GX: only a keyed GX takes its key as inputs")
+    if keyed and not key_inputs:
         if secret is None:
             raise ValueError(f"{meta['arch']} is keyed: exporting it needs the deployment's model secret")
         key = model.key_for_secret(secret, *size)
+    template = model.key_for_secret(bytes(32), *size) if key_inputs else None
 
-    class Keyed(torch.nn.Module):
+    class Baked(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.model = model
@@ -66,14 +91,29 @@ def export_generator_onnx(
         def forward(self, portraits: torch.Tensor) -> torch.Tensor:
             return self.model(portraits, None if key is None else key.expand(portraits.shape[0]))
 
+    class KeyInputs(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, portraits: torch.Tensor, *key_parts: torch.Tensor) -> torch.Tensor:
+            batch = portraits.shape[0]
+            code = key_parts[2].expand(batch, -1) if len(key_parts) > 2 else None
+            given = DeploymentKey(key_parts[0].expand(batch, -1), key_parts[1].expand(batch, -1), code)
+            return self.model(portraits, given)
+
+    example: tuple[torch.Tensor, ...] = (torch.rand(2, 3, *size),)
+    names = ["portraits"]
+    if template is not None:
+        example += (template.perm, template.signs) + (() if template.code is None else (template.code,))
+        names += ["perm", "signs"] + ([] if template.code is None else ["code"])
     buffer = io.BytesIO()
-    example = torch.rand(2, 3, *size)
     with torch.no_grad():
         torch.onnx.export(
-            Keyed().eval(),
-            (example,),
+            (KeyInputs() if key_inputs else Baked()).eval(),
+            example,
             buffer,
-            input_names=["portraits"],
+            input_names=names,
             output_names=["output"],
             dynamic_axes={"portraits": {0: "batch"}, "output": {0: "batch"}},
             opset_version=opset,
@@ -84,12 +124,18 @@ def export_generator_onnx(
         from onnxruntime.transformers.float16 import convert_float_to_float16
 
         proto = convert_float_to_float16(proto, keep_io_types=True)
-    for name, value in {
+    facts = {
         "recanon.arch": str(meta["arch"]),
         "recanon.input_size": json.dumps(list(size)),
-        "recanon.keyed": json.dumps(key is not None),
+        "recanon.keyed": json.dumps(key is not None or template is not None),
         "recanon.precision": "fp16" if half else "fp32",
-    }.items():
+        "recanon.source_sha256": hashlib.sha256(Path(weights).read_bytes()).hexdigest(),
+    }
+    if template is not None:
+        facts["recanon.key_inputs"] = json.dumps(names[1:])
+        facts["recanon.num_coefficients"] = str(template.perm.shape[1])
+        facts["recanon.code_dim"] = str(0 if template.code is None else template.code.shape[1])
+    for name, value in facts.items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = name, value
     return proto.SerializeToString()
@@ -133,7 +179,13 @@ class OnnxGenerator:
     name = "gx"
     weights_sha256: str | None = None
 
-    def __init__(self, model: bytes | str | os.PathLike[str], providers: Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        model: bytes | str | os.PathLike[str],
+        providers: Sequence[str] | None = None,
+        *,
+        model_secret: bytes | None = None,
+    ) -> None:
         import hashlib
 
         import onnxruntime as ort
@@ -149,29 +201,33 @@ class OnnxGenerator:
         size = json.loads(meta.get("recanon.input_size", "[128, 64]"))
         self.input_size: tuple[int, int] = (int(size[0]), int(size[1]))
         self.arch = meta.get("recanon.arch", "")
+        self._key_feed: dict[str, np.ndarray] = {}
+        key_inputs = json.loads(meta.get("recanon.key_inputs", "[]"))
+        if key_inputs:
+            from recanon_sdk.deployment_key import derive_key_arrays
+
+            if model_secret is None:
+                from recanon_sdk.errors import ModelError
+
+                raise ModelError(
+                    "this GX takes the deployment key as inputs: it needs the deployment's model secret",
+                    hint="pass --deployment and --device-key (the secret is derived from the device key)",
+                )
+            perm, signs, code = derive_key_arrays(
+                model_secret, int(meta["recanon.num_coefficients"]), int(meta.get("recanon.code_dim", "0"))
+            )
+            parts = {"perm": perm, "signs": signs, "code": code}
+            self._key_feed = {name: parts[name][None] for name in key_inputs}  # type: ignore[index]
 
     def run(self, crops: Sequence[np.ndarray], batch_size: int = 32) -> list[np.ndarray]:
-        import cv2
+        from recanon_sdk.enhance.portraits import batch_to_crops, crops_to_batch
 
-        h, w = self.input_size
         out: list[np.ndarray] = []
         for start in range(0, len(crops), batch_size):
             chunk = crops[start : start + batch_size]
-            batch = np.empty((len(chunk), 3, h, w), np.float32)
-            for i, crop in enumerate(chunk):
-                shrink = crop.shape[0] > h
-                resized = cv2.resize(
-                    crop, (w, h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
-                )
-                batch[i] = resized.transpose(2, 0, 1) / 255.0
-            result = self.session.run(None, {"portraits": batch})[0]
-            for crop, image in zip(chunk, result, strict=True):
-                pixels = (np.clip(image.transpose(1, 2, 0), 0, 1) * 255).round().astype(np.uint8)
-                if pixels.shape[:2] != crop.shape[:2]:
-                    pixels = cv2.resize(
-                        pixels, (crop.shape[1], crop.shape[0]), interpolation=cv2.INTER_LINEAR
-                    )
-                out.append(pixels)
+            batch = crops_to_batch(chunk, self.input_size)
+            result = self.session.run(None, {"portraits": batch, **self._key_feed})[0]
+            out.extend(batch_to_crops(result, [c.shape for c in chunk]))
         return out
 
     enhance = run  # the Enhancer protocol (GX)

@@ -38,14 +38,13 @@ Licence: AGPL-3.0-or-later (recanon).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import math
 from dataclasses import dataclass, field
 
-import numpy as np
 import torch
 from torch import nn
+
+from recanon_sdk.deployment_key import derive_code_array, derive_key_arrays, hkdf_sha256
 
 __all__ = [
     "BandScrambler",
@@ -61,41 +60,10 @@ __all__ = [
     "straight_through_clamp",
 ]
 
-SECRET_BYTES = 32
-_SALT = b"recanon/keyed/v1"
-
-
-# --- key derivation -------------------------------------------------------------------------------
-
-
-def hkdf_sha256(secret: bytes, info: bytes, length: int, salt: bytes = _SALT) -> bytes:
-    """HKDF-SHA256 (RFC 5869): extract with ``salt``, expand ``length`` bytes bound to ``info``.
-
-    >>> hkdf_sha256(b"k" * 32, b"x", 4).hex()  # deterministic
-    '0a1eacf4'
-    """
-    if length > 255 * 32:
-        raise ValueError("HKDF-SHA256 can expand at most 8160 bytes")
-    prk = hmac.new(salt, secret, hashlib.sha256).digest()
-    out, block, counter = b"", b"", 1
-    while len(out) < length:
-        block = hmac.new(prk, block + info + bytes([counter]), hashlib.sha256).digest()
-        out += block
-        counter += 1
-    return out[:length]
-
-
-def _check_secret(secret: bytes) -> bytes:
-    if not isinstance(secret, bytes | bytearray) or len(secret) != SECRET_BYTES:
-        raise ValueError(f"a deployment secret must be {SECRET_BYTES} bytes")
-    return bytes(secret)
-
 
 def derive_code(secret: bytes, dim: int) -> torch.Tensor:
     """A ±1 code vector of length ``dim`` derived from a 32-byte deployment secret, shape ``(1, dim)``."""
-    raw = hkdf_sha256(_check_secret(secret), b"code", math.ceil(dim / 8) or 1)
-    bits = np.unpackbits(np.frombuffer(raw, dtype=np.uint8))[:dim]
-    return torch.from_numpy(bits.astype(np.float32) * 2 - 1)[None]
+    return torch.from_numpy(derive_code_array(secret, dim))[None]
 
 
 @dataclass
@@ -123,14 +91,12 @@ class DeploymentKey:
     @classmethod
     def from_secret(cls, secret: bytes, num_coefficients: int, code_dim: int = 0) -> DeploymentKey:
         """The key of one deployment (batch size 1), derived deterministically from its secret."""
-        okm = hkdf_sha256(_check_secret(secret), b"band-scramble", 32)
-        stream = hashlib.shake_256(okm + num_coefficients.to_bytes(8, "little")).digest(9 * num_coefficients)
-        ranks = np.frombuffer(stream[: 8 * num_coefficients], dtype="<u8")
-        perm = np.argsort(ranks, kind="stable")
-        sign_bits = np.unpackbits(np.frombuffer(stream[8 * num_coefficients :], dtype=np.uint8))
-        signs = sign_bits[:num_coefficients].astype(np.float32) * 2 - 1
-        code = derive_code(secret, code_dim) if code_dim else None
-        return cls(torch.from_numpy(perm.astype(np.int64))[None], torch.from_numpy(signs)[None], code)
+        perm, signs, code = derive_key_arrays(secret, num_coefficients, code_dim)
+        return cls(
+            torch.from_numpy(perm)[None],
+            torch.from_numpy(signs)[None],
+            None if code is None else torch.from_numpy(code)[None],
+        )
 
     @classmethod
     def random(

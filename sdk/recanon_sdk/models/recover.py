@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
+from recanon_sdk.enhance.portraits import batch_to_crops, crops_to_batch
 from recanon_sdk.models.weights import DEFAULT_INPUT_SIZE as DEFAULT_INPUT_SIZE  # still importable here
 from recanon_sdk.models.weights import load_keyed_generator
 
@@ -26,27 +26,16 @@ __all__ = ["GYRecoverer", "crops_to_tensor", "recover_crops", "tensor_to_crops"]
 
 
 def crops_to_tensor(crops: Sequence[np.ndarray], size: tuple[int, int] | None) -> torch.Tensor:
-    """Stack uint8 RGB crops as a float ``(B, 3, H, W)`` batch in [0, 1], resized (area) to ``size``."""
-    tensors = []
-    for crop in crops:
-        if crop.dtype != np.uint8 or crop.ndim != 3 or crop.shape[2] != 3 or crop.size == 0:
-            raise ValueError(f"crops must be non-empty (h, w, 3) uint8 arrays, got {crop.dtype} {crop.shape}")
-        t = torch.from_numpy(np.ascontiguousarray(crop)).permute(2, 0, 1)[None].float() / 255
-        if size is not None and tuple(t.shape[-2:]) != tuple(size):
-            t = F.interpolate(t, size=size, mode="bilinear", align_corners=False, antialias=True)
-        tensors.append(t)
-    return torch.cat(tensors)
+    """Stack uint8 RGB crops as a float ``(B, 3, H, W)`` batch in [0, 1], resized to ``size``.
+
+    The resizing is :func:`recanon_sdk.enhance.portraits.crops_to_batch`'s, shared with ONNX Runtime.
+    """
+    return torch.from_numpy(crops_to_batch(crops, size))
 
 
 def tensor_to_crops(batch: torch.Tensor, shapes: Sequence[tuple[int, ...]]) -> list[np.ndarray]:
     """Inverse of :func:`crops_to_tensor`: resize each image back to its crop's shape, uint8 RGB."""
-    out = []
-    for img, shape in zip(batch, shapes, strict=True):
-        t = img[None].float()
-        if tuple(t.shape[-2:]) != tuple(shape[:2]):
-            t = F.interpolate(t, size=tuple(shape[:2]), mode="bilinear", align_corners=False)
-        out.append((t[0].clamp(0, 1) * 255).round().byte().permute(1, 2, 0).cpu().numpy())
-    return out
+    return batch_to_crops(batch.detach().float().cpu().numpy(), shapes)
 
 
 class GYRecoverer:

@@ -1,0 +1,53 @@
+"""Person crops ↔ the fixed-size float batches GX and GY take (NumPy and OpenCV only).
+
+One implementation for every backend, so torch and ONNX Runtime see the same input pixels: crops are
+resized to the model's input size (area interpolation when shrinking, bilinear when enlarging),
+scaled to [0, 1] and stacked as ``(B, 3, H, W)`` float32; outputs are clipped, rounded to uint8 and
+resized back (bilinear) to each crop's shape.
+
+>>> import numpy as np
+>>> batch = crops_to_batch([np.full((150, 70, 3), 255, np.uint8)], (128, 64))
+>>> batch.shape, float(batch.max())
+((1, 3, 128, 64), 1.0)
+>>> [c.shape for c in batch_to_crops(batch, [(150, 70, 3)])]
+[(150, 70, 3)]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+
+def crops_to_batch(crops: Sequence[np.ndarray], size: tuple[int, int] | None) -> np.ndarray:
+    """Stack uint8 RGB crops as float32 ``(B, 3, H, W)`` in [0, 1], each resized to ``size`` (h, w).
+
+    ``size=None`` keeps the crops' own (equal) shapes. Raises :class:`ValueError` for anything but
+    non-empty ``(h, w, 3)`` uint8 arrays.
+    """
+    images = []
+    for crop in crops:
+        if crop.dtype != np.uint8 or crop.ndim != 3 or crop.shape[2] != 3 or crop.size == 0:
+            raise ValueError(f"crops must be non-empty (h, w, 3) uint8 arrays, got {crop.dtype} {crop.shape}")
+        if size is not None and crop.shape[:2] != tuple(size):
+            shrink = crop.shape[0] * crop.shape[1] > size[0] * size[1]
+            crop = cv2.resize(
+                crop, (size[1], size[0]), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
+            )
+        images.append(crop)
+    return np.stack(images).transpose(0, 3, 1, 2).astype(np.float32) / np.float32(255)
+
+
+def batch_to_crops(batch: np.ndarray, shapes: Sequence[tuple[int, ...]]) -> list[np.ndarray]:
+    """Inverse of :func:`crops_to_batch`: uint8 RGB images resized back to each crop's shape."""
+    out = []
+    for image, shape in zip(batch, shapes, strict=True):
+        pixels = (
+            (np.clip(np.asarray(image, np.float32).transpose(1, 2, 0), 0, 1) * 255).round().astype(np.uint8)
+        )
+        if pixels.shape[:2] != tuple(shape[:2]):
+            pixels = cv2.resize(pixels, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
+        out.append(pixels)
+    return out
