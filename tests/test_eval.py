@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from recanon_cli.main import app
@@ -52,6 +53,20 @@ def test_eval_on_coco_ground_truth(tmp_path):
     assert {p.name for p in paths} == {"report.json", "report.md", "privacy_utility.png"}
     assert "| gx |" in (tmp_path / "r" / "report.md").read_text()
     assert json.loads((tmp_path / "r" / "report.json").read_text())["config"]["crf"] == 23
+
+
+def test_eval_runs_a_saved_pose_model_on_the_anonymized_portraits(tmp_path):
+    need_shared(COCO)
+    from recanon_sdk.models.pose_loss import load_pose_model, save_pose_model
+
+    copy = save_pose_model(load_pose_model(), tmp_path / "pose.pt")  # what recanon train writes for P
+    base = EvalConfig(sources=[f"coco:{COCO}"], limit=8, methods=["raw", "blur"], reid=False)
+    default = evaluate(base, log=lambda line: None)["sources"][f"coco:{COCO}"]["methods"]
+    same = evaluate(replace(base, pose_weights=str(copy)), log=lambda line: None)
+    rows = same["sources"][f"coco:{COCO}"]["methods"]
+    assert rows["blur"]["oks_ap"] == pytest.approx(default["blur"]["oks_ap"], abs=0.02)
+    assert rows["raw"] == default["raw"]  # the raw row always uses the packaged P
+    assert same["config"]["pose_weights"] == str(copy)
 
 
 def test_eval_command_refuses_bad_sources(tmp_path):

@@ -66,6 +66,10 @@ class EvalConfig:
     #: held-out portraits (the same split as ``recanon train``: ``training.data.split_indices``).
     heldout: float | None = None
     methods: list[str] = field(default_factory=lambda: ["raw", "blur", "pixelate", "mask", "gx"])
+    #: The pose model P run on every anonymized/recovered portrait (e.g. one fine-tuned by
+    #: ``recanon train``, its ``pose.pt``); ``None`` = the packaged YOLO11n-pose. The raw row and the
+    #: teacher reference always use the packaged model: the baseline without anonymization.
+    pose_weights: str | None = None
 
 
 def _records(source: str, limit: int, heldout: float | None = None) -> tuple[list[Any], bool]:
@@ -119,19 +123,22 @@ def _classic(name: str) -> Callable[[list[np.ndarray]], list[np.ndarray]]:
     return enhancer.enhance
 
 
-def _pose_predictions(crops: Sequence[np.ndarray], size: tuple[int, int]) -> list[Any]:
-    from recanon_sdk.detect.pose import DetectorConfig, PoseDetector
+def _pose_predictions(
+    crops: Sequence[np.ndarray], size: tuple[int, int], weights: str | None = None
+) -> list[Any]:
+    """P's people on each portrait; ``weights`` another pose model (``None``: the packaged default)."""
+    from recanon_sdk.detect.pose import DEFAULT_POSE_MODEL, DetectorConfig, PoseDetector
 
-    global _POSE  # one model for every method and source
-    if _POSE is None:
-        _POSE = PoseDetector(DetectorConfig(imgsz=320, conf=0.05, zoom_out=0))
+    name = weights or DEFAULT_POSE_MODEL
+    if name not in _POSE:  # one model per weights file for every method and source
+        _POSE[name] = PoseDetector(DetectorConfig(weights=name, imgsz=320, conf=0.05, zoom_out=0))
     out = []
     for start in range(0, len(crops), 16):
-        out.extend(_POSE.detect(list(crops[start : start + 16])))
+        out.extend(_POSE[name].detect(list(crops[start : start + 16])))
     return out
 
 
-_POSE: Any = None
+_POSE: dict[str, Any] = {}
 
 
 def _oks_ap(
@@ -309,7 +316,8 @@ def evaluate(config: EvalConfig, log: Callable[[str], None] = print) -> dict[str
         rows = {}
         for name, crops in outputs.items():
             psnr, ssim = _psnr_ssim(raw, crops)
-            ap, ap50 = _oks_ap(reference, _pose_predictions(crops, config.size), config.size)
+            judge = None if name == "raw" else config.pose_weights
+            ap, ap50 = _oks_ap(reference, _pose_predictions(crops, config.size, judge), config.size)
             row: dict[str, Any] = {"psnr": psnr, "ssim": ssim, "oks_ap": ap, "oks_ap50": ap50}
             if raw_faces is not None and any(raw_faces):
                 found = faces_found(crops, yunet)

@@ -131,6 +131,42 @@ def test_tiny_training_with_pose_loss_on_real_crops(tmp_path: Path) -> None:
     assert result.metrics["pose_targets"] > 0  # the frozen teacher labelled the unlabelled crops
 
 
+@pytest.mark.skipif(not INRIA.is_dir(), reason=f"needs ../shared/data (INRIA crops) at {INRIA}")
+def test_fine_tuning_p_alone_keeps_the_generators_and_writes_a_loadable_p(tmp_path: Path) -> None:
+    from recanon_sdk.detect.pose import DetectorConfig, PoseDetector
+    from safetensors.numpy import load_file
+
+    real = [f"data.sources=[{{kind='folder', path={str(INRIA)!r}, limit=6}}]", "data.size=[128, 64]"]
+    first = train(_tiny(tmp_path / "a", "steps=1", "batch_size=2", *real), progress=False)
+    cfg = _tiny(
+        tmp_path / "b",
+        "steps=2",
+        "batch_size=2",
+        "loss.lambda_pe=0.1",
+        "loss.pose.finetune=true",
+        "optim.train_generators=false",
+        "optim.lr_pose=1e-3",
+        f"init_from={str(first.gx_path.parent)!r}",
+        *real,
+    )
+    result = train(cfg, progress=False)
+    before, after = load_file(first.gx_path), load_file(result.gx_path)
+    assert all(np.array_equal(before[k], after[k]) for k in before)  # GX frozen, loaded from init_from
+    pose = result.gx_path.parent / "pose.pt"
+    assert pose.is_file()
+    from recanon_sdk.models.pose_loss import load_pose_model
+
+    changed = [
+        not torch.equal(a.half(), b.half())
+        for a, b in zip(load_pose_model(pose).parameters(), load_pose_model().parameters(), strict=True)
+    ]
+    assert any(changed)  # P was fine-tuned
+    image = np.random.default_rng(0).integers(0, 256, (256, 128, 3), np.uint8)
+    assert len(PoseDetector(DetectorConfig(weights=str(pose), imgsz=320)).detect([image])) == 1
+    with pytest.raises(ValueError, match="nothing to train"):
+        Trainer(_tiny(tmp_path / "c", "optim.train_generators=false", *real))
+
+
 # --- the CLI --------------------------------------------------------------------------------------
 
 

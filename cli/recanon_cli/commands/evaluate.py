@@ -33,6 +33,14 @@ def eval_command(
             help="GY weights (.safetensors, a training output) to measure recovery.", show_default=False
         ),
     ] = None,
+    pose_weights: Annotated[
+        Path | None,
+        typer.Option(
+            help="Pose model run on the anonymized and recovered portraits (e.g. the pose.pt of a run "
+            "that fine-tuned P). Default: the packaged YOLO11n-pose (the raw row and teacher always use it).",
+            show_default=False,
+        ),
+    ] = None,
     limit: Annotated[
         int, typer.Option(help="At most this many portraits per source (evenly spaced).", min=1)
     ] = 200,
@@ -78,6 +86,8 @@ def eval_command(
             fail(f"data source '{source}': image folder '{images}' does not exist")
     if gy is not None and not gy.is_file():
         fail(f"GY weights '{gy}' do not exist")
+    if pose_weights is not None and not pose_weights.is_file():
+        fail(f"pose weights '{pose_weights}' do not exist")
     if out.exists() and not overwrite:
         fail(f"'{out}' exists already", "pass --overwrite to replace the report, or choose -o")
     if reid:
@@ -94,6 +104,7 @@ def eval_command(
         crf=crf,
         gx_weights=None if gx == "none" else (gx or DEFAULT_GX_WEIGHTS),
         gy_weights=None if gy is None else str(gy),
+        pose_weights=None if pose_weights is None else str(pose_weights),
         reid=reid,
         heldout=heldout,
     )

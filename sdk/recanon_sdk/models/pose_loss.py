@@ -60,6 +60,22 @@ def load_pose_model(weights: str | Path | None = None) -> nn.Module:
     return model
 
 
+def save_pose_model(model: nn.Module, path: str | Path) -> Path:
+    """Write a (fine-tuned) pose model as an Ultralytics checkpoint that ``PoseDetector`` can load.
+
+    The format is Ultralytics' own (a pickled model, fp16, as its ``.pt`` files): load only files
+    you wrote yourself. Written atomically.
+    """
+    path = Path(path)
+    partial = path.with_name(path.name + ".partial")
+    model_copy = copy.deepcopy(model).cpu().half().eval()
+    for p in model_copy.parameters():
+        p.requires_grad_(False)
+    torch.save({"model": model_copy, "train_args": {"task": "pose"}, "date": None, "version": None}, partial)
+    os.replace(partial, path)
+    return path
+
+
 @dataclass(frozen=True)
 class PoseLossConfig:
     weights: str = ""  # empty → the official YOLO11n-pose

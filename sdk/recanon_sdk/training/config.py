@@ -93,6 +93,7 @@ class OptimConfig:
     lr_disc: float = 2e-4
     lr_pose: float = 1e-5
     grad_clip: float = 1.0
+    train_generators: bool = True  # false: GX and GY stay frozen (fine-tune P alone, the paper's ablation)
 
 
 @dataclass
@@ -108,6 +109,7 @@ class TrainConfig:
     ckpt_every: int = 200
     tensorboard: bool = False
     time_limit_min: float = 0.0  # stop (and save) after this many minutes of training; 0 = no limit
+    init_from: str = ""  # a run folder: start from its gx/gy.safetensors (fresh optimizer, step 0)
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     loss: LossConfig = field(default_factory=LossConfig)

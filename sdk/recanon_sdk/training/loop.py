@@ -109,12 +109,19 @@ class Trainer:
                 self.models["pose"] = self.pose.student
         self.codec = CodecStandIn(cfg.codec)
 
+        if cfg.init_from:
+            self._init_generators(Path(cfg.init_from))
         o = cfg.optim
-        groups: list[dict[str, Any]] = [
-            {"params": [*self.gx.parameters(), *self.gy.parameters()], "lr": o.lr}
-        ]
+        groups: list[dict[str, Any]] = []
+        if o.train_generators:
+            groups.append({"params": [*self.gx.parameters(), *self.gy.parameters()], "lr": o.lr})
+        else:
+            for p in [*self.gx.parameters(), *self.gy.parameters()]:
+                p.requires_grad_(False)
         if self.pose is not None and self.pose.trainable_parameters():
             groups.append({"params": self.pose.trainable_parameters(), "lr": o.lr_pose})
+        if not groups:
+            raise ValueError("nothing to train: optim.train_generators is false and P is not fine-tuned")
         self.opt_g = torch.optim.Adam(groups, betas=o.betas)
         self.optimizers: dict[str, torch.optim.Optimizer] = {"g": self.opt_g}
         self.schedulers: dict[str, Any] = {
@@ -128,6 +135,18 @@ class Trainer:
             self.optimizers["d"] = self.opt_d
             self.schedulers["d"] = torch.optim.lr_scheduler.ExponentialLR(self.opt_d, o.lr_gamma)
         self.step = 0
+
+    def _init_generators(self, run: Path) -> None:
+        """Load GX and GY weights from another run's ``gx.safetensors`` / ``gy.safetensors``."""
+        from recanon_sdk.models.weights import load_model
+
+        for name, model in (("gx", self.gx), ("gy", self.gy)):
+            source, meta = load_model(run / f"{name}.safetensors")
+            if meta["arch"] != getattr(self.cfg.model, name):
+                raise ValueError(
+                    f"init_from: {run / name}.safetensors is {meta['arch']}, not {name} of this run"
+                )
+            model.load_state_dict(source.state_dict())
 
     # --- data -------------------------------------------------------------------------------------
 
@@ -239,6 +258,10 @@ class Trainer:
         gy_path = save_model(
             self.out / "gy.safetensors", self.gy, self.cfg.model.gy, self.model_kwargs, self.size, extra
         )
+        if self.pose is not None and self.cfg.loss.pose.finetune:
+            from recanon_sdk.models.pose_loss import save_pose_model
+
+            save_pose_model(self.pose.student, self.out / "pose.pt")
         return gx_path, gy_path
 
     def resume(self, path: str | Path) -> int:
