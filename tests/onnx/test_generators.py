@@ -112,6 +112,12 @@ def test_cli_exports_gx_for_a_deployment_and_refuses_without_keys(tmp_path):
     exported = tmp_path / "demo.gx.onnx"
     assert exported.stat().st_mode & 0o777 == 0o600
     assert OnnxGenerator(exported).input_size == (128, 64)
+    import hashlib
+    import json
+
+    entry = json.loads((tmp_path / "export-manifest.json").read_text())["models"]["demo.gx.onnx"]
+    assert entry["sha256"] == hashlib.sha256(exported.read_bytes()).hexdigest()
+    assert entry["source"]["sha256"] == resolve_weights(DEFAULT_GX_WEIGHTS, kind="GX").sha256
     refused = CliRunner().invoke(app, ["export", "--model", "gy", "-o", str(tmp_path)])
     assert refused.exit_code == 1 and "needs --deployment and --device-key" in refused.stderr
 

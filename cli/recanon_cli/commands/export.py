@@ -175,6 +175,28 @@ def _export_generator(
             target = out / f"{dep.name}.gy-onnx.sealed"
             write_atomic(target, data, mode=0o644, overwrite=overwrite)
             note = f"sealed to {len(dep.holders)} holder(s); the ONNX bytes never touched the disk in clear"
+    from datetime import UTC, datetime
+
+    from recanon_sdk.export.onnx import MANIFEST_NAME, record_export
+
+    record_export(
+        out / MANIFEST_NAME,
+        {
+            "model": model.value,
+            "format": "onnx" if model == ExportModel.gx else "onnx, sealed (recanon-sealed, gy-onnx)",
+            "file": target.name,
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "bytes": len(data),
+            "source": {"name": source.name, "sha256": source.sha256, "origin": source.origin},
+            "deployment": dep.name,
+            "key": "baked into the graph (keep the file on the device)"
+            if model == ExportModel.gx
+            else "sealed",
+            "fp16": half,
+            "opset": opset,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        },
+    )
     stdout.print(f"{target}  sha256 {hashlib.sha256(data).hexdigest()}", markup=False)
     precision = "fp16" if half else "fp32"
     stdout.print(

@@ -136,7 +136,7 @@ def export_pose_onnx(
         "versions": _versions(),
     }
     manifest_path = out / MANIFEST_NAME
-    _record(manifest_path, entry)
+    record_export(manifest_path, entry)
     return ExportResult(target, manifest_path, entry)
 
 
@@ -216,7 +216,7 @@ def _versions() -> dict[str, str]:
     return versions
 
 
-def _record(manifest_path: Path, entry: dict[str, Any]) -> None:
+def record_export(manifest_path: Path, entry: dict[str, Any]) -> None:
     """Add or replace ``entry`` (keyed by its file name) in the manifest, written atomically."""
     manifest: dict[str, Any] = {"schema": MANIFEST_SCHEMA, "models": {}}
     if manifest_path.is_file():
