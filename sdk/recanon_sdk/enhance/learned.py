@@ -17,16 +17,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
-from recanon_sdk.models.recover import crops_to_tensor, tensor_to_crops
-from recanon_sdk.models.weights import load_keyed_generator
+from recanon_sdk.models.recover import TorchGenerator
 
 __all__ = ["LearnedEnhancer"]
 
 
-class LearnedEnhancer:
+class LearnedEnhancer(TorchGenerator):
     """Privacy-enhances person crops with a trained GX.
 
     ``gx_weights_path_or_state``: a ``gx.safetensors`` written by training (it names its
@@ -39,6 +37,7 @@ class LearnedEnhancer:
     name = "gx"
     #: sha256 of the weights file, when known (recorded in the sidecar and the run manifest).
     weights_sha256: str | None = None
+    missing_secret = "this GX is keyed per deployment: pass the 32-byte deployment secret"
 
     def __init__(
         self,
@@ -50,27 +49,8 @@ class LearnedEnhancer:
         batch_size: int = 32,
         model_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
-        model, hw, torch_device, key = load_keyed_generator(
-            gx_weights_path_or_state,
-            deployment_secret,
-            device=device,
-            arch=arch,
-            input_size=input_size,
-            model_kwargs=model_kwargs,
-            missing_secret="this GX is keyed per deployment: pass the 32-byte deployment secret",
+        super().__init__(
+            gx_weights_path_or_state, deployment_secret, device, arch, input_size, batch_size, model_kwargs
         )
-        self.model = model
-        self.input_size: tuple[int, int] | None = hw
-        self.device = torch_device
-        self.batch_size = batch_size
-        self.key = key
 
-    @torch.no_grad()
-    def enhance(self, crops: list[np.ndarray]) -> list[np.ndarray]:
-        """``(h, w, 3)`` uint8 RGB crops in, privacy-enhanced crops of the same shapes out."""
-        out: list[np.ndarray] = []
-        for i in range(0, len(crops), self.batch_size):
-            chunk = crops[i : i + self.batch_size]
-            x = crops_to_tensor(chunk, self.input_size).to(self.device)
-            out.extend(tensor_to_crops(self.model(x, self.key), [c.shape for c in chunk]))
-        return out
+    enhance = TorchGenerator.run  # the Enhancer protocol

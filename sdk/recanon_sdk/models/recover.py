@@ -22,7 +22,7 @@ from recanon_sdk.enhance.portraits import batch_to_crops, crops_to_batch
 from recanon_sdk.models.weights import DEFAULT_INPUT_SIZE as DEFAULT_INPUT_SIZE  # still importable here
 from recanon_sdk.models.weights import load_keyed_generator
 
-__all__ = ["GYRecoverer", "crops_to_tensor", "recover_crops", "tensor_to_crops"]
+__all__ = ["GYRecoverer", "TorchGenerator", "crops_to_tensor", "recover_crops", "tensor_to_crops"]
 
 
 def crops_to_tensor(crops: Sequence[np.ndarray], size: tuple[int, int] | None) -> torch.Tensor:
@@ -38,12 +38,20 @@ def tensor_to_crops(batch: torch.Tensor, shapes: Sequence[tuple[int, ...]]) -> l
     return batch_to_crops(batch.detach().float().cpu().numpy(), shapes)
 
 
-class GYRecoverer:
-    """Holds GY and a deployment's key; :meth:`recover` maps enhanced crops to recovered crops."""
+class TorchGenerator:
+    """A keyed GX or GY on torch, run on uint8 RGB crops of any size (the torch twin of
+    :class:`~recanon_sdk.export.generators.OnnxGenerator`).
+
+    ``weights``: a ``.safetensors`` written by training (it names its architecture and training size)
+    or a state dict plus ``arch``. ``deployment_secret``: the 32-byte secret whose key the model
+    uses (``None`` only for an unkeyed model).
+    """
+
+    missing_secret = "this model is keyed per deployment: pass the 32-byte deployment secret"
 
     def __init__(
         self,
-        gy_weights: str | Path | Mapping[str, torch.Tensor],
+        weights: str | Path | Mapping[str, torch.Tensor],
         deployment_secret: bytes | None,
         device: str = "cpu",
         arch: str | None = None,
@@ -52,13 +60,13 @@ class GYRecoverer:
         model_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
         model, hw, torch_device, key = load_keyed_generator(
-            gy_weights,
+            weights,
             deployment_secret,
             device=device,
             arch=arch,
             input_size=input_size,
             model_kwargs=model_kwargs,
-            missing_secret="this GY is keyed: pass the deployment secret",
+            missing_secret=self.missing_secret,
         )
         self.model = model
         self.input_size: tuple[int, int] = hw
@@ -67,16 +75,21 @@ class GYRecoverer:
         self.key = key
 
     @torch.no_grad()
-    def recover(self, crops: list[np.ndarray]) -> list[np.ndarray]:
-        if not crops:
-            return []
+    def run(self, crops: list[np.ndarray]) -> list[np.ndarray]:
+        """``(h, w, 3)`` uint8 RGB crops in, the model's crops of the same shapes out."""
         out: list[np.ndarray] = []
         for i in range(0, len(crops), self.batch_size):
             chunk = crops[i : i + self.batch_size]
             x = crops_to_tensor(chunk, self.input_size).to(self.device)
-            y = self.model(x, self.key)
-            out.extend(tensor_to_crops(y, [c.shape for c in chunk]))
+            out.extend(tensor_to_crops(self.model(x, self.key), [c.shape for c in chunk]))
         return out
+
+
+class GYRecoverer(TorchGenerator):
+    """Holds GY and a deployment's key; :meth:`recover` maps enhanced crops to recovered crops."""
+
+    missing_secret = "this GY is keyed: pass the deployment secret"
+    recover = TorchGenerator.run
 
 
 def recover_crops(
