@@ -34,7 +34,7 @@ os.environ.setdefault("YOLO_OFFLINE", "1")
 
 
 from recanon_sdk.anonymizer import Anonymizer, AnonymizerConfig, _batches
-from recanon_sdk.detect.pose import PoseDetector
+from recanon_sdk.detect.backend import PoseBackend, create_pose_detector
 from recanon_sdk.types import Frame
 from recanon_sdk.video.reader import VideoSource
 from recanon_sdk.video.writer import EncoderConfig, VideoSink
@@ -63,7 +63,7 @@ def timed(label: str, work) -> float:
     return fps
 
 
-def transcode(clip: Path, out: Path, detector: PoseDetector | None, batch: int) -> int:
+def transcode(clip: Path, out: Path, detector: PoseBackend | None, batch: int) -> int:
     source = VideoSource(clip)
     count = 0
     with VideoSink(out, time_base=source.info.time_base, average_rate=source.info.average_rate) as sink:
@@ -108,10 +108,11 @@ def main() -> int:
             f"clip: {args.frames} frames of {source.name}, {clip_info.width}×{clip_info.height}; "
             f"detector imgsz {config.detector.imgsz_for(clip_info.width, clip_info.height)}, zoom-out "
             f"{config.detector.zoom_out} @ {config.detector.zoom_out_imgsz}; x264 {config.encoder.preset} "
-            f"crf {config.encoder.crf}; torch threads {__import__('torch').get_num_threads()}"
+            f"crf {config.encoder.crf}"
         )
-        detector = PoseDetector(config.detector)
-        single = PoseDetector(replace(config.detector, zoom_out=0.0))
+        detector = create_pose_detector(config.detector)  # the default backend, as `recanon anonymize`
+        single = create_pose_detector(replace(config.detector, zoom_out=0.0))
+        print(f"pose backend {detector.backend}: {detector.weights.name}")
         detector.detect([VideoSource(clip).__iter__().__next__().image])  # warm up
         io_fps = timed(
             "1. decode → encode", lambda: transcode(clip, tmp_path / "a.mp4", None, config.batch_size)

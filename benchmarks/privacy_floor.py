@@ -25,7 +25,8 @@ import av
 import cv2
 import numpy as np
 from recanon_sdk.anonymizer import Anonymizer, AnonymizerConfig
-from recanon_sdk.detect.pose import DetectorConfig, PoseDetector
+from recanon_sdk.detect.backend import PoseBackend, create_pose_detector
+from recanon_sdk.detect.pose import DetectorConfig
 from recanon_sdk.enhance import make_enhancer
 from recanon_sdk.geometry import box_iou
 
@@ -63,7 +64,7 @@ class FaceDetector:
 class CachedDetector:
     """Runs the real pose detector once per image; every enhancer then sees the same people."""
 
-    def __init__(self, detector: PoseDetector) -> None:
+    def __init__(self, detector: PoseBackend) -> None:
         self.detector, self.weights, self.cache = detector, detector.weights, {}
 
     def detect(self, images):
@@ -126,7 +127,7 @@ def main() -> int:
     faces = FaceDetector(args.score)
     # These are photos: the default for image inputs (``recanon anonymize photo.jpg``) is the stills preset.
     config = DetectorConfig.for_stills() if args.detector == "stills" else DetectorConfig()
-    detector = CachedDetector(PoseDetector(config))
+    detector = CachedDetector(create_pose_detector(config))  # the default backend
     results: dict[str, dict[str, dict[str, float]]] = {}
     worst = 0.0
     for set_name in args.sets:

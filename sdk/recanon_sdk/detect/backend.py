@@ -40,6 +40,7 @@ class PoseBackend(Protocol):
     """What the anonymizer needs from a pose detector."""
 
     weights: ResolvedWeights
+    backend: str
 
     def detect(self, images: list[np.ndarray]) -> list[People]: ...
 
