@@ -108,3 +108,30 @@ def test_cli_export_refuses_to_overwrite(exported_pose, capsys) -> None:
         export(out=exported_pose.onnx_path.parent, imgsz=320)
     assert ended.value.code == 1
     assert "already exists" in capsys.readouterr().err
+
+
+def test_whole_pipeline_on_the_packaged_onnx_model_matches_torch(tmp_path) -> None:
+    """The default CPU backend (packaged ONNX) against torch, end to end on the bundled sample."""
+    from recanon_sdk.anonymizer import Anonymizer, AnonymizerConfig
+    from recanon_sdk.detect.pose import PoseDetector
+    from recanon_sdk.video.reader import VideoSource
+    from recanon_sdk.video.sidecar import Sidecar
+
+    config = AnonymizerConfig()
+    runs = {}
+    for name, anonymizer in (
+        ("torch", Anonymizer(config, detector=PoseDetector(config.detector))),
+        ("onnx", Anonymizer(config)),
+    ):
+        assert anonymizer.detector.backend == name
+        result = anonymizer.process_video(WALKING, tmp_path / f"{name}.mp4", max_frames=30)
+        frames = list(Sidecar(result.sidecar).frames())
+        runs[name] = (frames, [f.image.astype(np.int16) for f in VideoSource(result.output)])
+    (torch_frames, torch_images), (onnx_frames, onnx_images) = runs["torch"], runs["onnx"]
+    assert sum(len(f.people) for f in torch_frames) >= 20  # the person is in most of these frames
+    for a, b in zip(torch_frames, onnx_frames, strict=True):
+        assert len(a.people) == len(b.people), f"frame {a.index}"
+        assert a.people.track_id.tolist() == b.people.track_id.tolist()
+        assert np.abs(a.people.region - b.people.region).max(initial=0) <= 2
+    diff = np.abs(np.stack(torch_images) - np.stack(onnx_images))
+    assert diff.mean() < 0.5 and np.percentile(diff, 99.9) < 16
