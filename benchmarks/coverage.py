@@ -60,9 +60,14 @@ def covered_fraction(box: np.ndarray, regions: np.ndarray, shape: tuple[int, int
 
 
 def reference_cache(workdir: Path, clip: Path, every: int, conf: float) -> Path:
-    """Where the reference detections of ``clip`` are cached (they cost five inferences per frame)."""
-    stat = clip.stat()
-    return workdir / f"{clip.stem}.reference.{stat.st_size}-{int(stat.st_mtime)}.every{every}.conf{conf}.npz"
+    """Where the reference detections of ``clip`` are cached (they cost five inferences per frame).
+
+    Keyed by the clip's content (sha256), not its modification time, so a re-copied clip still hits.
+    """
+    from recanon_keys import file_digest
+
+    digest = file_digest(clip).sha256[:16]
+    return workdir / f"{clip.stem}.reference.{digest}.every{every}.conf{conf}.npz"
 
 
 def main() -> int:
