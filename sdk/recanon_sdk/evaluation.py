@@ -216,10 +216,18 @@ def faces_found(crops: Sequence[np.ndarray], model: str) -> list[bool]:
     """Per crop: does YuNet (``model``) find a face, after 2× bicubic upscaling, at score ≥ 0.8?"""
     import cv2
 
-    found = []
+    found: list[bool] = []
+    detector = None
     for crop in crops:
         big = cv2.resize(crop, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)[..., ::-1]
-        detector = cv2.FaceDetectorYN.create(model, "", (big.shape[1], big.shape[0]), 0.8)
+        if detector is None:  # loaded once (OpenCV warns on every creation), resized per crop
+            level = cv2.utils.logging.getLogLevel()
+            cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+            try:
+                detector = cv2.FaceDetectorYN.create(model, "", (big.shape[1], big.shape[0]), 0.8)
+            finally:
+                cv2.utils.logging.setLogLevel(level)
+        detector.setInputSize((big.shape[1], big.shape[0]))
         _, faces = detector.detect(np.ascontiguousarray(big))
         found.append(faces is not None and len(faces) > 0)
     return found
