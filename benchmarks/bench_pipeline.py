@@ -77,11 +77,16 @@ def transcode(clip: Path, out: Path, detector: PoseBackend | None, batch: int) -
 
 
 def peak_rss_mb(clip: Path, out: Path, imgsz: int) -> float:
+    """Peak resident memory of ``recanon anonymize`` in a fresh process, from its own ``VmHWM``.
+
+    ``getrusage().ru_maxrss`` is not used: Linux carries it across fork and exec, so a child started
+    from this (large) benchmark process would report the parent's size.
+    """
     code = (
-        "import resource,sys;from recanon_cli.main import main;sys.argv=['recanon','anonymize',"
+        "import sys;from recanon_cli.main import main;sys.argv=['recanon','anonymize',"
         f"'{clip}','-o','{out}','--overwrite','--quiet','--imgsz','{imgsz}']\n"
         "try:\n main()\nexcept SystemExit:\n pass\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+        "print(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM:')))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return int(result.stdout.strip().splitlines()[-1]) / 1024
