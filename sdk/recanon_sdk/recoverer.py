@@ -34,6 +34,7 @@ from recanon_sdk import interrupts
 from recanon_sdk.errors import InputError, OutputError, RecanonError
 from recanon_sdk.geometry import CropGeometry
 from recanon_sdk.originals import CONTENT, decode_originals, originals_path_for
+from recanon_sdk.timecode import format_clock
 from recanon_sdk.types import Frame
 from recanon_sdk.video.atomic import check_output
 from recanon_sdk.video.reader import VideoSource
@@ -93,8 +94,8 @@ class Selection:
         when = (
             "the whole video"
             if self.start is None and self.end is None
-            else f"{_clock(self.start) if self.start is not None else 'start'} to "
-            f"{_clock(self.end) if self.end is not None else 'end'}"
+            else f"{format_clock(self.start) if self.start is not None else 'start'} to "
+            f"{format_clock(self.end) if self.end is not None else 'end'}"
         )
         return f"{who}, {when}"
 
@@ -327,7 +328,7 @@ class Recoverer:
         ):
             raise InputError(
                 f"the time range {selection.describe().split(', ', 1)[1]} is outside '{inputs.video.name}', "
-                f"which runs from {_clock(inputs.first_time)} to {_clock(inputs.last_time)}",
+                f"which runs from {format_clock(inputs.first_time)} to {format_clock(inputs.last_time)}",
                 hint="pass --from/--to within the video",
             )
 
@@ -641,15 +642,6 @@ def _geometry_of(header: dict[str, Any]) -> CropGeometry:
         k: float(settings[k]) for k in ("margin", "feather") if isinstance(settings.get(k), int | float)
     }
     return CropGeometry(**kwargs)
-
-
-def _clock(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    whole = int(seconds)
-    frac = seconds - whole
-    text = f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
-    return text + (f".{round(frac * 1000):03d}" if frac > 1e-6 else "")
 
 
 def _load_deployment(path: Path) -> rk.Deployment:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from recanon_sdk.timecode import format_clock
 
 from recanon_cli._console import fail, stdout
 
@@ -65,7 +66,8 @@ def inspect_file(
     )
     stdout.print(f"  obscured   {obscured} frames failed closed", markup=False)
     for track, (first, last, count) in sorted(tracks.items())[:20]:
-        when = "" if first is None else f"  {_clock(first)}–{_clock(last)}"
+        span = f"{format_clock(first, millis=True)}–{format_clock(last, millis=True)}"
+        when = "" if first is None else f"  {span}"
         stdout.print(f"  track {track:<4d} {count} frames{when}", markup=False)
     if len(tracks) > 20:
         stdout.print(f"  … and {len(tracks) - 20} more tracks", markup=False)
@@ -84,11 +86,3 @@ def inspect_file(
             "  [yellow]incomplete[/yellow]: no end line (the run did not finish); "
             "the frames above are a valid prefix"
         )
-
-
-def _clock(seconds: float) -> str:
-    """``75.5`` → ``00:01:15.500`` (what ``recanon recover --from/--to`` accept)."""
-    whole = int(seconds)
-    return (
-        f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}.{round((seconds - whole) * 1000):03d}"
-    )
