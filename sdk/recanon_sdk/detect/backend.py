@@ -26,7 +26,7 @@ from typing import Literal, Protocol
 
 import numpy as np
 from recanon_sdk.detect.pose import DetectorConfig
-from recanon_sdk.detect.weights import ONNX_FORM, PACKAGED_WEIGHTS, ResolvedWeights, resolve_pose_weights
+from recanon_sdk.detect.weights import ONNX_FORM, PACKAGED_WEIGHTS, ResolvedWeights
 from recanon_sdk.errors import ModelError
 from recanon_sdk.extras import TORCH_EXTRA, TORCH_HINT, installed
 from recanon_sdk.types import People
@@ -119,11 +119,6 @@ def create_pose_detector(
         from recanon_sdk.detect.onnx_pose import OnnxPoseDetector
 
         model = pose_model_for(chosen, config.weights)
-        if not isinstance(model, bytes | bytearray) and str(model) in PACKAGED_WEIGHTS:
-            resolved = resolve_pose_weights(model)  # checks the pinned sha256
-            detector = OnnxPoseDetector(config, resolved.path, providers, threads=threads, name=resolved.name)
-            detector.weights = resolved
-            return detector
         return OnnxPoseDetector(config, model, providers, threads=threads)
     from recanon_sdk.detect.pose import PoseDetector
 

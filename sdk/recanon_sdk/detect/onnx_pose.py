@@ -19,6 +19,7 @@ Tiling and the zoom-out pass are inherited from :class:`PoseDetector`, which cal
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 from collections.abc import Sequence
@@ -28,7 +29,7 @@ from typing import Any
 
 import numpy as np
 from recanon_sdk.detect.pose import DetectorConfig, PoseDetector
-from recanon_sdk.detect.weights import ResolvedWeights, sha256_file
+from recanon_sdk.detect.weights import PACKAGED_WEIGHTS, ResolvedWeights, resolve_pose_weights
 from recanon_sdk.errors import ModelError
 from recanon_sdk.types import People
 
@@ -203,9 +204,10 @@ def resolve_providers(
 class OnnxPoseDetector(PoseDetector):
     """:class:`PoseDetector` with an exported ONNX model on ONNX Runtime instead of torch.
 
-    ``model`` is a path to the ``.onnx`` file or its bytes. ``providers`` is as in
-    :func:`resolve_providers`; ``threads`` sets ONNX Runtime's intra-op threads (``None``: its default,
-    one per physical core). ``config.weights`` is ignored: the model is ``model``.
+    ``model`` is a packaged name (``yolo11n-pose-onnx``, sha256 checked), a path to an ``.onnx``
+    file, or its bytes. ``providers`` is as in :func:`resolve_providers`; ``threads`` sets ONNX
+    Runtime's intra-op threads (``None``: its default, one per physical core). ``config.weights`` is
+    ignored: the model is ``model``.
     ``.weights`` describes the ONNX file (name, sha256) for the sidecar; ``.providers`` lists the
     execution providers the session actually uses.
     """
@@ -231,15 +233,14 @@ class OnnxPoseDetector(PoseDetector):
                 name or "onnx-pose", Path("<memory>"), digest, "ONNX bytes in memory"
             )
         else:
-            path = Path(model).expanduser()
-            if not path.is_file():
+            text = str(model)
+            if text not in PACKAGED_WEIGHTS and not Path(text).expanduser().is_file():
                 raise ModelError(
                     f"ONNX pose model '{model}' not found", hint="create it with: recanon export"
                 )
-            source = str(path)
-            self.weights = ResolvedWeights(
-                name or path.stem, path.resolve(), sha256_file(path), f"file {path.resolve()}"
-            )
+            resolved = resolve_pose_weights(text)  # a packaged name (sha256 pinned) or a path
+            source = str(resolved.path)
+            self.weights = resolved if name is None else dataclasses.replace(resolved, name=name)
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if threads is not None:
