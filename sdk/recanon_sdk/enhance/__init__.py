@@ -36,27 +36,21 @@ def make_enhancer(
     """
     if name == LEARNED_ENHANCER:
         from recanon_sdk.detect.weights import resolve_weights
-        from recanon_sdk.extras import installed
+        from recanon_sdk.errors import ModelError
+        from recanon_sdk.extras import TORCH_HINT, installed
 
-        if gx_weights is not None and str(gx_weights).endswith(".onnx"):
-            from recanon_sdk.export.generators import OnnxGenerator
-
-            # Exported for one deployment (key inside), or with key inputs (then the secret is fed).
-            return OnnxGenerator(gx_weights, model_secret=model_secret)
-        if model_secret is None:
+        is_onnx = gx_weights is not None and str(gx_weights).endswith(".onnx")
+        if model_secret is None and not is_onnx:
             raise ValueError(
                 "the gx enhancer is keyed per deployment: it needs the deployment's model secret"
             )
-        if gx_weights is None and not installed("torch"):
+        if gx_weights is None and not installed("torch"):  # the packaged ONNX form (sha256 checked)
+            gx_weights, is_onnx = str(resolve_weights(DEFAULT_GX_WEIGHTS_ONNX, kind="GX").path), True
+        if is_onnx:
             from recanon_sdk.export.generators import OnnxGenerator
 
-            packaged = resolve_weights(DEFAULT_GX_WEIGHTS_ONNX, kind="GX")  # checks the pinned sha256
-            generator = OnnxGenerator(packaged.path, model_secret=model_secret)
-            generator.weights_sha256 = packaged.sha256
-            return generator
-        from recanon_sdk.errors import ModelError
-        from recanon_sdk.extras import TORCH_HINT
-
+            # Exported for one deployment (key inside), or with key inputs (then the secret is fed).
+            return OnnxGenerator(gx_weights, model_secret=model_secret)  # type: ignore[arg-type]
         if not installed("torch"):
             raise ModelError(
                 "the gx enhancer with .safetensors weights needs torch, which is not installed",

@@ -1,12 +1,14 @@
-"""GX and GY as ONNX, with the deployment key baked in; GY only ever as a sealed bundle.
+"""GX and GY as ONNX, with the deployment key baked in (or, for GX, as inputs); GY only ever sealed.
 
 A keyed generator needs the deployment's key (a permutation and signs derived from the model
-secret). The exported graph holds that key as constants, so the ONNX file is specific to one
-deployment and as sensitive as its secret: GX's file belongs on the device only; GY's bytes are
-sealed to the holders at once (:func:`seal_gy_onnx`, model name ``gy-onnx``) and loaded from memory
-(``onnxruntime.InferenceSession(bytes)``), never written in clear. Input ``portraits`` and output
-are float32 ``(batch, 3, H, W)`` in [0, 1], batch dynamic; H × W is the training size (metadata
-``input_size``). :class:`OnnxGenerator` runs either without torch.
+secret). :func:`export_generator_onnx` holds that key as constants, so the ONNX file is specific to
+one deployment and as sensitive as its secret (:func:`export_gx_with_key_inputs` instead takes the
+key as inputs and holds no secret; :class:`OnnxGenerator` derives and feeds it): GX's file belongs
+on the device only; GY's bytes are sealed to the holders at once (:func:`seal_gy_onnx`, model name
+``gy-onnx``) and loaded from memory (``onnxruntime.InferenceSession(bytes)``), never written in
+clear. Input ``portraits`` and output are float32 ``(batch, 3, H, W)`` in [0, 1], batch dynamic;
+H × W is the training size (metadata ``input_size``). :class:`OnnxGenerator` runs either without
+torch.
 
 >>> import recanon_keys as rk                                                     # doctest: +SKIP
 >>> onnx_bytes = export_generator_onnx("gx.safetensors", secret)                 # doctest: +SKIP
