@@ -138,6 +138,7 @@ def _export_generator(
 ) -> None:
     """GX → ``<out>/<deployment>.gx.onnx`` (0600, device only); GY → ``<out>/<deployment>.gy-onnx.sealed``."""
     import hashlib
+    from datetime import UTC, datetime
 
     import recanon_keys as rk
     from recanon_keys._atomic import write_atomic
@@ -145,6 +146,7 @@ def _export_generator(
     from recanon_sdk.enhance import DEFAULT_GX_WEIGHTS
     from recanon_sdk.errors import RecanonError
     from recanon_sdk.export.generators import export_generator_onnx, seal_gy_onnx
+    from recanon_sdk.export.onnx import MANIFEST_NAME, record_export
 
     from recanon_cli.commands.keys import _errors, _load_deployment, _load_private
 
@@ -175,17 +177,14 @@ def _export_generator(
             target = out / f"{dep.name}.gy-onnx.sealed"
             write_atomic(target, data, mode=0o644, overwrite=overwrite)
             note = f"sealed to {len(dep.holders)} holder(s); the ONNX bytes never touched the disk in clear"
-    from datetime import UTC, datetime
-
-    from recanon_sdk.export.onnx import MANIFEST_NAME, record_export
-
+    digest = hashlib.sha256(data).hexdigest()
     record_export(
         out / MANIFEST_NAME,
         {
             "model": model.value,
             "format": "onnx" if model == ExportModel.gx else "onnx, sealed (recanon-sealed, gy-onnx)",
             "file": target.name,
-            "sha256": hashlib.sha256(data).hexdigest(),
+            "sha256": digest,
             "bytes": len(data),
             "source": {"name": source.name, "sha256": source.sha256, "origin": source.origin},
             "deployment": dep.name,
@@ -197,7 +196,7 @@ def _export_generator(
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
         },
     )
-    stdout.print(f"{target}  sha256 {hashlib.sha256(data).hexdigest()}", markup=False)
+    stdout.print(f"{target}  sha256 {digest}", markup=False)
     precision = "fp16" if half else "fp32"
     stdout.print(
         f"from {source.name} (sha256 {source.sha256[:16]}…), opset {opset}, {precision}; {note}", markup=False

@@ -87,8 +87,6 @@ def info() -> None:
         table.add_row("", f"sha256 {gx.sha256} ({gx.origin})")
     except RecanonError as error:
         table.add_row("GX weights", f"unavailable: {error.message}")
-    from recanon_sdk.extras import installed
-
     table.add_row(
         "re-identification",
         "face_recognition (dlib) installed"
