@@ -50,6 +50,11 @@ def torch_available() -> bool:
     return installed(*TORCH_EXTRA)
 
 
+def _onnx_form(model: str | Path | bytes) -> str | None:
+    """The packaged ONNX form of a packaged ``.pt`` name, else ``None``."""
+    return None if isinstance(model, bytes | bytearray) else ONNX_FORM.get(str(model))
+
+
 def _is_onnx(model: str | Path | bytes) -> bool:
     if isinstance(model, bytes | bytearray):
         return True
@@ -70,7 +75,7 @@ def choose_backend(
     if backend not in ("auto", "torch", "onnx"):
         raise ModelError(f"unknown pose backend '{backend}'", hint="use auto, torch or onnx")
     is_onnx = _is_onnx(model)
-    has_onnx_form = not isinstance(model, bytes | bytearray) and str(model) in ONNX_FORM
+    has_onnx_form = _onnx_form(model) is not None
     if backend == "auto":
         chosen: Literal["torch", "onnx"] = (
             "onnx" if is_onnx or (has_onnx_form and (device == "cpu" or not torch_available())) else "torch"
@@ -96,9 +101,8 @@ def choose_backend(
 
 def pose_model_for(backend: Literal["torch", "onnx"], model: str | Path | bytes) -> str | Path | bytes:
     """``model`` as ``backend`` runs it: the packaged ONNX form of a packaged ``.pt`` name for onnx."""
-    if backend == "onnx" and not isinstance(model, bytes | bytearray) and str(model) in ONNX_FORM:
-        return ONNX_FORM[str(model)]
-    return model
+    form = _onnx_form(model)
+    return form if backend == "onnx" and form is not None else model
 
 
 def create_pose_detector(
