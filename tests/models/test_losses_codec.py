@@ -8,7 +8,15 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from recanon_sdk.models.codec import CodecConfig, CodecStandIn, jpeg_like, quant_tables, real_jpeg
+from recanon_sdk.models.codec import (
+    CodecConfig,
+    CodecStandIn,
+    jpeg_like,
+    quant_tables,
+    real_jpeg,
+    real_x264,
+    x264_roundtrip,
+)
 from recanon_sdk.models.losses import (
     desensitization_loss,
     desensitize,
@@ -118,6 +126,26 @@ def test_real_jpeg_passes_gradients_straight_through() -> None:
     x = _textured(32, 32).requires_grad_(True)
     real_jpeg(x, 80).sum().backward()
     assert torch.allclose(x.grad, torch.ones_like(x))
+
+
+def test_real_x264_is_the_evaluation_round_trip_with_a_straight_through_gradient() -> None:
+    x = ((_textured(64, 32).repeat(3, 1, 1, 1) * 255).round() / 255).requires_grad_(True)
+    out = real_x264(x, 23)
+    arr = (x.detach() * 255).round().byte().permute(0, 2, 3, 1).numpy()
+    expected = torch.from_numpy(np.stack(x264_roundtrip(list(arr), crf=23))).permute(0, 3, 1, 2) / 255
+    assert torch.allclose(out.detach(), expected, atol=1e-6)  # the very decode recanon eval measures
+    assert 20 < float(psnr(out.detach(), x.detach())) < 60  # lossy but close
+    worse = real_x264(x.detach(), 40)
+    assert float(psnr(worse, x.detach())) < float(psnr(out.detach(), x.detach()))  # CRF matters
+    out.sum().backward()
+    assert torch.allclose(x.grad, torch.ones_like(x))
+
+
+def test_codec_x264_draws_its_crf_from_the_configured_range() -> None:
+    x = _textured(64, 32).repeat(2, 1, 1, 1)
+    codec = CodecStandIn(CodecConfig(kind="x264", crf=(23, 23), p_resize=0.0, p_noise=0.0))
+    out = codec(x, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(out, real_x264(x, 23), atol=1e-6)
 
 
 def test_codec_none_is_identity() -> None:

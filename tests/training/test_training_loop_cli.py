@@ -167,6 +167,66 @@ def test_fine_tuning_p_alone_keeps_the_generators_and_writes_a_loadable_p(tmp_pa
         Trainer(_tiny(tmp_path / "c", "optim.train_generators=false", *real))
 
 
+def test_gy_alone_on_real_x264_keeps_gx_and_learns_to_give_back_its_input_under_a_wrong_key(
+    tmp_path: Path,
+) -> None:
+    from safetensors.numpy import load_file
+
+    first = train(_tiny(tmp_path / "a", "steps=1", "loss.lambda_adv=0.0"), progress=False)
+    cfg = _tiny(
+        tmp_path / "b",
+        "steps=3",
+        "loss.lambda_adv=0.0",
+        "loss.lambda_wrong_key=1.0",
+        "optim.train_gx=false",
+        "codec.kind='x264'",
+        "codec.crf=[23, 23]",
+        f"init_from={str(first.gx_path.parent)!r}",
+    )
+    trainer = Trainer(cfg)
+    assert all(not p.requires_grad for p in trainer.gx.parameters())
+    gy_before = [p.detach().clone() for p in trainer.gy.parameters()]
+    result = trainer.run(progress=False)
+    before, after = load_file(first.gx_path), load_file(result.gx_path)
+    assert all(np.array_equal(before[k], after[k]) for k in before)  # GX frozen
+    assert any(not torch.equal(a, b) for a, b in zip(gy_before, trainer.gy.parameters(), strict=True))
+    rows = list(csv.DictReader((result.out_dir / "metrics.csv").open()))
+    assert all(math.isfinite(float(r["loss_wrong_key"])) for r in rows)
+    assert all(math.isfinite(float(r["psnr_gx_codec_raw"])) for r in rows)
+    with pytest.raises(ValueError, match="keyed"):
+        train(
+            _tiny(tmp_path / "c", "model.keyed=false", "loss.lambda_wrong_key=1.0", "steps=1"), progress=False
+        )
+
+
+def test_wrong_key_loss_teaches_gy_to_give_back_its_input(tmp_path: Path) -> None:
+    """GY starts as the identity; recovery training moves it away from its input under every key.
+    With the wrong-key loss, GY under a wrong key stays much closer to giving back its input."""
+
+    def distance_to_input_under_a_wrong_key(lambda_wrong: float) -> float:
+        cfg = _tiny(
+            tmp_path / str(lambda_wrong),
+            "steps=25",
+            "loss.lambda_adv=0.0",
+            f"loss.lambda_wrong_key={lambda_wrong}",
+            "optim.train_gx=false",
+            "optim.lr=3e-3",
+            "codec.kind='none'",
+        )
+        trainer = Trainer(cfg)
+        trainer.run(progress=False)
+        x = trainer.batch(1000)["image"]
+        gen = torch.Generator().manual_seed(5)
+        key, wrong = (trainer.gx.random_key(len(x), *x.shape[-2:], gen) for _ in range(2))
+        with torch.no_grad():
+            y = trainer.gx.eval()(x, key)
+            given = trainer.gy.scrambler.unscramble(y, wrong).clamp(0, 1)
+            return float((trainer.gy.eval()(y, wrong) - given).abs().mean())
+
+    plain, taught = distance_to_input_under_a_wrong_key(0.0), distance_to_input_under_a_wrong_key(1.0)
+    assert taught < 0.6 * plain, (taught, plain)
+
+
 # --- the CLI --------------------------------------------------------------------------------------
 
 

@@ -12,7 +12,10 @@ between GX and GY/P (``ỹ = C(y)``) that is differentiable (straight-through wh
 * **Resampling**: bilinear down-scaling by a random factor and back up (the pipeline resizes crops).
 * **Noise** and final **8-bit quantisation** (straight-through).
 
-:func:`real_jpeg` runs the real libjpeg (OpenCV) in the forward pass with an identity gradient.
+:func:`real_jpeg` runs the real libjpeg (OpenCV), :func:`real_x264` the real libx264 (PyAV: the batch
+as consecutive frames, as ``recanon eval`` measures) in the forward pass with an identity gradient
+(``codec.kind = "jpeg"`` / ``"x264"``). The real codecs block no gradient but give GX only a
+straight-through one; they are meant above all for stages that train GY alone on GX's real output.
 
 >>> import torch
 >>> y = torch.rand(2, 3, 32, 32)
@@ -24,6 +27,7 @@ between GX and GY/P (``ỹ = C(y)``) that is differentiable (straight-through wh
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -34,7 +38,17 @@ from torch import nn
 
 from recanon_sdk.models.keyed import block_dct, block_idct, dct_matrix, straight_through_clamp
 
-__all__ = ["CodecConfig", "CodecStandIn", "jpeg_like", "quant_tables", "real_jpeg", "round_ste"]
+__all__ = [
+    "CodecConfig",
+    "CodecStandIn",
+    "jpeg_like",
+    "quant_tables",
+    "real_jpeg",
+    "real_x264",
+    "round_ste",
+    "x264_encode",
+    "x264_roundtrip",
+]
 
 # IJG (libjpeg) base tables, Annex K of ITU-T T.81.
 _LUMA_Q = [
@@ -124,12 +138,51 @@ def real_jpeg(x: torch.Tensor, quality: int) -> torch.Tensor:
     return x + (dec - x).detach()
 
 
+def x264_encode(crops: Sequence[np.ndarray], crf: int = 23, fps: int = 10) -> bytes:
+    """Encode equally sized uint8 RGB crops as consecutive frames with libx264 (yuv420p) into MP4 bytes."""
+    import io
+
+    import av
+
+    h, w = crops[0].shape[:2]
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="mp4") as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        stream.options = {"crf": str(crf), "preset": "medium"}
+        for c in crops:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(c), format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return buf.getvalue()
+
+
+def x264_roundtrip(crops: Sequence[np.ndarray], crf: int = 23, fps: int = 10) -> list[np.ndarray]:
+    """:func:`x264_encode` then decode: the crops after a real H.264 round trip."""
+    import io
+
+    import av
+
+    with av.open(io.BytesIO(x264_encode(crops, crf, fps))) as inp:
+        return [f.to_ndarray(format="rgb24") for f in inp.decode(video=0)]
+
+
+def real_x264(x: torch.Tensor, crf: int) -> torch.Tensor:
+    """Real libx264 round trip (yuv420p, the batch as consecutive frames) in the forward pass; identity
+    gradient. Sizes must be even (yuv420p)."""
+    arr = (x.detach().clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
+    dec = torch.from_numpy(np.stack(x264_roundtrip(list(arr), crf=int(crf)))).permute(0, 3, 1, 2).to(x) / 255
+    return x + (dec - x).detach()
+
+
 @dataclass(frozen=True)
 class CodecConfig:
     """Which degradations to apply between GX and GY/P, and their random ranges."""
 
-    kind: Literal["standin", "jpeg", "none"] = "standin"
+    kind: Literal["standin", "jpeg", "x264", "none"] = "standin"
     quality: tuple[int, int] = (50, 95)  # JPEG quality range (uniform, per sample)
+    crf: tuple[int, int] = (20, 26)  # libx264 CRF range for kind "x264" (uniform integer, per batch)
     p_resize: float = 0.5
     resize_scale: tuple[float, float] = (0.6, 1.0)
     p_noise: float = 0.5
@@ -138,7 +191,7 @@ class CodecConfig:
 
 
 class CodecStandIn(nn.Module):
-    """``ỹ = C(y)``: resampling → JPEG-like (or real JPEG) → noise → 8-bit quantisation."""
+    """``ỹ = C(y)``: resampling → JPEG-like (or real JPEG or libx264) → noise → 8-bit quantisation."""
 
     def __init__(self, cfg: CodecConfig | None = None) -> None:
         super().__init__()
@@ -171,6 +224,9 @@ class CodecStandIn(nn.Module):
             y = jpeg_like(y, q, cfg.chroma_subsample)
         elif cfg.kind == "jpeg":
             y = real_jpeg(y, round(lo_q + (hi_q - lo_q) * float(rand())))
+        elif cfg.kind == "x264":
+            lo_c, hi_c = cfg.crf
+            y = real_x264(y, lo_c + int(torch.randint(0, hi_c - lo_c + 1, (1,), generator=generator)))
         else:
             raise ValueError(f"unknown codec kind {cfg.kind!r}")
         if cfg.p_noise > 0:

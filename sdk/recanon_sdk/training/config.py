@@ -80,6 +80,7 @@ class LossConfig:
     lambda_ssim: float = 0.2  # recovery 1 - SSIM
     lambda_adv: float = 0.0  # adversarial (DX, DY); 0 disables the discriminators
     lambda_pe: float = 0.0  # λ3, pose utility; 0 disables P
+    lambda_wrong_key: float = 0.0  # GY under a wrong key should give back its input (L1); 0 disables
     pose_on_recovered: bool = True
     pose_every: int = 1  # compute L_PE every n steps (CPU budget)
     pose: PoseLossConfig = field(default_factory=PoseLossConfig)
@@ -94,6 +95,7 @@ class OptimConfig:
     lr_pose: float = 1e-5
     grad_clip: float = 1.0
     train_generators: bool = True  # false: GX and GY stay frozen (fine-tune P alone, the paper's ablation)
+    train_gx: bool = True  # false: GX stays frozen and only GY (and P) learn, e.g. GY on a real codec
 
 
 @dataclass

@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 import torch
 from recanon_sdk.enhance.learned import LearnedEnhancer
+from recanon_sdk.models.codec import x264_encode, x264_roundtrip
 from recanon_sdk.models.losses import gaussian_blur, psnr, ssim
 from recanon_sdk.models.recover import GYRecoverer
 
@@ -35,36 +36,6 @@ def jpeg_roundtrip(crops: Sequence[np.ndarray], quality: int) -> list[np.ndarray
             raise RuntimeError("JPEG encoding failed")
         out.append(np.ascontiguousarray(cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1]))
     return out
-
-
-def x264_encode(crops: Sequence[np.ndarray], crf: int = 23, fps: int = 10) -> bytes:
-    """Encode equally sized uint8 RGB crops as consecutive frames with libx264 (yuv420p) into MP4 bytes."""
-    import io
-
-    import av
-
-    h, w = crops[0].shape[:2]
-    buf = io.BytesIO()
-    with av.open(buf, "w", format="mp4") as out:
-        stream = out.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-        stream.options = {"crf": str(crf), "preset": "medium"}
-        for c in crops:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(c), format="rgb24")):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return buf.getvalue()
-
-
-def x264_roundtrip(crops: Sequence[np.ndarray], crf: int = 23, fps: int = 10) -> list[np.ndarray]:
-    """:func:`x264_encode` then decode: the crops after a real H.264 round trip."""
-    import io
-
-    import av
-
-    with av.open(io.BytesIO(x264_encode(crops, crf, fps))) as inp:
-        return [f.to_ndarray(format="rgb24") for f in inp.decode(video=0)]
 
 
 def oks(ref_kpts: np.ndarray, kpts: np.ndarray, area: float, sigmas: np.ndarray) -> float:

@@ -9,13 +9,18 @@ One step on a batch of raw portraits ``x`` with fresh random deployment keys ``k
 
     L_enhance  = λ_xy · L_XY(y, d)  + λ_adv · L_G(DY(x, y))
     L_recovery = λ_l1 · ‖x̂ − x‖₁ + λ_ssim · (1 − SSIM(x̂, x)) + λ_adv · L_G(DX(ỹ, x̂))
-    L          = L_enhance + L_recovery + λ3 · (L_PE(P(ỹ)) + L_PE(P(x̂)))
+    L_wrong    = λ_wrong · ‖GY(ỹ; k') − S_k'⁻¹(ỹ)‖₁     k' another random key: GY gives back its input
+    L          = L_enhance + L_recovery + λ3 · (L_PE(P(ỹ)) + L_PE(P(x̂))) + L_wrong
 
 The pose targets are ground truth where the portrait has it, else the frozen P₀'s pseudo-labels on
 ``x``. The discriminators then take one least-squares step on (x, d) vs (x, y) and (ỹ, x) vs
 (ỹ, x̂). Adam, exponential learning-rate decay per step. Logged every ``log_every`` steps to
 ``metrics.csv`` (and TensorBoard when installed and enabled), including ``psnr_wrong_key``: GY with
 a different random key, which should stay near the desensitized level.
+
+``optim.train_gx = false`` freezes GX (it runs without gradients) so that a stage can train GY
+alone, for instance on GX's output after the real libx264 (``codec.kind = "x264"``), which GX
+could only see through a straight-through gradient.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from typing import Any
 import numpy as np
 import torch
 from recanon_sdk.models.codec import CodecStandIn
+from recanon_sdk.models.keyed import straight_through_clamp
 from recanon_sdk.models.losses import (
     desensitization_loss,
     desensitize,
@@ -113,8 +119,12 @@ class Trainer:
             self._init_generators(Path(cfg.init_from))
         o = cfg.optim
         groups: list[dict[str, Any]] = []
+        trained = [*self.gx.parameters()] if o.train_gx else []
+        if not o.train_gx:
+            for p in self.gx.parameters():
+                p.requires_grad_(False)
         if o.train_generators:
-            groups.append({"params": [*self.gx.parameters(), *self.gy.parameters()], "lr": o.lr})
+            groups.append({"params": [*trained, *self.gy.parameters()], "lr": o.lr})
         else:
             for p in [*self.gx.parameters(), *self.gy.parameters()]:
                 p.requires_grad_(False)
@@ -167,21 +177,33 @@ class Trainer:
         b = self.batch(step)
         x = b["image"]
         n, _, h, w = x.shape
-        self.gx.train()
+        self.gx.train(cfg.optim.train_gx)
         self.gy.train()
         key = self.gx.random_key(n, h, w, gen)
         key = key.to(self.device) if key is not None else None
         d = desensitize(x, lw.desensitize, lw.blur_sigma, lw.pixel_block, lw.noise_sigma, gen)  # type: ignore[arg-type]
 
-        y = self.gx(x, key)
+        with torch.set_grad_enabled(cfg.optim.train_gx):
+            y = self.gx(x, key)
         y_c = self.codec(y, generator=gen)
         x_hat = self.gy(y_c, key)
+        wrong = self.gx.random_key(n, h, w, gen) if key is not None else None
+        wrong = wrong.to(self.device) if wrong is not None else None
 
         l_xy = desensitization_loss(y, d, lw.xy_delta, lw.xy_tolerance)
         l_l1 = (x_hat - x).abs().mean()
         l_ssim = 1 - ssim(x_hat, x)
         total = lw.lambda_xy * l_xy + lw.lambda_l1 * l_l1 + lw.lambda_ssim * l_ssim
         logs: dict[str, float] = {}
+        if lw.lambda_wrong_key > 0:
+            if wrong is None:
+                raise ValueError("loss.lambda_wrong_key needs keyed models (model.keyed = true)")
+            scrambler = self.gy.scrambler
+            assert scrambler is not None
+            given_back = straight_through_clamp(scrambler.unscramble(y_c, wrong)).detach()
+            l_wrong = (self.gy(y_c, wrong) - given_back).abs().mean()
+            total = total + lw.lambda_wrong_key * l_wrong
+            logs["loss_wrong_key"] = float(l_wrong.detach())
         if self.dx is not None and self.dy is not None:
             l_adv = lsgan_g_loss(self.dy(x, y)) + lsgan_g_loss(self.dx(y_c, x_hat))
             total = total + lw.lambda_adv * l_adv
@@ -230,10 +252,9 @@ class Trainer:
                 psnr_rec=float(psnr(x_hat, x)),
                 lr=float(self.opt_g.param_groups[0]["lr"]),
             )
-            if key is not None:
-                wrong = self.gx.random_key(n, h, w, gen)
-                assert wrong is not None
-                logs["psnr_rec_wrong_key"] = float(psnr(self.gy(y_c, wrong.to(self.device)), x))
+            if wrong is not None:
+                logs["psnr_rec_wrong_key"] = float(psnr(self.gy(y_c, wrong), x))
+                logs["psnr_gx_codec_raw"] = float(psnr(y_c, x))
         return logs
 
     # --- persistence ------------------------------------------------------------------------------
