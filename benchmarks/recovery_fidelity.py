@@ -11,6 +11,7 @@ the sealed GY), so it runs from a fresh checkout. On the first ``--frames`` fram
    in (upscaled 2×, score ≥ 0.8) for each.
 
     python benchmarks/recovery_fidelity.py --frames 120
+    python benchmarks/recovery_fidelity.py --gx run/gx.safetensors --gy run/gy.safetensors  # a trial pair
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import torch
 from recanon_sdk.anonymizer import Anonymizer, AnonymizerConfig
 from recanon_sdk.evaluation import faces_found, reidentified
 from recanon_sdk.models.losses import psnr, ssim
+from recanon_sdk.models.recover import GYRecoverer
 from recanon_sdk.models.sealed import open_sealed_gy
 from recanon_sdk.recoverer import Recoverer, Selection
 from recanon_sdk.signing import RunSigner
@@ -60,6 +62,15 @@ def main() -> int:
         "--clip", type=Path, default=SHARED / "data/videos/intel/one-by-one-person-detection.mp4"
     )
     parser.add_argument("--frames", type=int, default=120)
+    parser.add_argument(
+        "--gx", type=Path, default=None, help="GX weights to try (.safetensors; default: the packaged GX)"
+    )
+    parser.add_argument(
+        "--gy",
+        type=Path,
+        default=None,
+        help="plain GY weights of an experiment (.safetensors) instead of the sealed demo bundle",
+    )
     args = parser.parse_args()
     clip = args.clip if args.clip.exists() else ROOT / "examples" / "walking.mp4"
     device = rk.load_device_key((DEMO / "DEMO-device.key").read_bytes(), passphrase=None)
@@ -71,7 +82,9 @@ def main() -> int:
     wrong_secret = rk.derive_model_secret(other_device, other)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.mp4"
-        config = AnonymizerConfig(enhancer="gx", model_secret=secret)
+        config = AnonymizerConfig(
+            enhancer="gx", model_secret=secret, gx_weights=str(args.gx) if args.gx else None
+        )
         run = Anonymizer(config).process_video(
             clip, out, max_frames=args.frames, signer=RunSigner(device, dep), seal_originals_to=dep
         )
@@ -82,7 +95,10 @@ def main() -> int:
             Anonymizer(AnonymizerConfig(enhancer=name)).process_video(
                 clip, baselines[f"{name} (after x264)"], max_frames=args.frames
             )
-        gy_right = open_sealed_gy(DEMO / "demo.gy.sealed", holder, dep)
+        if args.gy is not None:  # an experiment's plain weights, keyed with the demo secret
+            gy_right = GYRecoverer(args.gy, secret)
+        else:
+            gy_right = open_sealed_gy(DEMO / "demo.gy.sealed", holder, dep)
         gy_wrong = copy.copy(gy_right)  # the same GY weights, keyed with another deployment's secret
         gy_wrong.key = gy_right.model.key_for_secret(wrong_secret, *gy_right.input_size)
         recoverers = {
