@@ -15,8 +15,8 @@ One step on a batch of raw portraits ``x`` with fresh random deployment keys ``k
 The pose targets are ground truth where the portrait has it, else the frozen P₀'s pseudo-labels on
 ``x``. The discriminators then take one least-squares step on (x, d) vs (x, y) and (ỹ, x) vs
 (ỹ, x̂). Adam, exponential learning-rate decay per step. Logged every ``log_every`` steps to
-``metrics.csv`` (and TensorBoard when installed and enabled), including ``psnr_wrong_key``: GY with
-a different random key, which should stay near the desensitized level.
+``metrics.csv`` (and TensorBoard when installed and enabled), including ``psnr_rec_wrong_key``:
+GY with a different random key, to compare with ``psnr_gx_codec_raw`` (GX's output after the codec).
 
 ``optim.train_gx = false`` freezes GX (it runs without gradients) so that a stage can train GY
 alone, for instance on GX's output after the real libx264 (``codec.kind = "x264"``), which GX
