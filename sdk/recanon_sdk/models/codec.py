@@ -27,7 +27,7 @@ straight-through one; they are meant above all for stages that train GY alone on
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -123,19 +123,29 @@ def jpeg_like(x: torch.Tensor, quality: torch.Tensor, chroma_subsample: bool = T
     return out[:, :, :h, :w]
 
 
+def _straight_through_uint8(
+    x: torch.Tensor, roundtrip: Callable[[list[np.ndarray]], Sequence[np.ndarray]]
+) -> torch.Tensor:
+    """Run a real codec on ``x`` as uint8 RGB images in the forward pass; identity gradient."""
+    images = list((x.detach().clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy())
+    dec = torch.from_numpy(np.stack(roundtrip(images)).copy()).permute(0, 3, 1, 2).to(x) / 255
+    return x + (dec - x).detach()
+
+
 def real_jpeg(x: torch.Tensor, quality: int) -> torch.Tensor:
     """Real libjpeg round trip (OpenCV, 4:2:0) in the forward pass; identity gradient."""
     import cv2
 
-    arr = (x.detach().clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
-    outs = []
-    for img in arr:
-        ok, buf = cv2.imencode(".jpg", img[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
-        if not ok:
-            raise RuntimeError("JPEG encoding failed")
-        outs.append(cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1])
-    dec = torch.from_numpy(np.stack(outs).copy()).permute(0, 3, 1, 2).to(x) / 255
-    return x + (dec - x).detach()
+    def roundtrip(images: list[np.ndarray]) -> list[np.ndarray]:
+        outs = []
+        for img in images:
+            ok, buf = cv2.imencode(".jpg", img[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+            if not ok:
+                raise RuntimeError("JPEG encoding failed")
+            outs.append(cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1])
+        return outs
+
+    return _straight_through_uint8(x, roundtrip)
 
 
 def x264_encode(crops: Sequence[np.ndarray], crf: int = 23, fps: int = 10) -> bytes:
@@ -171,9 +181,7 @@ def x264_roundtrip(crops: Sequence[np.ndarray], crf: int = 23, fps: int = 10) ->
 def real_x264(x: torch.Tensor, crf: int) -> torch.Tensor:
     """Real libx264 round trip (yuv420p, the batch as consecutive frames) in the forward pass; identity
     gradient. Sizes must be even (yuv420p)."""
-    arr = (x.detach().clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
-    dec = torch.from_numpy(np.stack(x264_roundtrip(list(arr), crf=int(crf)))).permute(0, 3, 1, 2).to(x) / 255
-    return x + (dec - x).detach()
+    return _straight_through_uint8(x, lambda images: x264_roundtrip(images, crf=int(crf)))
 
 
 @dataclass(frozen=True)

@@ -114,20 +114,21 @@ class Trainer:
             if lw.pose.finetune:
                 self.models["pose"] = self.pose.student
         self.codec = CodecStandIn(cfg.codec)
+        if lw.lambda_wrong_key > 0 and not m.keyed:
+            raise ValueError("loss.lambda_wrong_key needs keyed models (model.keyed = true)")
 
         if cfg.init_from:
             self._init_generators(Path(cfg.init_from))
         o = cfg.optim
         groups: list[dict[str, Any]] = []
-        trained = [*self.gx.parameters()] if o.train_gx else []
         if not o.train_gx:
-            for p in self.gx.parameters():
-                p.requires_grad_(False)
+            self.gx.requires_grad_(False)
         if o.train_generators:
-            groups.append({"params": [*trained, *self.gy.parameters()], "lr": o.lr})
+            trained = [p for g in (self.gx, self.gy) for p in g.parameters() if p.requires_grad]
+            groups.append({"params": trained, "lr": o.lr})
         else:
-            for p in [*self.gx.parameters(), *self.gy.parameters()]:
-                p.requires_grad_(False)
+            self.gx.requires_grad_(False)
+            self.gy.requires_grad_(False)
         if self.pose is not None and self.pose.trainable_parameters():
             groups.append({"params": self.pose.trainable_parameters(), "lr": o.lr_pose})
         if not groups:
@@ -195,13 +196,12 @@ class Trainer:
         l_ssim = 1 - ssim(x_hat, x)
         total = lw.lambda_xy * l_xy + lw.lambda_l1 * l_l1 + lw.lambda_ssim * l_ssim
         logs: dict[str, float] = {}
+        x_wrong = None  # GY under the wrong key, computed once for the loss and reused for the log
         if lw.lambda_wrong_key > 0:
-            if wrong is None:
-                raise ValueError("loss.lambda_wrong_key needs keyed models (model.keyed = true)")
-            scrambler = self.gy.scrambler
-            assert scrambler is not None
-            given_back = straight_through_clamp(scrambler.unscramble(y_c, wrong)).detach()
-            l_wrong = (self.gy(y_c, wrong) - given_back).abs().mean()
+            assert wrong is not None and self.gy.scrambler is not None  # keyed, checked in __init__
+            given_back = straight_through_clamp(self.gy.scrambler.unscramble(y_c, wrong)).detach()
+            x_wrong = self.gy(y_c, wrong)
+            l_wrong = (x_wrong - given_back).abs().mean()
             total = total + lw.lambda_wrong_key * l_wrong
             logs["loss_wrong_key"] = float(l_wrong.detach())
         if self.dx is not None and self.dy is not None:
@@ -253,7 +253,8 @@ class Trainer:
                 lr=float(self.opt_g.param_groups[0]["lr"]),
             )
             if wrong is not None:
-                logs["psnr_rec_wrong_key"] = float(psnr(self.gy(y_c, wrong), x))
+                x_wrong = self.gy(y_c, wrong) if x_wrong is None else x_wrong.detach()
+                logs["psnr_rec_wrong_key"] = float(psnr(x_wrong, x))
                 logs["psnr_gx_codec_raw"] = float(psnr(y_c, x))
         return logs
 
