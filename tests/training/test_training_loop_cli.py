@@ -71,6 +71,27 @@ def test_tiny_training_writes_weights_metrics_and_resumes(tmp_path: Path) -> Non
     assert [int(r["step"]) for r in csv.DictReader((result.out_dir / "metrics.csv").open())] == [1, 2, 3]
 
 
+def test_a_pinned_gx_stage_starts_from_an_unpinned_run_and_saves_a_pinned_gx(tmp_path: Path) -> None:
+    from recanon_sdk.models.weights import load_model
+
+    first = train(_tiny(tmp_path, "steps=1", "loss.lambda_adv=0.0"), progress=False)
+    pinned_cfg = _tiny(
+        tmp_path,
+        "steps=2",
+        "loss.lambda_adv=0.0",
+        "model.pin_blur=0.1",
+        f"init_from={str(first.out_dir)!r}",
+        f"out={str(tmp_path / 'pinned')!r}",
+    )
+    pinned = train(pinned_cfg, progress=False)
+    gx, gx_meta = load_model(pinned.gx_path)
+    gy, gy_meta = load_model(pinned.gy_path)
+    assert gx.pin is not None and gx.pin.blur == 0.1 and gx.pin.cell == 8
+    assert "pin" not in gy_meta["kwargs"] and "pin" in gx_meta["kwargs"]
+    start, _ = load_model(first.gx_path)
+    assert any(not torch.equal(p, q) for p, q in zip(gx.state_dict().values(), start.state_dict().values()))
+
+
 def test_resume_replays_the_same_data_and_reaches_the_same_weights(tmp_path: Path) -> None:
     cfg = _tiny(tmp_path, "steps=2", "loss.lambda_adv=0.0", "codec.kind='none'")
     straight = Trainer(apply_overrides(cfg, [f"out={str(tmp_path / 'a')!r}"]))

@@ -227,6 +227,18 @@ class BandScrambler(nn.Module):
         dy = block_idct(delta.reshape(shape), self.dct)
         return x + dy  # adding Δ to R, G and B changes Y by Δ and leaves chroma alone
 
+    def band_luma(self, x: torch.Tensor) -> torch.Tensor:
+        """The luma of ``x`` restricted to the scrambled band, ``(B, 1, H, W)``.
+
+        Adding it to R, G and B changes the luma by exactly that much (the weights sum to 1).
+        """
+        self._check_size(*x.shape[-2:])
+        n = self.cfg.block
+        mask = torch.zeros(n * n, device=x.device, dtype=x.dtype)
+        mask[self.band_index] = 1
+        y = (x * self.luma).sum(1, keepdim=True)
+        return block_idct(block_dct(y, self.dct) * mask.view(n, n), self.dct)
+
     def scramble(self, x: torch.Tensor, key: DeploymentKey) -> torch.Tensor:
         """Scramble the mid-band luma of ``x`` (``(B, 3, H, W)``) with ``key``."""
         return self._transform(x, key, inverse=False)
@@ -282,11 +294,23 @@ class _Keyed(nn.Module):
 
 
 class KeyedEnhancer(_Keyed):
-    """GX: raw portrait ``x`` → privacy-enhanced portrait ``y = clamp(S_k(net(x)))``, values in [0, 1]."""
+    """GX: raw portrait ``x`` → privacy-enhanced portrait ``y = clamp(S_k(net(x)))``, values in [0, 1].
+
+    With ``pin`` (a :class:`~recanon_sdk.models.pinned.PinnedOutput`), the network's output is
+    first pinned to the desensitized target outside the keyed band: ``y = clamp(S_k(pin(x, net(x))))``.
+    """
+
+    def __init__(self, net: nn.Module, scrambler: BandScrambler | None, pin: nn.Module | None = None) -> None:
+        super().__init__(net, scrambler)
+        if pin is not None and scrambler is None:
+            raise ValueError("a pinned GX needs the keyed band (keyed=True)")
+        self.pin = pin
 
     def forward(self, x: torch.Tensor, key: DeploymentKey | None = None) -> torch.Tensor:
         code = None if key is None else key.code
         u = self.net(x, code)
+        if self.pin is not None:
+            u = self.pin(x, u)
         if self.scrambler is not None:
             if key is None:
                 raise ValueError("a keyed GX needs a DeploymentKey")

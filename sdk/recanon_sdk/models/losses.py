@@ -53,10 +53,11 @@ Desensitization = Literal["blur", "pixelate", "noise", "blur+noise"]
 
 
 def _gaussian_kernel(sigma: float, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    # computed in Python so that an ONNX trace records the taps as constants
     radius = max(1, math.ceil(3 * sigma))
-    t = torch.arange(-radius, radius + 1, device=device, dtype=dtype)
-    k = torch.exp(-0.5 * (t / sigma) ** 2)
-    return k / k.sum()
+    taps = [math.exp(-0.5 * (t / sigma) ** 2) for t in range(-radius, radius + 1)]
+    total = sum(taps)
+    return torch.tensor([t / total for t in taps], device=device, dtype=dtype)
 
 
 def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
@@ -64,7 +65,7 @@ def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     if sigma <= 0:
         return x
     k = _gaussian_kernel(sigma, x.device, x.dtype)
-    c = x.shape[1]
+    c = int(x.shape[1])
     r = k.numel() // 2
     mode = "reflect" if min(x.shape[-2:]) > r else "replicate"
     x = F.conv2d(F.pad(x, (r, r, 0, 0), mode=mode), k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)

@@ -24,7 +24,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from recanon_sdk.models.keyed import BandScrambler, KeyedEnhancer, KeyedRecoverer, ScramblerConfig
+from recanon_sdk.models.keyed import BandScrambler, ScramblerConfig
+from recanon_sdk.models.pinned import wrap_generator
 from recanon_sdk.models.registry import register_model
 from recanon_sdk.models.unet import FiLM
 
@@ -141,13 +142,13 @@ model_cfgs: dict[str, ResNetGeneratorConfig] = {
 }
 
 
-def _build(name: str, role: str, **kwargs: Any) -> nn.Module:
+def _build(name: str, role: str, pin: Mapping[str, Any] | None = None, **kwargs: Any) -> nn.Module:
     cfg = replace(model_cfgs[name], **kwargs)
     if isinstance(cfg.scrambler, Mapping):
         cfg = replace(cfg, scrambler=ScramblerConfig(**cfg.scrambler))
     net = ResNetGenerator(cfg)
     scrambler = BandScrambler(cfg.scrambler) if cfg.keyed else None
-    return KeyedEnhancer(net, scrambler) if role == "gx" else KeyedRecoverer(net, scrambler)
+    return wrap_generator(net, role, scrambler, pin)
 
 
 # --- registered constructors ----------------------------------------------------------------------

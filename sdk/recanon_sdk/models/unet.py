@@ -28,7 +28,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from recanon_sdk.models.keyed import BandScrambler, KeyedEnhancer, KeyedRecoverer, ScramblerConfig
+from recanon_sdk.models.keyed import BandScrambler, ScramblerConfig
+from recanon_sdk.models.pinned import wrap_generator
 from recanon_sdk.models.registry import register_model
 
 __all__ = ["UNetConfig", "UNetGenerator", "checkpoint_filter_fn"]
@@ -189,14 +190,14 @@ model_cfgs: dict[str, UNetConfig] = {
 }
 
 
-def _build(name: str, role: str, **kwargs: Any) -> nn.Module:
+def _build(name: str, role: str, pin: Mapping[str, Any] | None = None, **kwargs: Any) -> nn.Module:
     cfg = replace(model_cfgs[name], **kwargs)
     if isinstance(cfg.scrambler, Mapping):
         cfg = replace(cfg, scrambler=ScramblerConfig(**cfg.scrambler))
     cfg = replace(cfg, widths=tuple(cfg.widths))
     net = UNetGenerator(cfg)
     scrambler = BandScrambler(cfg.scrambler) if cfg.keyed else None
-    return KeyedEnhancer(net, scrambler) if role == "gx" else KeyedRecoverer(net, scrambler)
+    return wrap_generator(net, role, scrambler, pin)
 
 
 # --- registered constructors ----------------------------------------------------------------------

@@ -43,6 +43,8 @@ class ModelConfig:
     min_diag: int = 2  # scrambled DCT band (anti-diagonals u+v)
     max_diag: int = 5
     code_dim: int = 0  # > 0 also feeds a ±1 key-derived code through FiLM
+    pin_blur: float = 0.0  # > 0: outside the keyed band GX outputs a blur of σ = this × longer side
+    pin_cell: int = 8  # ... plus a coarse correction of this cell size (models/pinned.py)
 
 
 @dataclass

@@ -97,7 +97,10 @@ class Trainer:
         self.model_kwargs: dict[str, Any] = {"keyed": m.keyed, "code_dim": m.code_dim}
         if m.keyed:
             self.model_kwargs["scrambler"] = {"min_diag": m.min_diag, "max_diag": m.max_diag}
-        self.gx = create_model(m.gx, **self.model_kwargs).to(self.device)
+        self.gx_kwargs = dict(self.model_kwargs)
+        if m.pin_blur > 0:
+            self.gx_kwargs["pin"] = {"blur": m.pin_blur, "cell": m.pin_cell}
+        self.gx = create_model(m.gx, **self.gx_kwargs).to(self.device)
         self.gy = create_model(m.gy, **self.model_kwargs).to(self.device)
         self.models: dict[str, nn.Module] = {"gx": self.gx, "gy": self.gy}
         lw = cfg.loss
@@ -275,7 +278,7 @@ class Trainer:
             "blur_sigma": self.cfg.loss.blur_sigma,
         }
         gx_path = save_model(
-            self.out / "gx.safetensors", self.gx, self.cfg.model.gx, self.model_kwargs, self.size, extra
+            self.out / "gx.safetensors", self.gx, self.cfg.model.gx, self.gx_kwargs, self.size, extra
         )
         gy_path = save_model(
             self.out / "gy.safetensors", self.gy, self.cfg.model.gy, self.model_kwargs, self.size, extra

@@ -1,0 +1,104 @@
+"""GX's pinned output structure: outside the keyed band, GX's output *is* the desensitization.
+
+A probe (docs/metrics.md, "Probe") found that a GX free to deviate from its blur target anywhere
+puts person structure, useful to the pose estimator and to a face embedder alike, into components
+the keyed band scrambling leaves readable: luma outside the scrambled DCT band, and chroma. A loss
+cannot forbid that reliably, so :class:`PinnedOutput` forbids it by construction. Given the raw
+portrait ``x`` and the network's free output ``u``::
+
+    d = blur_σ(x)                         σ = blur · max(H, W), the Blur enhancer's rule
+    c = up(avgpool_cell(u − d))           a coarse correction, one value per cell × cell
+    b = band_Y(u − d − c)                 the luma of the keyed band only (added to R, G, B)
+    GX(x) = S_k(d + c + b)
+
+So everything outside the band is the desensitized target plus a correction with no detail finer
+than ``cell`` pixels (at 128×64 a face is 10–12 px tall: one or two cells), and inside the band
+sits whatever the network wrote, which the deployment key then scrambles across the image. What
+the pose estimator may gain from GX has to travel in the coarse correction; what GY recovers has
+to travel in the band (plus what it can infer).
+
+>>> import torch
+>>> from recanon_sdk.models.keyed import BandScrambler
+>>> pin = PinnedOutput(BandScrambler(), blur=0.1, cell=8)
+>>> x, u = torch.rand(2, 3, 64, 32), torch.rand(2, 3, 64, 32)
+>>> out = pin(x, u)
+>>> out.shape
+torch.Size([2, 3, 64, 32])
+>>> d = pin.target(x)  # outside the band, all that differs from the blur is the coarse correction:
+>>> bool(torch.allclose(pin.outside_band(out - d), pin.outside_band(pin.coarse(u - d)), atol=1e-5))
+True
+
+Licence: AGPL-3.0-or-later (recanon).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from recanon_sdk.models.keyed import BandScrambler, KeyedEnhancer, KeyedRecoverer
+from recanon_sdk.models.losses import gaussian_blur
+
+__all__ = ["PinConfig", "PinnedOutput", "wrap_generator"]
+
+
+@dataclass(frozen=True)
+class PinConfig:
+    """``blur``: the target's Gaussian σ as a fraction of the portrait's longer side (0.1 is the
+    Blur enhancer's default); ``cell``: the coarse correction's cell size in pixels."""
+
+    blur: float = 0.1
+    cell: int = 8
+
+
+class PinnedOutput(nn.Module):
+    """Compose GX's output as desensitized target + coarse correction + keyed-band content."""
+
+    def __init__(self, scrambler: BandScrambler, blur: float = 0.1, cell: int = 8) -> None:
+        super().__init__()
+        if blur <= 0 or cell < 1:
+            raise ValueError(f"need blur > 0 and cell >= 1, got blur={blur}, cell={cell}")
+        self.scrambler = scrambler
+        self.blur = float(blur)
+        self.cell = int(cell)
+
+    def target(self, x: torch.Tensor) -> torch.Tensor:
+        """The desensitized target ``d = blur_σ(x)``."""
+        return gaussian_blur(x, self.blur * max(x.shape[-2:]))
+
+    def coarse(self, r: torch.Tensor) -> torch.Tensor:
+        """``r`` averaged over ``cell × cell`` cells and bilinearly upsampled back."""
+        h, w = r.shape[-2:]
+        small = F.avg_pool2d(r, self.cell, ceil_mode=True)
+        return F.interpolate(small, size=(h, w), mode="bilinear", align_corners=False)
+
+    def outside_band(self, r: torch.Tensor) -> torch.Tensor:
+        """``r`` without its keyed-band luma component."""
+        return r - self.scrambler.band_luma(r)
+
+    def forward(self, x: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        d = self.target(x)
+        c = self.coarse(u - d)
+        return d + c + self.scrambler.band_luma(u - d - c)
+
+
+def wrap_generator(
+    net: nn.Module, role: str, scrambler: BandScrambler | None, pin: PinConfig | Mapping[str, Any] | None
+) -> nn.Module:
+    """Wrap a generator network as GX (``role="gx"``, optionally pinned) or GY (``role="gy"``)."""
+    if role == "gy":
+        if pin:
+            raise ValueError("only GX has a pinned output; GY takes none")
+        return KeyedRecoverer(net, scrambler)
+    if isinstance(pin, Mapping):
+        pin = PinConfig(**pin)
+    if pin is None:
+        return KeyedEnhancer(net, scrambler)
+    if scrambler is None:
+        raise ValueError("a pinned GX needs the keyed band (keyed=True)")
+    return KeyedEnhancer(net, scrambler, PinnedOutput(scrambler, pin.blur, pin.cell))
