@@ -72,7 +72,7 @@ def test_a_pinned_gx_file_reloads_pinned_and_exports_to_onnx_with_parity(tmp_pat
     torch.manual_seed(1)
     gx = create_model("gx_unet_s", pin=PIN)
     path = save_model(tmp_path / "gx.safetensors", gx, "gx_unet_s", {"pin": PIN}, (128, 64), {})
-    reloaded, meta = load_model(path)
+    reloaded, _ = load_model(path)
     assert reloaded.pin is not None and reloaded.pin.blur == 0.1 and reloaded.pin.cell == 8
     x = torch.rand(2, 3, 128, 64)
     key = reloaded.key_for_secret(SECRET, 128, 64)
