@@ -35,7 +35,17 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["EvalConfig", "evaluate", "faces_found", "parse_source", "reidentified", "write_report"]
+__all__ = [
+    "EvalConfig",
+    "FaceEmbeddings",
+    "evaluate",
+    "face_embeddings",
+    "faces_found",
+    "identified_rank1",
+    "parse_source",
+    "reidentified",
+    "write_report",
+]
 
 KINDS = ("coco", "folder", "mpii")
 
@@ -242,14 +252,37 @@ def reidentified(
     *Found*: dlib must detect the face in the crop itself; *given*: the crop's embedding is taken at
     the raw face's location (an upper bound). ``None`` without ``face_recognition`` (``eval`` extra).
     """
+    pairs = face_embeddings(raw, crops)
+    if pairs is None:
+        return None
+    found = [any(float(np.linalg.norm(e - p.reference)) < 0.6 for e in p.found) for p in pairs]
+    given = [p.given is not None and float(np.linalg.norm(p.given - p.reference)) < 0.6 for p in pairs]
+    return found, given
+
+
+@dataclass
+class FaceEmbeddings:
+    """dlib embeddings of one portrait whose raw version has a face (see :func:`face_embeddings`)."""
+
+    index: int  # position of the portrait in the input
+    reference: np.ndarray  # (128,) the raw face's embedding
+    given: np.ndarray | None  # the crop's embedding at the raw face's location
+    found: list[np.ndarray]  # embeddings of the faces dlib finds in the crop itself
+
+
+def face_embeddings(raw: Sequence[np.ndarray], crops: Sequence[np.ndarray]) -> list[FaceEmbeddings] | None:
+    """dlib 128-d embeddings (2× bicubic upscaling) of each portrait pair where dlib finds a raw face.
+
+    ``None`` without ``face_recognition`` (the ``eval`` extra).
+    """
     try:
         import face_recognition as fr
     except ImportError:
         return None
     import cv2
 
-    found, given = [], []
-    for r, c in zip(raw, crops, strict=True):
+    out = []
+    for i, (r, c) in enumerate(zip(raw, crops, strict=True)):
         big_raw = cv2.resize(r, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
         locations = fr.face_locations(big_raw, number_of_times_to_upsample=1)
         if not locations:
@@ -257,11 +290,38 @@ def reidentified(
         reference = fr.face_encodings(big_raw, locations[:1])[0]
         big = cv2.resize(c, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
         at = fr.face_encodings(big, locations[:1])
-        given.append(bool(at) and float(np.linalg.norm(at[0] - reference)) < 0.6)
         own = fr.face_locations(big, number_of_times_to_upsample=1)
-        encodings = fr.face_encodings(big, own) if own else []
-        found.append(any(float(np.linalg.norm(e - reference)) < 0.6 for e in encodings))
-    return found, given
+        found = list(fr.face_encodings(big, own)) if own else []
+        out.append(FaceEmbeddings(i, reference, at[0] if at else None, found))
+    return out
+
+
+def identified_rank1(
+    references: Sequence[np.ndarray],
+    reference_ids: Sequence[int],
+    probes: Sequence[np.ndarray | None],
+    probe_ids: Sequence[int],
+) -> tuple[float, float]:
+    """Rank-1 identification rate of ``probes`` against a gallery of raw ``references``, and its chance level.
+
+    A probe is identified when its nearest reference (Euclidean, dlib space) has the probe's identity
+    (here: the track id). Chance: the mean share of the gallery with the probe's identity. Probes
+    without an embedding count as not identified.
+
+    >>> refs = [np.zeros(2), np.ones(2), np.full(2, 2.0)]
+    >>> identified_rank1(refs, [0, 1, 1], [np.full(2, 0.1), np.full(2, 1.9), None], [0, 0, 1])
+    (0.3333333333333333, 0.4444444444444444)
+    """
+    gallery = np.stack(references)
+    ids = np.asarray(reference_ids)
+    hits, chance = [], []
+    for probe, pid in zip(probes, probe_ids, strict=True):
+        chance.append(float(np.mean(ids == pid)))
+        if probe is None:
+            hits.append(False)
+            continue
+        hits.append(bool(ids[int(np.argmin(np.linalg.norm(gallery - probe, axis=1)))] == pid))
+    return float(np.mean(hits)), float(np.mean(chance))
 
 
 def _psnr_ssim(raw: Sequence[np.ndarray], crops: Sequence[np.ndarray]) -> tuple[float, float]:
