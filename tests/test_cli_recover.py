@@ -168,16 +168,14 @@ def test_the_demo_gy_recovers_with_its_secret_and_gives_gx_back_under_another():
     from recanon_sdk.models.codec import x264_roundtrip
     from recanon_sdk.models.losses import psnr
     from recanon_sdk.models.sealed import open_sealed_gy
-    from recanon_sdk.training.config import SourceConfig
-    from recanon_sdk.training.data import PersonCrops, build_records, shared_data_dir, split_indices
+    from recanon_sdk.training.config import DataConfig, SourceConfig
+    from recanon_sdk.training.data import shared_data_dir
+    from recanon_sdk.training.evaluate import held_out_portraits
 
     inria = shared_data_dir() / "images" / "inria_person"
     if not inria.is_dir():
         pytest.skip(f"needs ../shared (INRIA person crops at {inria})")
-    records = build_records([SourceConfig(kind="folder", path=str(inria))])
-    _, held_out = split_indices(len(records), 0.1)
-    data = PersonCrops(records, (128, 64), 0.15, augment=False)
-    raw = [(data[i]["image"].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8) for i in held_out[:24]]
+    raw = held_out_portraits(DataConfig(sources=[SourceConfig(kind="folder", path=str(inria))]), limit=24)
     device = rk.load_device_key((DEMO / "DEMO-device.key").read_bytes(), passphrase=None)
     holder = rk.load_holder_key((DEMO / "DEMO-holder.key").read_bytes(), passphrase=None)
     dep = rk.load_deployment((DEMO / "demo.deployment").read_bytes())

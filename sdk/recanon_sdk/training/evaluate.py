@@ -23,8 +23,17 @@ from recanon_sdk.enhance.learned import LearnedEnhancer
 from recanon_sdk.models.codec import x264_encode, x264_roundtrip
 from recanon_sdk.models.losses import gaussian_blur, psnr, ssim
 from recanon_sdk.models.recover import GYRecoverer
+from recanon_sdk.training.config import DataConfig
 
-__all__ = ["evaluate_pair", "jpeg_roundtrip", "oks", "pose_agreement", "x264_encode", "x264_roundtrip"]
+__all__ = [
+    "evaluate_pair",
+    "held_out_portraits",
+    "jpeg_roundtrip",
+    "oks",
+    "pose_agreement",
+    "x264_encode",
+    "x264_roundtrip",
+]
 
 
 def jpeg_roundtrip(crops: Sequence[np.ndarray], quality: int) -> list[np.ndarray]:
@@ -147,6 +156,20 @@ def face_count(crops: Sequence[np.ndarray], model: str | Path, upscale: int = 3,
     return n
 
 
+def held_out_portraits(data: DataConfig, limit: int = 0) -> list[np.ndarray]:
+    """The held-out split of ``data`` (the portraits training never saw) as ``(H, W, 3)`` uint8 RGB.
+
+    ``limit`` > 0 keeps the first ``limit`` of them.
+    """
+    from recanon_sdk.training.data import PersonCrops, build_records, split_indices
+
+    records = build_records(data.sources)
+    _, held_out = split_indices(len(records), data.holdout)
+    crops = PersonCrops(records, (int(data.size[0]), int(data.size[1])), data.margin, augment=False)
+    held_out = held_out[:limit] if limit > 0 else held_out
+    return [(crops[i]["image"].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8) for i in held_out]
+
+
 def evaluate_run(
     run: str | Path, config: str | Path, pose: bool = True, faces: bool = True
 ) -> dict[str, object]:
@@ -154,14 +177,11 @@ def evaluate_run(
     on the held-out portraits of the run's config: PSNR/SSIM through JPEG q90, q75 and libx264 CRF 23,
     H.264 bytes, pose agreement of the frozen YOLO11n-pose and YuNet face counts."""
     from recanon_sdk.training.config import load_config
-    from recanon_sdk.training.data import PersonCrops, build_records, shared_data_dir, split_indices
+    from recanon_sdk.training.data import shared_data_dir
 
     run = Path(run)
     cfg = load_config(config)
-    recs = build_records(cfg.data.sources)
-    _, hold = split_indices(len(recs), cfg.data.holdout)
-    ds = PersonCrops(recs, (int(cfg.data.size[0]), int(cfg.data.size[1])), cfg.data.margin, augment=False)
-    crops = [(ds[i]["image"].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8) for i in hold]
+    crops = held_out_portraits(cfg.data)
     secret, wrong = bytes(range(32)), bytes(range(100, 132))
     gx, gy = run / "gx.safetensors", run / "gy.safetensors"
     out: dict[str, object] = {"held_out_crops": len(crops)}
