@@ -5,9 +5,17 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+import numpy as np
 import pytest
 from recanon_cli.main import app
-from recanon_sdk.evaluation import EvalConfig, _oks_ap, evaluate, parse_source, write_report
+from recanon_sdk.evaluation import (
+    EvalConfig,
+    _oks_ap,
+    evaluate,
+    identity_verification,
+    parse_source,
+    write_report,
+)
 from typer.testing import CliRunner
 
 from tests.conftest import SHARED, need_shared
@@ -38,6 +46,27 @@ def test_oks_ap_is_one_for_the_truth_and_zero_for_nothing():
         )
     ] * 2
     assert _oks_ap(truth, wrong, (256, 128))[0] < 0.05
+
+
+def test_identity_verification_tells_identity_from_faces_that_all_look_alike():
+    rng = np.random.default_rng(0)
+    people = rng.normal(size=(4, 128))  # four identities, far apart in embedding space
+    ids = [i % 4 for i in range(40)]
+    refs = [people[i] + rng.normal(scale=0.02, size=128) for i in ids]
+    # raw faces: identifying
+    genuine, impostor, auc = identity_verification(refs, ids, refs)
+    assert (genuine, impostor, auc) == (1.0, 0.0, 1.0)
+    # a rendering that makes every face the same point: matches none better than any other
+    same = [np.mean(people, axis=0)] * 40
+    genuine, impostor, auc = identity_verification(refs, ids, same)
+    assert auc == pytest.approx(0.5, abs=0.05)
+    # faces nudged towards their own identity but still close to everyone: AUC sees it, rates do not
+    nudged = [0.9 * np.mean(people, axis=0) + 0.1 * people[i] for i in ids]
+    _, _, auc_nudged = identity_verification(refs, ids, nudged)
+    assert auc_nudged > 0.9
+    # no embedding at all counts as no match and as chance
+    genuine, impostor, auc = identity_verification(refs, ids, [None] * 40)
+    assert (genuine, impostor, auc) == (0.0, 0.0, 0.5)
 
 
 def test_eval_on_coco_ground_truth(tmp_path):
