@@ -82,3 +82,17 @@ def test_a_pinned_gx_file_reloads_pinned_and_exports_to_onnx_with_parity(tmp_pat
     assert np.abs(got - expected).max() < 1e-4
     crop = (np.random.default_rng(0).random((200, 90, 3)) * 255).astype(np.uint8)
     assert LearnedEnhancer(path, SECRET).enhance([crop])[0].shape == crop.shape
+
+
+def test_pinning_only_the_top_leaves_the_rest_of_the_portrait_to_the_network() -> None:
+    torch.manual_seed(2)
+    scrambler = create_model("gx_unet_s").scrambler
+    x, u = torch.rand(2, 3, 128, 64), torch.rand(2, 3, 128, 64)
+    whole = PinnedOutput(scrambler, blur=0.1, cell=8)
+    top = PinnedOutput(scrambler, blur=0.1, cell=8, top=0.2)
+    assert top.pinned_rows(128) == 32  # 0.2 × 128 = 25.6 rows, rounded up to whole 8-pixel blocks
+    out = top(x, u)
+    assert torch.equal(out[..., 32:, :], u[..., 32:, :])
+    assert torch.allclose(out[..., :32, :], whole(x, u)[..., :32, :], atol=1e-6)
+    with pytest.raises(ValueError, match="top"):
+        PinnedOutput(scrambler, top=0.0)

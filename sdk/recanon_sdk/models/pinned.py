@@ -33,6 +33,7 @@ Licence: AGPL-3.0-or-later (recanon).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -50,22 +51,26 @@ __all__ = ["PinConfig", "PinnedOutput", "wrap_generator"]
 @dataclass(frozen=True)
 class PinConfig:
     """``blur``: the target's Gaussian σ as a fraction of the portrait's longer side (0.1 is the
-    Blur enhancer's default); ``cell``: the coarse correction's cell size in pixels."""
+    Blur enhancer's default); ``cell``: the coarse correction's cell size in pixels; ``top``: the
+    fraction of the portrait, from the top, that is pinned (whole 8-pixel block rows; 1.0 = all of
+    it; a smaller value pins only where an upright person's head is and leaves the body free)."""
 
     blur: float = 0.1
     cell: int = 8
+    top: float = 1.0
 
 
 class PinnedOutput(nn.Module):
     """Compose GX's output as desensitized target + coarse correction + keyed-band content."""
 
-    def __init__(self, scrambler: BandScrambler, blur: float = 0.1, cell: int = 8) -> None:
+    def __init__(self, scrambler: BandScrambler, blur: float = 0.1, cell: int = 8, top: float = 1.0) -> None:
         super().__init__()
-        if blur <= 0 or cell < 1:
-            raise ValueError(f"need blur > 0 and cell >= 1, got blur={blur}, cell={cell}")
+        if blur <= 0 or cell < 1 or not 0 < top <= 1:
+            raise ValueError(f"need blur > 0, cell >= 1 and 0 < top <= 1, got {blur}, {cell}, {top}")
         self.scrambler = scrambler
         self.blur = float(blur)
         self.cell = int(cell)
+        self.top = float(top)
 
     def target(self, x: torch.Tensor) -> torch.Tensor:
         """The desensitized target ``d = blur_σ(x)``."""
@@ -81,10 +86,20 @@ class PinnedOutput(nn.Module):
         """``r`` without its keyed-band luma component."""
         return r - self.scrambler.band_luma(r)
 
+    def pinned_rows(self, height: int) -> int:
+        """How many pixel rows from the top are pinned (whole blocks)."""
+        block = self.scrambler.cfg.block
+        return min(height, math.ceil(self.top * height / block) * block)
+
     def forward(self, x: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
         d = self.target(x)
         c = self.coarse(u - d)
-        return d + c + self.scrambler.band_luma(u - d - c)
+        pinned = d + c + self.scrambler.band_luma(u - d - c)
+        rows = self.pinned_rows(x.shape[-2])
+        if rows == x.shape[-2]:
+            return pinned
+        # the band projection is per 8x8 block, so whole block rows can be mixed exactly
+        return torch.cat([pinned[..., :rows, :], u[..., rows:, :]], dim=-2)
 
 
 def wrap_generator(
@@ -101,4 +116,4 @@ def wrap_generator(
         return KeyedEnhancer(net, scrambler)
     if scrambler is None:
         raise ValueError("a pinned GX needs the keyed band (keyed=True)")
-    return KeyedEnhancer(net, scrambler, PinnedOutput(scrambler, pin.blur, pin.cell))
+    return KeyedEnhancer(net, scrambler, PinnedOutput(scrambler, pin.blur, pin.cell, pin.top))

@@ -45,6 +45,7 @@ class ModelConfig:
     code_dim: int = 0  # > 0 also feeds a ±1 key-derived code through FiLM
     pin_blur: float = 0.0  # > 0: outside the keyed band GX outputs a blur of σ = this × longer side
     pin_cell: int = 8  # ... plus a coarse correction of this cell size (models/pinned.py)
+    pin_top: float = 1.0  # the top fraction of the portrait that is pinned (1 = all)
 
 
 @dataclass

@@ -99,7 +99,7 @@ class Trainer:
             self.model_kwargs["scrambler"] = {"min_diag": m.min_diag, "max_diag": m.max_diag}
         self.gx_kwargs = dict(self.model_kwargs)
         if m.pin_blur > 0:
-            self.gx_kwargs["pin"] = {"blur": m.pin_blur, "cell": m.pin_cell}
+            self.gx_kwargs["pin"] = {"blur": m.pin_blur, "cell": m.pin_cell, "top": m.pin_top}
         self.gx = create_model(m.gx, **self.gx_kwargs).to(self.device)
         self.gy = create_model(m.gy, **self.model_kwargs).to(self.device)
         self.models: dict[str, nn.Module] = {"gx": self.gx, "gy": self.gy}
