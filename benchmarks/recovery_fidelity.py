@@ -169,9 +169,7 @@ def main() -> int:
                 f"impostor control: {len(gallery)} tracked raw faces of {len(set(identities))} tracks; "
                 "'impostor': share of other people's raw faces a region matches at 0.6 given the location;"
             )
-            print(
-                "'AUC': how often a region is nearer its own raw face than another person's (0.5 = none)"
-            )
+            print("'AUC': how often a region is nearer its own raw face than another person's (0.5 = none)")
         print(
             f"{'vs the raw region':30s} {'PSNR dB':>8s} {'SSIM':>6s} {'YuNet faces':>12s} "
             f"{'re-id found':>12s} {'re-id given':>12s} {'impostor':>9s} {'AUC':>5s}"
