@@ -147,9 +147,7 @@ def main() -> int:
                     faces = face_embeddings([raw_crop], [crop]) if fr is not None else None
                     if faces:  # the raw region has a dlib face
                         f = faces[0]
-                        found = any(float(np.linalg.norm(e - f.reference)) < 0.6 for e in f.found)
-                        given = f.given is not None and float(np.linalg.norm(f.given - f.reference)) < 0.6
-                        reid[name].append((found, given))
+                        reid[name].append((f.matched_found, f.matched_given))
                         if track >= 0:
                             probes[name].append(f.given)
                             if name == "exact (sealed originals)":

@@ -48,6 +48,8 @@ __all__ = [
 ]
 
 KINDS = ("coco", "folder", "mpii")
+#: dlib's standard face-verification threshold on its 128-d embeddings (Euclidean distance).
+DLIB_MATCH_DISTANCE = 0.6
 
 
 def parse_source(text: str) -> tuple[str, str, str | None]:
@@ -255,9 +257,7 @@ def reidentified(
     pairs = face_embeddings(raw, crops)
     if pairs is None:
         return None
-    found = [any(float(np.linalg.norm(e - p.reference)) < 0.6 for e in p.found) for p in pairs]
-    given = [p.given is not None and float(np.linalg.norm(p.given - p.reference)) < 0.6 for p in pairs]
-    return found, given
+    return [p.matched_found for p in pairs], [p.matched_given for p in pairs]
 
 
 @dataclass
@@ -268,6 +268,19 @@ class FaceEmbeddings:
     reference: np.ndarray  # (128,) the raw face's embedding
     given: np.ndarray | None  # the crop's embedding at the raw face's location
     found: list[np.ndarray]  # embeddings of the faces dlib finds in the crop itself
+
+    @property
+    def matched_found(self) -> bool:
+        """A face dlib finds in the crop matches the raw face (distance < :data:`DLIB_MATCH_DISTANCE`)."""
+        return any(float(np.linalg.norm(e - self.reference)) < DLIB_MATCH_DISTANCE for e in self.found)
+
+    @property
+    def matched_given(self) -> bool:
+        """The crop's embedding at the raw face's location matches the raw face."""
+        return (
+            self.given is not None
+            and float(np.linalg.norm(self.given - self.reference)) < DLIB_MATCH_DISTANCE
+        )
 
 
 def face_embeddings(raw: Sequence[np.ndarray], crops: Sequence[np.ndarray]) -> list[FaceEmbeddings] | None:
@@ -327,10 +340,10 @@ def identity_verification(
             auc.append(0.5)
             continue
         distance = np.linalg.norm(gallery - probe, axis=1)
-        genuine.append(bool(distance[i] < 0.6))
+        genuine.append(bool(distance[i] < DLIB_MATCH_DISTANCE))
         if not others.any():
             continue
-        impostor.append(float(np.mean(distance[others] < 0.6)))
+        impostor.append(float(np.mean(distance[others] < DLIB_MATCH_DISTANCE)))
         auc.append(
             float(np.mean(distance[others] > distance[i]) + 0.5 * np.mean(distance[others] == distance[i]))
         )
