@@ -114,6 +114,4 @@ def wrap_generator(
         pin = PinConfig(**pin)
     if pin is None:
         return KeyedEnhancer(net, scrambler)
-    if scrambler is None:
-        raise ValueError("a pinned GX needs the keyed band (keyed=True)")
     return KeyedEnhancer(net, scrambler, PinnedOutput(scrambler, pin.blur, pin.cell, pin.top))
