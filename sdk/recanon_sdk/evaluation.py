@@ -210,6 +210,29 @@ def _oks_ap(
     return float(ev.stats[0]), float(ev.stats[1])
 
 
+def portrait_heads(people: Any, min_score: float = 0.25) -> np.ndarray | None:
+    """The head boxes a head-pinned GX gets for one portrait, from P's people on the raw portrait
+    (score ≥ ``min_score``, the detector's default): every known head, or ``None`` (pin the whole
+    portrait) when no person is found or the most confident one shows no face keypoint.
+
+    >>> from recanon_sdk.types import People
+    >>> kpts = np.zeros((1, 17, 3), np.float32); kpts[0, 0] = (32, 20, 0.9)
+    >>> portrait_heads(People(np.array([[10, 5, 54, 120]], np.float32), np.array([0.8]), kpts)).shape
+    (1, 4)
+    >>> portrait_heads(People.empty()) is None
+    True
+    """
+    from recanon_sdk.geometry import head_boxes
+
+    keep = np.asarray(people.score) >= min_score
+    if not keep.any():
+        return None
+    heads = head_boxes(people.keypoints[keep], people.xyxy[keep])
+    if np.isnan(heads[int(np.argmax(np.asarray(people.score)[keep]))]).any():
+        return None
+    return heads[~np.isnan(heads).any(axis=1)]
+
+
 def _teacher(raw_predictions: list[Any]) -> list[np.ndarray | None]:
     """P's own best prediction on each raw portrait as ground truth (keypoints with conf ≥ 0.5)."""
     truth = []
@@ -393,9 +416,12 @@ def evaluate(config: EvalConfig, log: Callable[[str], None] = print) -> dict[str
                     continue
                 from recanon_sdk.enhance import make_enhancer
 
-                produced = make_enhancer("gx", model_secret=secret, gx_weights=config.gx_weights).enhance(
-                    list(raw)
-                )
+                gx = make_enhancer("gx", model_secret=secret, gx_weights=config.gx_weights)
+                if getattr(gx, "wants_heads", False):  # where the faces are, as the detector sees them
+                    heads = [portrait_heads(people) for people in _pose_predictions(raw, config.size)]
+                    produced = gx.enhance(list(raw), heads=heads)  # type: ignore[call-arg]
+                else:
+                    produced = gx.enhance(list(raw))
             else:
                 produced = _classic(name)(list(raw))
             outputs[name] = x264_roundtrip(produced, crf=config.crf)

@@ -168,6 +168,81 @@ def cover_head(boxes: np.ndarray, keypoints: np.ndarray, *, keypoint_conf: float
     return out
 
 
+def head_boxes(keypoints: np.ndarray, boxes: np.ndarray, *, keypoint_conf: float = 0.3) -> np.ndarray:
+    """Where each person's head is, generously, from the face keypoints: ``(n, 4)`` x0, y0, x1, y1.
+
+    The centre is the mean of the confident face keypoints (nose, eyes, ears; confidence ≥
+    ``keypoint_conf``); the half-size ``r`` is the largest of 0.75 × their spread, 0.35 × the
+    shoulder width (both shoulders confident), 0.07 × the person box height and 0.15 × its width
+    (a standing person's head is about an eighth of their height); the box reaches ``1.3 r`` left
+    and right, ``1.6 r`` up (hair) and ``1.3 r`` down (chin). A row is NaN where no face keypoint is
+    confident: the head's place is unknown, and whoever uses the boxes must treat the whole person
+    as head (fail closed).
+
+    >>> box = np.array([[0.0, 0.0, 60.0, 200.0]])
+    >>> kpts = np.zeros((1, 17, 3)); kpts[0, 0] = (30, 20, 0.9)     # only the nose is seen
+    >>> head_boxes(kpts, box).round(1).tolist()
+    [[11.8, -2.4, 48.2, 38.2]]
+    >>> bool(np.isnan(head_boxes(np.zeros((1, 17, 3)), box)).all())  # no face keypoint: unknown
+    True
+    """
+    keypoints = np.asarray(keypoints, np.float64).reshape(-1, 17, 3)
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    out = np.full((len(keypoints), 4), np.nan)
+    for i, (points, box) in enumerate(zip(keypoints, boxes, strict=True)):
+        face = points[list(FACE_KEYPOINTS)]
+        seen = face[face[:, 2] >= keypoint_conf, :2]
+        if not len(seen):
+            continue
+        cx, cy = seen.mean(axis=0)
+        spread = float((seen.max(axis=0) - seen.min(axis=0)).max())
+        r = max(0.75 * spread, 0.07 * (box[3] - box[1]), 0.15 * (box[2] - box[0]), 1.0)
+        shoulders = points[[5, 6]]
+        if (shoulders[:, 2] >= keypoint_conf).all():
+            r = max(r, 0.35 * float(np.hypot(*(shoulders[0, :2] - shoulders[1, :2]))))
+        out[i] = (cx - 1.3 * r, cy - 1.6 * r, cx + 1.3 * r, cy + 1.3 * r)
+    return out
+
+
+def heads_in_regions(
+    regions: np.ndarray, heads: np.ndarray, size: tuple[int, int] | None = None
+) -> list[np.ndarray | None]:
+    """For each region, the head boxes that overlap it, in the region's own pixel coordinates (or,
+    with ``size`` (h, w), in those of the region resized to ``size``, as :meth:`CropGeometry.extract`
+    cuts it).
+
+    ``regions`` (n, 4) and ``heads`` (n, 4) (from :func:`head_boxes`, NaN = unknown) are per person
+    in frame coordinates. Region ``i`` gets ``None`` when its own person's head is unknown (treat the
+    whole region as head); otherwise an ``(k, 4)`` array with every known head that overlaps it,
+    its own and other people's (a bystander's face inside a crop needs protecting too).
+
+    >>> regions = np.array([[0, 0, 50, 100], [40, 0, 90, 100]])
+    >>> heads = np.array([[10.0, 5, 30, 25], [45, 5, 65, 25]])
+    >>> [h.tolist() for h in heads_in_regions(regions, heads)]
+    [[[10.0, 5.0, 30.0, 25.0], [45.0, 5.0, 65.0, 25.0]], [[5.0, 5.0, 25.0, 25.0]]]
+    >>> heads_in_regions(regions, heads, size=(200, 100))[1].tolist()   # the crops resized 2×
+    [[10.0, 10.0, 50.0, 50.0]]
+    >>> heads_in_regions(regions, np.array([[np.nan] * 4, [45, 5, 65, 25]]))[0] is None
+    True
+    """
+    regions = np.asarray(regions, np.float64).reshape(-1, 4)
+    heads = np.asarray(heads, np.float64).reshape(-1, 4)
+    known = heads[~np.isnan(heads).any(axis=1)]
+    out: list[np.ndarray | None] = []
+    for region, own in zip(regions, heads, strict=True):
+        if np.isnan(own).any():
+            out.append(None)
+            continue
+        x0, y0, x1, y1 = region
+        inside = (known[:, 2] > x0) & (known[:, 0] < x1) & (known[:, 3] > y0) & (known[:, 1] < y1)
+        boxes = known[inside] - np.array([x0, y0, x0, y0])
+        if size is not None:
+            sx, sy = size[1] / max(x1 - x0, 1.0), size[0] / max(y1 - y0, 1.0)
+            boxes = boxes * np.array([sx, sy, sx, sy])
+        out.append(boxes)
+    return out
+
+
 @lru_cache(maxsize=256)
 def _feather_mask(h: int, w: int, feather_px: int) -> np.ndarray:
     """(h, w, 1) float32: 1 inside, a linear ramp to ~0 over ``feather_px`` pixels at each edge."""

@@ -154,6 +154,30 @@ def test_tiny_training_with_pose_loss_on_real_crops(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not INRIA.is_dir(), reason=f"needs ../shared/data (INRIA crops) at {INRIA}")
+def test_a_head_pinned_gx_trains_with_head_masks_from_the_teacher_and_saves_head_pinned(
+    tmp_path: Path,
+) -> None:
+    from recanon_sdk.models.weights import load_model
+
+    real = [f"data.sources=[{{kind='folder', path={str(INRIA)!r}, limit=6}}]", "data.size=[128, 64]"]
+    pinned = ["model.pin_blur=0.1", "model.pin_head=true", "loss.lambda_adv=0.0"]
+    result = train(
+        _tiny(tmp_path, "steps=1", "batch_size=4", "loss.lambda_pe=0.1", *pinned, *real), progress=False
+    )
+    # INRIA's upright people: the teacher finds their faces, so only the head blocks are pinned
+    assert 0.02 < result.metrics["pinned_fraction"] < 0.5
+    gx, meta = load_model(result.gx_path)
+    assert gx.pins_heads and meta["kwargs"]["pin"]["head"] is True
+    trainer = Trainer(_tiny(tmp_path / "b", "loss.lambda_pe=0.1", *pinned, *real))
+    blank = torch.zeros(2, 3, 128, 64)  # no person: no face, so the whole portrait is pinned
+    assert float(trainer.head_masks(blank).mean()) == 1.0
+    with pytest.raises(ValueError, match="lambda_pe"):
+        Trainer(_tiny(tmp_path / "c", *pinned, *real))
+    with pytest.raises(ValueError, match="pin_blur"):
+        Trainer(_tiny(tmp_path / "d", "model.pin_head=true", "loss.lambda_pe=0.1", *real))
+
+
+@pytest.mark.skipif(not INRIA.is_dir(), reason=f"needs ../shared/data (INRIA crops) at {INRIA}")
 def test_fine_tuning_p_alone_keeps_the_generators_and_writes_a_loadable_p(tmp_path: Path) -> None:
     from recanon_sdk.detect.pose import DetectorConfig, PoseDetector
     from safetensors.numpy import load_file

@@ -18,6 +18,10 @@ class Enhancer(Protocol):
 
     ``input_size`` is the (height, width) that crops are resized to before :meth:`enhance`, or
     ``None`` when the enhancer works at each crop's native size (its strength then scales with it).
+
+    An enhancer that treats heads differently (a head-pinned GX) sets ``wants_heads = True`` and
+    accepts ``enhance(crops, heads=...)``: per crop, the head boxes inside it in its own pixels
+    (:func:`recanon_sdk.geometry.heads_in_regions`), ``None`` where the person's head is unknown.
     """
 
     name: str

@@ -51,3 +51,36 @@ def batch_to_crops(batch: np.ndarray, shapes: Sequence[tuple[int, ...]]) -> list
             pixels = cv2.resize(pixels, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
         out.append(pixels)
     return out
+
+
+def head_pin_masks(
+    heads: Sequence[np.ndarray | None] | None,
+    shapes: Sequence[tuple[int, ...]],
+    size: tuple[int, int],
+    block: int = 8,
+) -> np.ndarray:
+    """Where a head-pinned GX pins its output: float32 ``(B, 1, H, W)``, 1 on every ``block × block``
+    block of the ``size`` portrait that a head box touches, 0 elsewhere.
+
+    ``heads[i]`` holds crop ``i``'s head boxes in its own pixels (``(k, 4)`` x0, y0, x1, y1, from
+    :func:`recanon_sdk.geometry.heads_in_regions`), scaled here to the portrait. ``None`` (this
+    person's head is unknown), or ``heads`` itself ``None``, pins the whole portrait: failing closed.
+
+    >>> m = head_pin_masks([np.array([[4.0, 0, 12, 12]]), None], [(64, 32, 3), (64, 32, 3)], (128, 64))
+    >>> m.shape, int(m[0].sum()) // 64, float(m[1].mean())   # 2 × 3 blocks of 8 × 8; all of it
+    ((2, 1, 128, 64), 6, 1.0)
+    """
+    h, w = size
+    masks = np.ones((len(shapes), 1, h, w), np.float32)
+    if heads is None:
+        return masks
+    for mask, boxes, shape in zip(masks, heads, shapes, strict=True):
+        if boxes is None:
+            continue
+        mask[...] = 0
+        sy, sx = h / shape[0], w / shape[1]
+        for x0, y0, x1, y1 in np.asarray(boxes, np.float64).reshape(-1, 4):
+            bx0, by0 = max(0, int(np.floor(x0 * sx / block))), max(0, int(np.floor(y0 * sy / block)))
+            bx1, by1 = int(np.ceil(x1 * sx / block)), int(np.ceil(y1 * sy / block))
+            mask[0, by0 * block : by1 * block, bx0 * block : bx1 * block] = 1
+    return masks

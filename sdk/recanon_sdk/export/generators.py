@@ -90,8 +90,9 @@ def _export(weights: str | Path, secret: bytes | None, *, key_inputs: bool, opse
             super().__init__()
             self.model = model
 
-        def forward(self, portraits: torch.Tensor) -> torch.Tensor:
-            return self.model(portraits, None if key is None else key.expand(portraits.shape[0]))
+        def forward(self, portraits: torch.Tensor, *mask: torch.Tensor) -> torch.Tensor:
+            given = None if key is None else key.expand(portraits.shape[0])
+            return self.model(portraits, given, *mask)
 
     class KeyInputs(torch.nn.Module):
         def __init__(self) -> None:
@@ -99,16 +100,25 @@ def _export(weights: str | Path, secret: bytes | None, *, key_inputs: bool, opse
             self.model = model
 
         def forward(self, portraits: torch.Tensor, *key_parts: torch.Tensor) -> torch.Tensor:
+            mask: tuple[torch.Tensor, ...] = ()
+            if pins_heads:
+                key_parts, mask = key_parts[:-1], key_parts[-1:]
             batch = portraits.shape[0]
             code = key_parts[2].expand(batch, -1) if len(key_parts) > 2 else None
             given = DeploymentKey(key_parts[0].expand(batch, -1), key_parts[1].expand(batch, -1), code)
-            return self.model(portraits, given)
+            return self.model(portraits, given, *mask)
 
     example: tuple[torch.Tensor, ...] = (torch.rand(2, 3, *size),)
     names = ["portraits"]
     if template is not None:
         example += (template.perm, template.signs) + (() if template.code is None else (template.code,))
         names += ["perm", "signs"] + ([] if template.code is None else ["code"])
+    pins_heads = bool(getattr(model, "pins_heads", False))
+    dynamic = {"portraits": {0: "batch"}, "output": {0: "batch"}}
+    if pins_heads:  # a head-pinned GX: where the heads are, per portrait (1 = pinned)
+        example += (torch.ones(2, 1, *size),)
+        names.append("pin_mask")
+        dynamic["pin_mask"] = {0: "batch"}
     buffer = io.BytesIO()
     with torch.no_grad():
         torch.onnx.export(
@@ -117,7 +127,7 @@ def _export(weights: str | Path, secret: bytes | None, *, key_inputs: bool, opse
             buffer,
             input_names=names,
             output_names=["output"],
-            dynamic_axes={"portraits": {0: "batch"}, "output": {0: "batch"}},
+            dynamic_axes=dynamic,
             opset_version=opset,
             dynamo=False,
         )
@@ -133,8 +143,10 @@ def _export(weights: str | Path, secret: bytes | None, *, key_inputs: bool, opse
         "recanon.precision": "fp16" if half else "fp32",
         "recanon.source_sha256": hashlib.sha256(Path(weights).read_bytes()).hexdigest(),
     }
+    if pins_heads:
+        facts["recanon.pin_block"] = str(model.scrambler.cfg.block)
     if template is not None:
-        facts["recanon.key_inputs"] = json.dumps(names[1:])
+        facts["recanon.key_inputs"] = json.dumps([n for n in names[1:] if n != "pin_mask"])
         facts["recanon.num_coefficients"] = str(template.perm.shape[1])
         facts["recanon.code_dim"] = str(0 if template.code is None else template.code.shape[1])
     for name, value in facts.items():
@@ -203,6 +215,7 @@ class OnnxGenerator:
         size = json.loads(meta.get("recanon.input_size", "[128, 64]"))
         self.input_size: tuple[int, int] = (int(size[0]), int(size[1]))
         self.arch = meta.get("recanon.arch", "")
+        self._block = int(meta.get("recanon.pin_block", "8"))
         self._key_feed: dict[str, np.ndarray] = {}
         key_inputs = json.loads(meta.get("recanon.key_inputs", "[]"))
         if key_inputs:
@@ -221,15 +234,30 @@ class OnnxGenerator:
             parts = {"perm": perm, "signs": signs, "code": code}
             self._key_feed = {name: parts[name][None] for name in key_inputs}  # type: ignore[index]
 
-    def run(self, crops: Sequence[np.ndarray], batch_size: int = 32) -> list[np.ndarray]:
-        from recanon_sdk.enhance.portraits import batch_to_crops, crops_to_batch
+    @property
+    def wants_heads(self) -> bool:
+        """Whether this is a head-pinned GX (it takes a ``pin_mask`` input): see :meth:`run`."""
+        return any(i.name == "pin_mask" for i in self.session.get_inputs())
+
+    def run(
+        self,
+        crops: Sequence[np.ndarray],
+        heads: Sequence[np.ndarray | None] | None = None,
+        batch_size: int = 32,
+    ) -> list[np.ndarray]:
+        """Crops in, the model's crops of the same shapes out; ``heads`` as for
+        :meth:`recanon_sdk.models.recover.TorchGenerator.run` (only a head-pinned GX uses them)."""
+        from recanon_sdk.enhance.portraits import batch_to_crops, crops_to_batch, head_pin_masks
 
         out: list[np.ndarray] = []
         for start in range(0, len(crops), batch_size):
             chunk = crops[start : start + batch_size]
-            batch = crops_to_batch(chunk, self.input_size)
-            result = self.session.run(None, {"portraits": batch, **self._key_feed})[0]
-            out.extend(batch_to_crops(result, [c.shape for c in chunk]))
+            shapes = [c.shape for c in chunk]
+            feed = {"portraits": crops_to_batch(chunk, self.input_size), **self._key_feed}
+            if self.wants_heads:
+                given = None if heads is None else heads[start : start + batch_size]
+                feed["pin_mask"] = head_pin_masks(given, shapes, self.input_size, self._block)
+            out.extend(batch_to_crops(self.session.run(None, feed)[0], shapes))
         return out
 
     enhance = run  # the Enhancer protocol (GX)

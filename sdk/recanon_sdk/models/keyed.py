@@ -306,11 +306,20 @@ class KeyedEnhancer(_Keyed):
             raise ValueError("a pinned GX needs the keyed band (keyed=True)")
         self.pin = pin
 
-    def forward(self, x: torch.Tensor, key: DeploymentKey | None = None) -> torch.Tensor:
+    @property
+    def pins_heads(self) -> bool:
+        """Whether this GX pins only where heads are (it then takes a ``pin_mask``, see :meth:`forward`)."""
+        return self.pin is not None and bool(getattr(self.pin, "head", False))
+
+    def forward(
+        self, x: torch.Tensor, key: DeploymentKey | None = None, pin_mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``pin_mask`` ``(B, 1, H, W)``, 1 where a head is, for a head-pinned GX (:attr:`pins_heads`);
+        without one such a GX pins the whole portrait. Other GX ignore it."""
         code = None if key is None else key.code
         u = self.net(x, code)
         if self.pin is not None:
-            u = self.pin(x, u)
+            u = self.pin(x, u, pin_mask)
         if self.scrambler is not None:
             if key is None:
                 raise ValueError("a keyed GX needs a DeploymentKey")

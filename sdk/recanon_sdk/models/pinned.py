@@ -53,24 +53,54 @@ class PinConfig:
     """``blur``: the target's Gaussian σ as a fraction of the portrait's longer side (0.1 is the
     Blur enhancer's default); ``cell``: the coarse correction's cell size in pixels; ``top``: the
     fraction of the portrait, from the top, that is pinned (whole 8-pixel block rows; 1.0 = all of
-    it; a smaller value pins only where an upright person's head is and leaves the body free)."""
+    it; a smaller value pins only where an upright person's head is and leaves the body free);
+    ``head``: pin only the blocks a head box touches, given per portrait as a mask at run time
+    (:func:`recanon_sdk.enhance.portraits.head_pin_masks`, from the detector's face keypoints);
+    without a mask the whole portrait is pinned (fail closed). ``head`` needs ``top = 1``."""
 
     blur: float = 0.1
     cell: int = 8
     top: float = 1.0
+    head: bool = False
+
+    def __post_init__(self) -> None:
+        if self.blur <= 0 or self.cell < 1 or not 0 < self.top <= 1:
+            raise ValueError(
+                f"need blur > 0, cell >= 1 and 0 < top <= 1, got {self.blur}, {self.cell}, {self.top}"
+            )
+        if self.head and self.top != 1:
+            raise ValueError("a head-pinned GX pins where the head is: leave top at 1")
 
 
 class PinnedOutput(nn.Module):
-    """Compose GX's output as desensitized target + coarse correction + keyed-band content."""
+    """Compose GX's output as desensitized target + coarse correction + keyed-band content.
 
-    def __init__(self, scrambler: BandScrambler, blur: float = 0.1, cell: int = 8, top: float = 1.0) -> None:
+    Where it pins: everywhere; the top rows (``top`` < 1); or, for a head-pinned GX (``head``), the
+    blocks of the ``mask`` given to :meth:`forward` (everywhere when none is given).
+    """
+
+    def __init__(
+        self, scrambler: BandScrambler, blur: float = 0.1, cell: int = 8, top: float = 1.0, head: bool = False
+    ) -> None:
         super().__init__()
-        if blur <= 0 or cell < 1 or not 0 < top <= 1:
-            raise ValueError(f"need blur > 0, cell >= 1 and 0 < top <= 1, got {blur}, {cell}, {top}")
         self.scrambler = scrambler
-        self.blur = float(blur)
-        self.cell = int(cell)
-        self.top = float(top)
+        self.cfg = PinConfig(float(blur), int(cell), float(top), bool(head))
+
+    @property
+    def blur(self) -> float:
+        return self.cfg.blur
+
+    @property
+    def cell(self) -> int:
+        return self.cfg.cell
+
+    @property
+    def top(self) -> float:
+        return self.cfg.top
+
+    @property
+    def head(self) -> bool:
+        return self.cfg.head
 
     def target(self, x: torch.Tensor) -> torch.Tensor:
         """The desensitized target ``d = blur_σ(x)``."""
@@ -91,14 +121,20 @@ class PinnedOutput(nn.Module):
         block = self.scrambler.cfg.block
         return min(height, math.ceil(self.top * height / block) * block)
 
-    def forward(self, x: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, u: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Pinned output for raw ``x`` and free output ``u``; ``mask`` ``(B, 1, H, W)``: 1 = pinned.
+
+        The band projection is per 8×8 block, so a mask constant on whole blocks mixes exactly;
+        a mask is used only by a head-pinned GX (others ignore it).
+        """
         d = self.target(x)
         c = self.coarse(u - d)
         pinned = d + c + self.scrambler.band_luma(u - d - c)
+        if self.head:
+            return pinned if mask is None else mask * pinned + (1 - mask) * u
         rows = self.pinned_rows(x.shape[-2])
         if rows == x.shape[-2]:
             return pinned
-        # the band projection is per 8x8 block, so whole block rows can be mixed exactly
         return torch.cat([pinned[..., :rows, :], u[..., rows:, :]], dim=-2)
 
 
@@ -114,4 +150,4 @@ def wrap_generator(
         pin = PinConfig(**pin)
     if pin is None:
         return KeyedEnhancer(net, scrambler)
-    return KeyedEnhancer(net, scrambler, PinnedOutput(scrambler, pin.blur, pin.cell, pin.top))
+    return KeyedEnhancer(net, scrambler, PinnedOutput(scrambler, pin.blur, pin.cell, pin.top, pin.head))

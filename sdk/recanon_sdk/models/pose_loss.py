@@ -153,22 +153,33 @@ class YoloPoseLoss(nn.Module):
         return F.interpolate(x, size=self.cfg.input_size, mode="bilinear", align_corners=False)
 
     @torch.no_grad()
-    def pseudo_labels(self, raw: torch.Tensor) -> PoseTargets:
-        """Most confident person of the frozen teacher ``P₀`` on each raw portrait."""
+    def teacher_people(self, raw: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The frozen teacher ``P₀``'s most confident person on each raw portrait, in the portrait's
+        pixels: boxes ``(B, 4)`` x0, y0, x1, y1, keypoints ``(B, 17, 3)`` x, y, confidence, and the
+        person score ``(B,)``."""
         self.teacher.eval()
         out = self.teacher(self._resize(raw))
         pred = out[0] if isinstance(out, tuple | list) else out  # (B, 4 + 1 + 51, anchors)
         h, w = self.cfg.input_size
-        scores = pred[:, 4]
-        best = scores.argmax(1)
-        sel = pred[torch.arange(pred.shape[0]), :, best]  # (B, 56)
-        xywh = sel[:, :4] / torch.tensor([w, h, w, h], dtype=sel.dtype, device=sel.device)
+        sel = pred[torch.arange(pred.shape[0]), :, pred[:, 4].argmax(1)]  # (B, 56)
+        sx, sy = raw.shape[-1] / w, raw.shape[-2] / h
+        cx, cy, bw, bh = (sel[:, i] for i in range(4))
+        x0, y0, x1, y1 = (cx - bw / 2) * sx, (cy - bh / 2) * sy, (cx + bw / 2) * sx, (cy + bh / 2) * sy
+        boxes = torch.stack([x0, y0, x1, y1], 1)
         kp = sel[:, 5:].reshape(-1, 17, 3).clone()
-        kp[..., 0] /= w
-        kp[..., 1] /= h
+        kp[..., 0] *= sx
+        kp[..., 1] *= sy
+        return boxes, kp, sel[:, 4]
+
+    @torch.no_grad()
+    def pseudo_labels(self, raw: torch.Tensor) -> PoseTargets:
+        """Most confident person of the frozen teacher ``P₀`` on each raw portrait."""
+        boxes, kp, score = self.teacher_people(raw)
+        kp = kp.clone()
         kp[..., 2] = (kp[..., 2] >= self.cfg.kpt_conf).float() * 2
-        valid = sel[:, 4] >= self.cfg.min_score
-        return PoseTargets(xywh.clamp(0, 1), kp, valid)
+        valid = score >= self.cfg.min_score
+        size = (raw.shape[-2], raw.shape[-1])
+        return PoseTargets.from_pixels(boxes, kp, valid, size)
 
     def forward(self, images: torch.Tensor, targets: PoseTargets) -> torch.Tensor:
         """Mean per-portrait YOLO pose loss of P on ``images`` (zero if no portrait has a target)."""

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from recanon_sdk.enhance.portraits import batch_to_crops, crops_to_batch
+from recanon_sdk.enhance.portraits import batch_to_crops, crops_to_batch, head_pin_masks
 from recanon_sdk.models.weights import DEFAULT_INPUT_SIZE as DEFAULT_INPUT_SIZE  # still importable here
 from recanon_sdk.models.weights import load_keyed_generator
 
@@ -74,14 +74,34 @@ class TorchGenerator:
         self.batch_size = batch_size
         self.key = key
 
+    @property
+    def wants_heads(self) -> bool:
+        """Whether the model is a head-pinned GX: :meth:`run` then takes each crop's head boxes."""
+        return bool(getattr(self.model, "pins_heads", False))
+
     @torch.no_grad()
-    def run(self, crops: list[np.ndarray]) -> list[np.ndarray]:
-        """``(h, w, 3)`` uint8 RGB crops in, the model's crops of the same shapes out."""
+    def run(
+        self, crops: list[np.ndarray], heads: Sequence[np.ndarray | None] | None = None
+    ) -> list[np.ndarray]:
+        """``(h, w, 3)`` uint8 RGB crops in, the model's crops of the same shapes out.
+
+        ``heads``: for a head-pinned GX (:attr:`wants_heads`), each crop's head boxes in its own
+        pixels (:func:`recanon_sdk.geometry.heads_in_regions`); ``None`` for a crop, or no ``heads``
+        at all, pins that whole crop. Other models ignore it.
+        """
         out: list[np.ndarray] = []
         for i in range(0, len(crops), self.batch_size):
             chunk = crops[i : i + self.batch_size]
+            shapes = [c.shape for c in chunk]
             x = crops_to_tensor(chunk, self.input_size).to(self.device)
-            out.extend(tensor_to_crops(self.model(x, self.key), [c.shape for c in chunk]))
+            if self.wants_heads:
+                block = self.model.scrambler.cfg.block
+                given = None if heads is None else heads[i : i + self.batch_size]
+                mask = torch.from_numpy(head_pin_masks(given, shapes, self.input_size, block))
+                y = self.model(x, self.key, mask.to(self.device))
+            else:
+                y = self.model(x, self.key)
+            out.extend(tensor_to_crops(y, shapes))
         return out
 
 

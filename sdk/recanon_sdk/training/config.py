@@ -46,6 +46,7 @@ class ModelConfig:
     pin_blur: float = 0.0  # > 0: outside the keyed band GX outputs a blur of σ = this × longer side
     pin_cell: int = 8  # ... plus a coarse correction of this cell size (models/pinned.py)
     pin_top: float = 1.0  # the top fraction of the portrait that is pinned (1 = all)
+    pin_head: bool = False  # pin only where the teacher's face keypoints put the head (needs lambda_pe)
 
 
 @dataclass

@@ -100,6 +100,10 @@ class Trainer:
         self.gx_kwargs = dict(self.model_kwargs)
         if m.pin_blur > 0:
             self.gx_kwargs["pin"] = {"blur": m.pin_blur, "cell": m.pin_cell, "top": m.pin_top}
+            if m.pin_head:
+                self.gx_kwargs["pin"]["head"] = True
+        elif m.pin_head:
+            raise ValueError("model.pin_head pins GX's output: it needs model.pin_blur > 0")
         self.gx = create_model(m.gx, **self.gx_kwargs).to(self.device)
         self.gy = create_model(m.gy, **self.model_kwargs).to(self.device)
         self.models: dict[str, nn.Module] = {"gx": self.gx, "gy": self.gy}
@@ -116,6 +120,8 @@ class Trainer:
             self.pose = YoloPoseLoss(lw.pose).to(self.device)
             if lw.pose.finetune:
                 self.models["pose"] = self.pose.student
+        if m.pin_head and self.pose is None:
+            raise ValueError("model.pin_head finds heads with the pose teacher: it needs loss.lambda_pe > 0")
         self.codec = CodecStandIn(cfg.codec)
         if lw.lambda_wrong_key > 0 and not m.keyed:
             raise ValueError("loss.lambda_wrong_key needs keyed models (model.keyed = true)")
@@ -173,6 +179,21 @@ class Trainer:
         batch = collate([self.dataset.get(int(i), rng) for i in idx])
         return {k: v.to(self.device) for k, v in batch.items()}
 
+    def head_masks(self, x: torch.Tensor) -> torch.Tensor:
+        """Where a head-pinned GX pins, from the frozen teacher's face keypoints on the raw portraits
+        (as the deployed detector gives them), failing closed (all pinned) where it sees no face."""
+        from recanon_sdk.enhance.portraits import head_pin_masks
+        from recanon_sdk.geometry import head_boxes
+
+        assert self.pose is not None  # checked in __init__
+        boxes, keypoints, score = self.pose.teacher_people(x)
+        keypoints[score < self.pose.cfg.min_score, :, 2] = 0  # no person found: no head known
+        heads = head_boxes(keypoints.cpu().numpy(), boxes.cpu().numpy())
+        per_crop = [None if np.isnan(h).any() else h[None] for h in heads]
+        size = (x.shape[-2], x.shape[-1])
+        block = self.gx.scrambler.cfg.block
+        return torch.from_numpy(head_pin_masks(per_crop, [size] * len(heads), size, block)).to(x.device)
+
     # --- one step ---------------------------------------------------------------------------------
 
     def train_step(self, step: int) -> dict[str, float]:
@@ -187,8 +208,9 @@ class Trainer:
         key = key.to(self.device) if key is not None else None
         d = desensitize(x, lw.desensitize, lw.blur_sigma, lw.pixel_block, lw.noise_sigma, gen)  # type: ignore[arg-type]
 
+        pin_mask = self.head_masks(x) if self.gx.pins_heads else None
         with torch.set_grad_enabled(cfg.optim.train_gx):
-            y = self.gx(x, key)
+            y = self.gx(x, key, pin_mask)
         y_c = self.codec(y, generator=gen)
         x_hat = self.gy(y_c, key)
         wrong = self.gx.random_key(n, h, w, gen) if key is not None else None
@@ -199,6 +221,8 @@ class Trainer:
         l_ssim = 1 - ssim(x_hat, x)
         total = lw.lambda_xy * l_xy + lw.lambda_l1 * l_l1 + lw.lambda_ssim * l_ssim
         logs: dict[str, float] = {}
+        if pin_mask is not None:
+            logs["pinned_fraction"] = float(pin_mask.mean())
         x_wrong = None  # GY under the wrong key, computed once for the loss and reused for the log
         if lw.lambda_wrong_key > 0:
             assert wrong is not None and self.gy.scrambler is not None  # keyed, checked in __init__

@@ -1,0 +1,138 @@
+"""A head-pinned GX: pinned (blur + coarse + keyed band) on the blocks a head box touches, free
+elsewhere, and pinned whole wherever the head is unknown (fail closed), on torch and ONNX alike."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from recanon_sdk.anonymizer import Anonymizer, AnonymizerConfig
+from recanon_sdk.enhance.learned import LearnedEnhancer
+from recanon_sdk.enhance.portraits import head_pin_masks
+from recanon_sdk.export.generators import OnnxGenerator, export_generator_onnx, export_gx_with_key_inputs
+from recanon_sdk.geometry import CropGeometry, head_boxes, heads_in_regions
+from recanon_sdk.models import create_model
+from recanon_sdk.models.pinned import PinnedOutput
+from recanon_sdk.models.weights import save_model
+from recanon_sdk.types import People
+
+SECRET = bytes(range(32))
+HEAD_PIN = {"blur": 0.1, "cell": 8, "head": True}
+
+
+def _noisy_gx(pin: dict | None) -> torch.nn.Module:
+    torch.manual_seed(0)
+    gx = create_model("gx_unet_s", pin=pin)
+    for p in gx.net.parameters():  # weights that pass plenty of the input's detail through
+        p.data.normal_(0, 0.2)
+    return gx
+
+
+def test_the_mask_pins_exactly_its_blocks_and_no_mask_pins_everything() -> None:
+    scrambler = create_model("gx_unet_s").scrambler
+    x, u = torch.rand(2, 3, 128, 64), torch.rand(2, 3, 128, 64)
+    whole = PinnedOutput(scrambler, blur=0.1, cell=8)
+    head = PinnedOutput(scrambler, blur=0.1, cell=8, head=True)
+    mask = torch.zeros(2, 1, 128, 64)
+    mask[:, :, 16:40, 16:48] = 1
+    out = head(x, u, mask)
+    inside = mask.bool().expand_as(out)
+    assert torch.equal(out[~inside], u[~inside])  # free where no head is
+    assert torch.allclose(out[inside], whole(x, u)[inside], atol=1e-6)  # pinned where one is
+    assert torch.allclose(head(x, u), whole(x, u), atol=1e-6)  # no mask: all of it (fail closed)
+    with pytest.raises(ValueError, match="top"):
+        PinnedOutput(scrambler, top=0.5, head=True)
+
+
+def test_a_head_pinned_gx_keeps_fine_detail_off_the_head_only() -> None:
+    gx = _noisy_gx(HEAD_PIN)
+    free = _noisy_gx(None)
+    crop = (np.random.default_rng(1).random((128, 64, 3)) * 255).astype(np.uint8)
+    head = np.array([[16.0, 8, 48, 40]])  # blocks x 2-5, y 1-4
+    pinned_enh = LearnedEnhancer(gx.state_dict(), SECRET, arch="gx_unet_s", model_kwargs={"pin": HEAD_PIN})
+    free_enh = LearnedEnhancer(free.state_dict(), SECRET, arch="gx_unet_s")
+    assert pinned_enh.wants_heads and not free_enh.wants_heads
+    with_head = pinned_enh.enhance([crop], heads=[head])[0].astype(int)
+    unknown = pinned_enh.enhance([crop], heads=[None])[0].astype(int)
+    unpinned = free_enh.enhance([crop])[0].astype(int)
+    region = np.zeros((128, 64), bool)
+    region[8:40, 16:48] = True
+    # off the head the output is the free network's (the scrambling is per block, so block-exact)
+    assert np.abs(with_head[~region] - unpinned[~region]).max() <= 1
+    # on the head it is the pinned one, the same as when the head is unknown and all is pinned
+    assert np.abs(with_head[region] - unknown[region]).max() <= 1
+    assert np.abs(unknown[~region] - unpinned[~region]).mean() > 5
+    assert np.array_equal(pinned_enh.enhance([crop])[0], unknown.astype(np.uint8))  # no heads: all
+
+
+@pytest.mark.parametrize("key_inputs", [False, True])
+def test_a_head_pinned_gx_exports_to_onnx_with_a_mask_input_and_parity(tmp_path, key_inputs) -> None:
+    gx = _noisy_gx(HEAD_PIN)
+    path = save_model(tmp_path / "gx.safetensors", gx, "gx_unet_s", {"pin": HEAD_PIN}, (128, 64), {})
+    data = export_gx_with_key_inputs(path) if key_inputs else export_generator_onnx(path, SECRET)
+    onnx_gx = OnnxGenerator(data, model_secret=SECRET)
+    assert onnx_gx.wants_heads
+    rng = np.random.default_rng(2)
+    crops = [(rng.random((150, 60, 3)) * 255).astype(np.uint8) for _ in range(3)]
+    heads = [np.array([[10.0, 5, 40, 40]]), None, np.zeros((0, 4))]
+    torch_gx = LearnedEnhancer(path, SECRET)
+    for a, b in zip(onnx_gx.enhance(crops, heads=heads), torch_gx.enhance(crops, heads=heads), strict=True):
+        assert np.abs(a.astype(int) - b).max() <= 1
+
+
+def test_head_boxes_cover_every_face_keypoint_and_bystanders_count_too() -> None:
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        x0, y0 = rng.uniform(0, 200, 2)
+        w, h = rng.uniform(20, 120), rng.uniform(60, 300)
+        kp = np.zeros((1, 17, 3))
+        kp[0, :5, 0] = rng.uniform(x0 + 0.3 * w, x0 + 0.7 * w, 5)
+        kp[0, :5, 1] = rng.uniform(y0, y0 + 0.15 * h, 5)
+        kp[0, :5, 2] = 0.9
+        (bx0, by0, bx1, by1) = head_boxes(kp, np.array([[x0, y0, x0 + w, y0 + h]]))[0]
+        assert (kp[0, :5, 0] > bx0).all() and (kp[0, :5, 0] < bx1).all()
+        assert (kp[0, :5, 1] > by0).all() and (kp[0, :5, 1] < by1).all()
+        assert by1 - by0 >= 0.1 * h  # at least a head's height, however few keypoints are seen
+    # two people side by side: each crop gets both heads where they overlap it
+    regions = np.array([[0, 0, 60, 200], [40, 0, 100, 200]])
+    heads = np.array([[30.0, 10, 55, 40], [45, 12, 70, 42]])
+    per_crop = heads_in_regions(regions, heads)
+    assert len(per_crop[0]) == 2 and len(per_crop[1]) == 2
+    masks = head_pin_masks(per_crop, [(200, 60, 3), (200, 60, 3)], (128, 64))
+    assert 0 < masks.mean() < 0.25
+
+
+class _OnePerson:
+    def detect(self, images):
+        kp = np.zeros((1, 17, 3), np.float32)
+        kp[0, 0] = (65, 30, 0.9)  # nose
+        kp[0, 1:3] = [(60, 27, 0.9), (70, 27, 0.9)]  # eyes
+        return [People(np.array([[40, 20, 90, 110]], np.float32), np.array([0.9]), kp) for _ in images]
+
+
+class _RecordingEnhancer:
+    name = "recording"
+    input_size = (128, 64)
+    wants_heads = True
+
+    def __init__(self) -> None:
+        self.heads: list = []
+
+    def enhance(self, crops, heads=None):
+        self.heads.append(heads)
+        return [np.zeros_like(c) for c in crops]
+
+
+def test_the_anonymizer_gives_a_head_pinned_enhancer_the_heads_in_crop_pixels() -> None:
+    enhancer = _RecordingEnhancer()
+    anonymizer = Anonymizer(
+        AnonymizerConfig(geometry=CropGeometry(margin=0.1)), detector=_OnePerson(), enhancer=enhancer
+    )
+    frame = np.zeros((160, 200, 3), np.uint8)
+    _, people = anonymizer.process_frame(frame)
+    (boxes,) = enhancer.heads[-1]
+    x0, y0, x1, y1 = people.region[0]
+    sx, sy = 64 / (x1 - x0), 128 / (y1 - y0)
+    nose = ((65 - x0) * sx, (30 - y0) * sy)  # the nose, in the resized crop's pixels
+    assert boxes.shape == (1, 4)
+    assert boxes[0, 0] < nose[0] < boxes[0, 2] and boxes[0, 1] < nose[1] < boxes[0, 3]
