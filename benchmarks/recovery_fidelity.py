@@ -37,6 +37,7 @@ import recanon_keys as rk
 import torch
 from recanon_sdk.anonymizer import Anonymizer, AnonymizerConfig
 from recanon_sdk.evaluation import face_embeddings, faces_found, identity_verification
+from recanon_sdk.geometry import head_boxes
 from recanon_sdk.models.losses import psnr, ssim
 from recanon_sdk.models.recover import GYRecoverer
 from recanon_sdk.models.sealed import open_sealed_gy
@@ -127,12 +128,16 @@ def main() -> int:
         baseline_frames = {name: iter(VideoSource(path)) for name, path in baselines.items()}
         raw_faces = 0
         regions = 0
+        heads_known = 0  # regions whose head the face keypoints place (a head-pinned GX pins the rest whole)
         for raw, anon, poses in zip(
             VideoSource(clip), VideoSource(out), Sidecar(run.sidecar).frames(), strict=False
         ):
             recovered = {name: next(stream)[1] for name, stream in streams.items()}
             recovered.update({name: next(frames).image for name, frames in baseline_frames.items()})
             tracks = poses.people.track_id if poses.people.track_id is not None else []
+            heads = head_boxes(poses.people.keypoints, poses.people.xyxy)
+            sizeable = [(r[2] - r[0]) >= 16 and (r[3] - r[1]) >= 16 for r in poses.people.region]
+            heads_known += int((~np.isnan(heads).any(axis=1))[sizeable].sum())
             for (x0, y0, x1, y1), track in zip(poses.people.region, tracks, strict=False):
                 if (x1 - x0) < 16 or (y1 - y0) < 16:
                     continue
@@ -142,18 +147,19 @@ def main() -> int:
                 crops = {"anonymized (GX, after x264)": anon.image[y0:y1, x0:x1]}
                 crops.update({name: image[y0:y1, x0:x1] for name, image in recovered.items()})
                 crops = {name: crops[name] for name in results}  # table order
+                embedded = face_embeddings([raw_crop] * len(crops), list(crops.values())) if fr else None
                 for name, crop in crops.items():
                     results[name].append((*scores(crop, raw_crop), faces_found([crop], str(YUNET))[0]))
-                    faces = face_embeddings([raw_crop], [crop]) if fr is not None else None
-                    if faces:  # the raw region has a dlib face
-                        f = faces[0]
+                    if embedded:  # the raw region has a dlib face
+                        f = embedded[list(crops).index(name)]
                         reid[name].append((f.matched_found, f.matched_given))
                         if track >= 0:
                             probes[name].append(f.given)
                             if name == "exact (sealed originals)":
                                 gallery.append(f.reference)
                                 identities.append(int(track))
-        print(f"{regions} regions; YuNet finds a face in {raw_faces} raw regions\n")
+        print(f"{regions} regions; YuNet finds a face in {raw_faces} raw regions")
+        print(f"face keypoints place the head in {heads_known} of {regions} regions\n")
         if fr is None:
             print("re-identification: not measured (pip install face_recognition, the 'eval' extra)")
         else:

@@ -309,6 +309,7 @@ class FaceEmbeddings:
 def face_embeddings(raw: Sequence[np.ndarray], crops: Sequence[np.ndarray]) -> list[FaceEmbeddings] | None:
     """dlib 128-d embeddings (2× bicubic upscaling) of each portrait pair where dlib finds a raw face.
 
+    A raw portrait passed for several crops (the same array object) is looked at once.
     ``None`` without ``face_recognition`` (the ``eval`` extra).
     """
     try:
@@ -318,12 +319,15 @@ def face_embeddings(raw: Sequence[np.ndarray], crops: Sequence[np.ndarray]) -> l
     import cv2
 
     out = []
+    seen: dict[int, tuple[list[Any], np.ndarray | None]] = {}  # one raw portrait given for many crops
     for i, (r, c) in enumerate(zip(raw, crops, strict=True)):
-        big_raw = cv2.resize(r, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
-        locations = fr.face_locations(big_raw, number_of_times_to_upsample=1)
-        if not locations:
+        if id(r) not in seen:
+            big_raw = cv2.resize(r, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+            found_raw = fr.face_locations(big_raw, number_of_times_to_upsample=1)
+            seen[id(r)] = (found_raw, fr.face_encodings(big_raw, found_raw[:1])[0] if found_raw else None)
+        locations, reference = seen[id(r)]
+        if reference is None:
             continue
-        reference = fr.face_encodings(big_raw, locations[:1])[0]
         big = cv2.resize(c, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
         at = fr.face_encodings(big, locations[:1])
         own = fr.face_locations(big, number_of_times_to_upsample=1)
