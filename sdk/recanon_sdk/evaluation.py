@@ -249,9 +249,15 @@ def _teacher(raw_predictions: list[Any]) -> list[np.ndarray | None]:
 
 def faces_found(crops: Sequence[np.ndarray], model: str) -> list[bool]:
     """Per crop: does YuNet (``model``) find a face, after 2× bicubic upscaling, at score ≥ 0.8?"""
+    return [len(boxes) > 0 for boxes in face_boxes(crops, model)]
+
+
+def face_boxes(crops: Sequence[np.ndarray], model: str) -> list[np.ndarray]:
+    """Per crop: the faces YuNet (``model``) finds after 2× bicubic upscaling at score ≥ 0.8, as
+    ``(k, 4)`` x0, y0, x1, y1 in the crop's own pixels."""
     import cv2
 
-    found: list[bool] = []
+    found: list[np.ndarray] = []
     detector = None
     for crop in crops:
         big = cv2.resize(crop, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)[..., ::-1]
@@ -264,7 +270,11 @@ def faces_found(crops: Sequence[np.ndarray], model: str) -> list[bool]:
                 cv2.utils.logging.setLogLevel(level)
         detector.setInputSize((big.shape[1], big.shape[0]))
         _, faces = detector.detect(np.ascontiguousarray(big))
-        found.append(faces is not None and len(faces) > 0)
+        if faces is None or not len(faces):
+            found.append(np.zeros((0, 4)))
+            continue
+        xywh = np.asarray(faces[:, :4], np.float64) / 2
+        found.append(np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1))
     return found
 
 

@@ -1,0 +1,126 @@
+"""Does the head pin cover the faces? Coverage of YuNet's raw faces by a head-pinned GX's mask.
+
+A head-pinned GX (docs/models.md, ``model.pin_head``) is private only where its mask is: on the
+blocks a head box (from the detector's face keypoints) touches, or on the whole portrait when the
+person's head is unknown. A face outside the mask gets the free network's rendering, so this measures
+the miss directly, with an independent detector, on real clips:
+
+1. the pipeline (detector, tracker, crop geometry; the Blur enhancer, which does not matter here)
+   writes the sidecar of the first ``--frames`` frames;
+2. for every region: the head boxes the anonymizer would give GX (``head_boxes`` +
+   ``heads_in_regions``), the mask GX would pin (``head_pin_masks`` at 128×64), and the faces YuNet
+   finds in the raw region (2× upscaled, score ≥ 0.8);
+3. per face, the share of its box inside the mask; a face counts as covered at ≥ 95 %.
+
+Printed per clip: regions, regions whose head is known (the rest are pinned whole), YuNet faces,
+faces covered, the least-covered face, and the pinned share of the portraits (what the pin costs
+the free network: the smaller, the more of the body is left to pose).
+
+    python benchmarks/head_coverage.py                   # the clips in ../shared/data/videos/intel
+    python benchmarks/head_coverage.py --clip my.mp4 --frames 300
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("YOLO_OFFLINE", "1")
+
+import numpy as np
+from recanon_sdk.anonymizer import Anonymizer, AnonymizerConfig
+from recanon_sdk.enhance.portraits import head_pin_masks
+from recanon_sdk.evaluation import face_boxes
+from recanon_sdk.geometry import head_boxes, heads_in_regions
+from recanon_sdk.video.reader import VideoSource
+from recanon_sdk.video.sidecar import Sidecar
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("RECANON_SHARED", ROOT.parent / "shared"))
+YUNET = SHARED / "models" / "face_detection_yunet_2026may.onnx"
+CLIPS = (
+    "face-demographics-walking.gif",
+    "face-demographics-walking-and-pause.gif",
+    "head-pose-face-detection-female-and-male.gif",
+    "classroom.gif",
+    "store-aisle-detection.gif",
+    "people-detection.gif",
+)
+SIZE = (128, 64)  # GX's portrait
+
+
+def coverage(clip: Path, frames: int) -> dict[str, float]:
+    """The counts for one clip (see the module docstring)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        run = Anonymizer(AnonymizerConfig(enhancer="blur")).process_video(
+            clip, Path(tmp) / "out.mp4", max_frames=frames
+        )
+        regions = known = 0
+        face_cover: list[float] = []
+        pinned: list[float] = []
+        for raw, poses in zip(VideoSource(clip), Sidecar(run.sidecar).frames(), strict=False):
+            people = poses.people
+            if not len(people):
+                continue
+            heads = head_boxes(people.keypoints, people.xyxy)
+            per_region = heads_in_regions(people.region, heads, SIZE)
+            masks = head_pin_masks(per_region, [SIZE] * len(people), SIZE)
+            crops = [raw.image[y0:y1, x0:x1] for x0, y0, x1, y1 in people.region]
+            for crop, mask, own in zip(crops, masks, heads, strict=True):
+                if crop.shape[0] < 16 or crop.shape[1] < 16:
+                    continue
+                regions += 1
+                known += int(not np.isnan(own).any())
+                pinned.append(float(mask.mean()))
+                sy, sx = SIZE[0] / crop.shape[0], SIZE[1] / crop.shape[1]
+                for x0, y0, x1, y1 in face_boxes([crop], str(YUNET))[0]:
+                    c0, r0 = max(0, int(np.floor(x0 * sx))), max(0, int(np.floor(y0 * sy)))
+                    c1, r1 = min(SIZE[1], int(np.ceil(x1 * sx))), min(SIZE[0], int(np.ceil(y1 * sy)))
+                    if c1 > c0 and r1 > r0:
+                        face_cover.append(float(mask[0, r0:r1, c0:c1].mean()))
+    cover = np.array(face_cover)
+    return {
+        "frames": run.frames,
+        "regions": regions,
+        "heads_known": known,
+        "faces": len(cover),
+        "covered": int((cover >= 0.95).sum()),
+        "least": float(cover.min()) if len(cover) else float("nan"),
+        "pinned_share": float(np.mean(pinned)) if pinned else float("nan"),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--clip", type=Path, action="append", help="a clip (repeatable; default: the shared ones)"
+    )
+    parser.add_argument("--frames", type=int, default=120)
+    args = parser.parse_args()
+    if not YUNET.is_file():
+        print(f"needs YuNet at {YUNET} (../shared/models); set RECANON_SHARED to where shared/ is")
+        return 2
+    clips = args.clip or [SHARED / "data" / "videos" / "intel" / name for name in CLIPS]
+    print("YuNet faces (2x upscaled, score >= 0.8) in the raw regions vs the head-pinned GX's mask at 128x64")
+    print(
+        f"{'clip':46s} {'frames':>6s} {'regions':>7s} {'head known':>10s} {'faces':>6s} "
+        f"{'covered':>8s} {'least':>6s} {'pinned':>7s}"
+    )
+    for clip in clips:
+        if not clip.is_file():
+            print(f"{clip.name:46s} missing; skipped")
+            continue
+        r = coverage(clip, args.frames)
+        print(
+            f"{clip.name:46s} {r['frames']:6d} {r['regions']:7d} {r['heads_known']:10d} {r['faces']:6d} "
+            f"{r['covered']:8d} {r['least']:6.2f} {100 * r['pinned_share']:6.1f}%"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
