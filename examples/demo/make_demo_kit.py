@@ -1,9 +1,11 @@
 """Make the DEMO deployment kit in this folder: keys everybody has, for trying recovery end to end.
 
     python examples/demo/make_demo_kit.py path/to/gy.safetensors
+    python examples/demo/make_demo_kit.py path/to/gy.safetensors --reseal   # new GY, same keys
 
 Writes DEMO-device.key and DEMO-holder.key (no passphrase: they are public), demo.deployment and
 demo.gy.sealed (the GY weights and the demo deployment's model secret, sealed to the DEMO holder).
+``--reseal`` keeps the kit's keys and deployment and replaces only demo.gy.sealed.
 Never use these keys for real footage: anyone who has recanon can open what they protect.
 """
 
@@ -26,17 +28,30 @@ def main() -> None:
     )
     parser.add_argument("gy", type=Path, help="trained gy.safetensors")
     parser.add_argument("--overwrite", action="store_true")
+    parser.add_argument("--reseal", action="store_true", help="keep the keys; replace demo.gy.sealed only")
     args = parser.parse_args()
-    device = rk.generate_device_key("DEMO device (public key, not for real use)")
-    holder = rk.generate_holder("DEMO holder (public key, not for real use)")
-    deployment = rk.create_deployment("demo", device_key=device, holders=[holder.public])
-    rk.save_private_key(
-        HERE / "DEMO-device.key", device, passphrase=None, unsafe_no_passphrase=True, overwrite=args.overwrite
-    )
-    rk.save_private_key(
-        HERE / "DEMO-holder.key", holder, passphrase=None, unsafe_no_passphrase=True, overwrite=args.overwrite
-    )
-    write_atomic(HERE / "demo.deployment", deployment.to_bytes(), mode=0o644, overwrite=args.overwrite)
+    if args.reseal:
+        device = rk.load_device_key((HERE / "DEMO-device.key").read_bytes(), passphrase=None)
+        deployment = rk.load_deployment((HERE / "demo.deployment").read_bytes())
+    else:
+        device = rk.generate_device_key("DEMO device (public key, not for real use)")
+        holder = rk.generate_holder("DEMO holder (public key, not for real use)")
+        deployment = rk.create_deployment("demo", device_key=device, holders=[holder.public])
+        rk.save_private_key(
+            HERE / "DEMO-device.key",
+            device,
+            passphrase=None,
+            unsafe_no_passphrase=True,
+            overwrite=args.overwrite,
+        )
+        rk.save_private_key(
+            HERE / "DEMO-holder.key",
+            holder,
+            passphrase=None,
+            unsafe_no_passphrase=True,
+            overwrite=args.overwrite,
+        )
+        write_atomic(HERE / "demo.deployment", deployment.to_bytes(), mode=0o644, overwrite=args.overwrite)
     model, meta = load_model(args.gy)
     bundle = seal_gy(
         model,
@@ -46,7 +61,7 @@ def main() -> None:
         input_size=tuple(meta["input_size"]),
         kwargs=meta.get("kwargs") or {},
     )
-    write_atomic(HERE / "demo.gy.sealed", bundle, mode=0o644, overwrite=args.overwrite)
+    write_atomic(HERE / "demo.gy.sealed", bundle, mode=0o644, overwrite=args.overwrite or args.reseal)
     print(f"demo kit written to {HERE}: deployment {deployment.deployment_id}, GY bundle {len(bundle)} bytes")
 
 
