@@ -37,20 +37,10 @@ def main() -> None:
         device = rk.generate_device_key("DEMO device (public key, not for real use)")
         holder = rk.generate_holder("DEMO holder (public key, not for real use)")
         deployment = rk.create_deployment("demo", device_key=device, holders=[holder.public])
-        rk.save_private_key(
-            HERE / "DEMO-device.key",
-            device,
-            passphrase=None,
-            unsafe_no_passphrase=True,
-            overwrite=args.overwrite,
-        )
-        rk.save_private_key(
-            HERE / "DEMO-holder.key",
-            holder,
-            passphrase=None,
-            unsafe_no_passphrase=True,
-            overwrite=args.overwrite,
-        )
+        for name, key in (("DEMO-device.key", device), ("DEMO-holder.key", holder)):
+            rk.save_private_key(
+                HERE / name, key, passphrase=None, unsafe_no_passphrase=True, overwrite=args.overwrite
+            )
         write_atomic(HERE / "demo.deployment", deployment.to_bytes(), mode=0o644, overwrite=args.overwrite)
     model, meta = load_model(args.gy)
     bundle = seal_gy(

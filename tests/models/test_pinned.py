@@ -73,7 +73,7 @@ def test_a_pinned_gx_file_reloads_pinned_and_exports_to_onnx_with_parity(tmp_pat
     gx = create_model("gx_unet_s", pin=PIN)
     path = save_model(tmp_path / "gx.safetensors", gx, "gx_unet_s", {"pin": PIN}, (128, 64), {})
     reloaded, _ = load_model(path)
-    assert reloaded.pin is not None and reloaded.pin.blur == 0.1 and reloaded.pin.cell == 8
+    assert reloaded.pin is not None and reloaded.pin.cfg.blur == 0.1 and reloaded.pin.cfg.cell == 8
     x = torch.rand(2, 3, 128, 64)
     key = reloaded.key_for_secret(SECRET, 128, 64)
     with torch.no_grad():

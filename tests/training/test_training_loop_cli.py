@@ -86,7 +86,7 @@ def test_a_pinned_gx_stage_starts_from_an_unpinned_run_and_saves_a_pinned_gx(tmp
     pinned = train(pinned_cfg, progress=False)
     gx, gx_meta = load_model(pinned.gx_path)
     _, gy_meta = load_model(pinned.gy_path)
-    assert gx.pin is not None and gx.pin.blur == 0.1 and gx.pin.cell == 8
+    assert gx.pin is not None and gx.pin.cfg.blur == 0.1 and gx.pin.cfg.cell == 8
     assert "pin" not in gy_meta["kwargs"] and "pin" in gx_meta["kwargs"]
     start, _ = load_model(first.gx_path)
     pairs = zip(gx.state_dict().values(), start.state_dict().values(), strict=True)

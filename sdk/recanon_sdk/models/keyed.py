@@ -309,7 +309,7 @@ class KeyedEnhancer(_Keyed):
     @property
     def pins_heads(self) -> bool:
         """Whether this GX pins only where heads are (it then takes a ``pin_mask``, see :meth:`forward`)."""
-        return self.pin is not None and bool(getattr(self.pin, "head", False))
+        return self.pin is not None and bool(self.pin.cfg.head)
 
     def forward(
         self, x: torch.Tensor, key: DeploymentKey | None = None, pin_mask: torch.Tensor | None = None

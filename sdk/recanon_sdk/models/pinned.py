@@ -86,30 +86,14 @@ class PinnedOutput(nn.Module):
         self.scrambler = scrambler
         self.cfg = PinConfig(float(blur), int(cell), float(top), bool(head))
 
-    @property
-    def blur(self) -> float:
-        return self.cfg.blur
-
-    @property
-    def cell(self) -> int:
-        return self.cfg.cell
-
-    @property
-    def top(self) -> float:
-        return self.cfg.top
-
-    @property
-    def head(self) -> bool:
-        return self.cfg.head
-
     def target(self, x: torch.Tensor) -> torch.Tensor:
         """The desensitized target ``d = blur_σ(x)``."""
-        return gaussian_blur(x, self.blur * max(x.shape[-2:]))
+        return gaussian_blur(x, self.cfg.blur * max(x.shape[-2:]))
 
     def coarse(self, r: torch.Tensor) -> torch.Tensor:
         """``r`` averaged over ``cell × cell`` cells and bilinearly upsampled back."""
         h, w = r.shape[-2:]
-        small = F.avg_pool2d(r, self.cell, ceil_mode=True)
+        small = F.avg_pool2d(r, self.cfg.cell, ceil_mode=True)
         return F.interpolate(small, size=(h, w), mode="bilinear", align_corners=False)
 
     def outside_band(self, r: torch.Tensor) -> torch.Tensor:
@@ -119,7 +103,7 @@ class PinnedOutput(nn.Module):
     def pinned_rows(self, height: int) -> int:
         """How many pixel rows from the top are pinned (whole blocks)."""
         block = self.scrambler.cfg.block
-        return min(height, math.ceil(self.top * height / block) * block)
+        return min(height, math.ceil(self.cfg.top * height / block) * block)
 
     def forward(self, x: torch.Tensor, u: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Pinned output for raw ``x`` and free output ``u``; ``mask`` ``(B, 1, H, W)``: 1 = pinned.
@@ -130,7 +114,7 @@ class PinnedOutput(nn.Module):
         d = self.target(x)
         c = self.coarse(u - d)
         pinned = d + c + self.scrambler.band_luma(u - d - c)
-        if self.head:
+        if self.cfg.head:
             return pinned if mask is None else mask * pinned + (1 - mask) * u
         rows = self.pinned_rows(x.shape[-2])
         if rows == x.shape[-2]:
