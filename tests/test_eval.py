@@ -105,3 +105,34 @@ def test_eval_command_refuses_bad_sources(tmp_path):
     assert result.exit_code == 1 and "KIND:PATH" in result.stderr
     with pytest.raises(ValueError):
         parse_source("folder:")
+
+
+def test_eval_gives_a_head_pinned_gx_the_heads_p_finds_on_the_raw_portraits(tmp_path, monkeypatch):
+    need_shared(COCO)
+    from recanon_sdk.enhance.learned import LearnedEnhancer
+    from recanon_sdk.models import create_model
+    from recanon_sdk.models.weights import save_model
+
+    pin = {"blur": 0.1, "cell": 8, "head": True}
+    gx = create_model("gx_unet_s", pin=pin)
+    path = save_model(tmp_path / "gx.safetensors", gx, "gx_unet_s", {"pin": pin}, (128, 64), {})
+    given = []
+    enhance = LearnedEnhancer.enhance
+
+    def spy(self, crops, heads=None):
+        given.append((len(crops), heads))
+        return enhance(self, crops, heads)
+
+    monkeypatch.setattr(LearnedEnhancer, "enhance", spy)
+    config = EvalConfig(
+        sources=[f"coco:{COCO}"], limit=6, methods=["raw", "gx"], gx_weights=str(path), reid=False
+    )
+    rows = evaluate(config, log=lambda line: None)["sources"][f"coco:{COCO}"]["methods"]
+    assert "gx" in rows
+    ((count, heads),) = given
+    assert heads is not None and len(heads) == count
+    known = [h for h in heads if h is not None]
+    assert known  # P places the heads of COCO's labelled people
+    height, width = config.size
+    for boxes in known:  # in the portrait's pixels
+        assert ((boxes[:, 2] > 0) & (boxes[:, 0] < width) & (boxes[:, 3] > 0) & (boxes[:, 1] < height)).all()
