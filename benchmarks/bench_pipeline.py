@@ -100,6 +100,9 @@ def main() -> int:
     parser.add_argument("--frames", type=int, default=200)
     parser.add_argument("--memory", action="store_true", help="also measure peak RSS at 1× and 10× length")
     parser.add_argument("--memory-imgsz", type=int, default=320, help="detector size for the memory runs")
+    parser.add_argument(
+        "--gx", type=Path, help="GX weights to time (.safetensors or .onnx; default: the packaged GX)"
+    )
     args = parser.parse_args()
     source = args.clip or SHARED / "data" / "videos" / "intel" / "one-by-one-person-detection.mp4"
     if not source.exists():
@@ -138,7 +141,8 @@ def main() -> int:
         print(f"ratio anonymize / (decode → pose → encode)  {anon_fps / pose_fps:5.2f}   (target ≥ 0.80)")
         print(f"ratio anonymize / (decode → single-pass pose → encode) {anon_fps / single_fps:5.2f}")
         print(f"ratio anonymize / (decode → encode)                 {anon_fps / io_fps:5.2f}")
-        gx_config = replace(config, enhancer="gx", model_secret=os.urandom(32))
+        gx_weights = str(args.gx) if args.gx else None
+        gx_config = replace(config, enhancer="gx", model_secret=os.urandom(32), gx_weights=gx_weights)
         gx_anonymizer = Anonymizer(gx_config, detector=detector)
         gx_fps = timed(
             "5. anonymize (GX)",
