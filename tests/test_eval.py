@@ -127,9 +127,12 @@ def test_eval_gives_a_head_pinned_gx_the_heads_p_finds_on_the_raw_portraits(tmp_
     config = EvalConfig(
         sources=[f"coco:{COCO}"], limit=6, methods=["raw", "gx"], gx_weights=str(path), reid=False
     )
-    rows = evaluate(config, log=lambda line: None)["sources"][f"coco:{COCO}"]["methods"]
-    assert "gx" in rows
+    result = evaluate(config, log=lambda line: None)["sources"][f"coco:{COCO}"]
+    assert "gx" in result["methods"]
     ((count, heads),) = given
+    pin = result["gx_head_pin"]
+    assert pin["heads_unknown"] == sum(h is None for h in heads) / count
+    assert 0 < pin["pinned_share"] < 1
     assert heads is not None and len(heads) == count
     known = [h for h in heads if h is not None]
     assert known  # P places the heads of COCO's labelled people

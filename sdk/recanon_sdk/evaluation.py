@@ -422,6 +422,8 @@ def evaluate(config: EvalConfig, log: Callable[[str], None] = print) -> dict[str
         raw, truth = _portraits(records, config.size)
         log(f"{source}: {len(raw)} portraits at {config.size[0]}×{config.size[1]}")
         outputs: dict[str, list[np.ndarray]] = {}
+        raw_predictions = _pose_predictions(raw, config.size)
+        head_pin: dict[str, float] | None = None
         for name in config.methods:
             if name == "raw":
                 produced = list(raw)
@@ -432,8 +434,15 @@ def evaluate(config: EvalConfig, log: Callable[[str], None] = print) -> dict[str
 
                 gx = make_enhancer("gx", model_secret=secret, gx_weights=config.gx_weights)
                 if getattr(gx, "wants_heads", False):  # where the faces are, as the detector sees them
-                    heads = [portrait_heads(people) for people in _pose_predictions(raw, config.size)]
+                    from recanon_sdk.enhance.portraits import head_pin_masks
+
+                    heads = [portrait_heads(people) for people in raw_predictions]
                     produced = gx.enhance(list(raw), heads=heads)  # type: ignore[call-arg]
+                    masks = head_pin_masks(heads, [r.shape for r in raw], config.size)
+                    head_pin = {
+                        "heads_unknown": float(np.mean([h is None for h in heads])),
+                        "pinned_share": float(masks.mean()),
+                    }
                 else:
                     produced = gx.enhance(list(raw))
             else:
@@ -444,7 +453,6 @@ def evaluate(config: EvalConfig, log: Callable[[str], None] = print) -> dict[str
 
             outputs["gy_right"] = GYRecoverer(config.gy_weights, secret).recover(outputs["gx"])
             outputs["gy_wrong"] = GYRecoverer(config.gy_weights, wrong).recover(outputs["gx"])
-        raw_predictions = _pose_predictions(raw, config.size)
         reference = truth if labelled else _teacher(raw_predictions)
         raw_faces = faces_found(raw, yunet) if Path(yunet).is_file() else None
         rows = {}
@@ -470,6 +478,8 @@ def evaluate(config: EvalConfig, log: Callable[[str], None] = print) -> dict[str
             "raw_faces_yunet": None if raw_faces is None else int(sum(raw_faces)),
             "methods": rows,
         }
+        if head_pin is not None:  # a head-pinned GX: how much of the portraits it pinned
+            report["sources"][source]["gx_head_pin"] = head_pin
     return report
 
 
@@ -500,6 +510,13 @@ def write_report(report: dict[str, Any], out_dir: str | Path) -> list[Path]:
             f"YuNet finds a face in {result['raw_faces_yunet']} raw portraits.",
             "",
         ]
+        if "gx_head_pin" in result:
+            pin = result["gx_head_pin"]
+            lines += [
+                f"GX is head-pinned: {100 * pin['pinned_share']:.1f} % of the portraits pinned; "
+                f"{100 * pin['heads_unknown']:.1f} % pinned whole (no head placed).",
+                "",
+            ]
         lines.append("| method | " + " | ".join(c[1] for c in columns) + " | AP vs raw |")
         lines.append("|---" * (len(columns) + 2) + "|")
         raw_ap = result["methods"].get("raw", {}).get("oks_ap")
