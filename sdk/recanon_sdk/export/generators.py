@@ -216,6 +216,8 @@ class OnnxGenerator:
         self.input_size: tuple[int, int] = (int(size[0]), int(size[1]))
         self.arch = meta.get("recanon.arch", "")
         self._block = int(meta.get("recanon.pin_block", "8"))
+        #: Whether this is a head-pinned GX (it takes a ``pin_mask`` input): see :meth:`run`.
+        self.wants_heads = any(i.name == "pin_mask" for i in self.session.get_inputs())
         self._key_feed: dict[str, np.ndarray] = {}
         key_inputs = json.loads(meta.get("recanon.key_inputs", "[]"))
         if key_inputs:
@@ -233,11 +235,6 @@ class OnnxGenerator:
             )
             parts = {"perm": perm, "signs": signs, "code": code}
             self._key_feed = {name: parts[name][None] for name in key_inputs}  # type: ignore[index]
-
-    @property
-    def wants_heads(self) -> bool:
-        """Whether this is a head-pinned GX (it takes a ``pin_mask`` input): see :meth:`run`."""
-        return any(i.name == "pin_mask" for i in self.session.get_inputs())
 
     def run(
         self,

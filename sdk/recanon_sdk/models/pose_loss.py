@@ -172,9 +172,12 @@ class YoloPoseLoss(nn.Module):
         return boxes, kp, sel[:, 4]
 
     @torch.no_grad()
-    def pseudo_labels(self, raw: torch.Tensor) -> PoseTargets:
-        """Most confident person of the frozen teacher ``P₀`` on each raw portrait."""
-        boxes, kp, score = self.teacher_people(raw)
+    def pseudo_labels(
+        self, raw: torch.Tensor, people: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+    ) -> PoseTargets:
+        """Most confident person of the frozen teacher ``P₀`` on each raw portrait (``people``: what
+        :meth:`teacher_people` already gave for ``raw``, so the teacher runs once)."""
+        boxes, kp, score = people if people is not None else self.teacher_people(raw)
         kp = kp.clone()
         kp[..., 2] = (kp[..., 2] >= self.cfg.kpt_conf).float() * 2
         valid = score >= self.cfg.min_score

@@ -179,14 +179,18 @@ class Trainer:
         batch = collate([self.dataset.get(int(i), rng) for i in idx])
         return {k: v.to(self.device) for k, v in batch.items()}
 
-    def head_masks(self, x: torch.Tensor) -> torch.Tensor:
+    def head_masks(
+        self, x: torch.Tensor, people: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+    ) -> torch.Tensor:
         """Where a head-pinned GX pins, from the frozen teacher's face keypoints on the raw portraits
-        (as the deployed detector gives them), failing closed (all pinned) where it sees no face."""
+        (as the deployed detector gives them), failing closed (all pinned) where it sees no face.
+        ``people``: the teacher's output for ``x`` when already computed."""
         from recanon_sdk.enhance.portraits import head_pin_masks
         from recanon_sdk.geometry import head_boxes
 
         assert self.pose is not None  # checked in __init__
-        boxes, keypoints, score = self.pose.teacher_people(x)
+        boxes, keypoints, score = people if people is not None else self.pose.teacher_people(x)
+        keypoints = keypoints.clone()
         keypoints[score < self.pose.cfg.min_score, :, 2] = 0  # no person found: no head known
         heads = head_boxes(keypoints.cpu().numpy(), boxes.cpu().numpy())
         per_crop = [None if np.isnan(h).any() else h[None] for h in heads]
@@ -208,7 +212,12 @@ class Trainer:
         key = key.to(self.device) if key is not None else None
         d = desensitize(x, lw.desensitize, lw.blur_sigma, lw.pixel_block, lw.noise_sigma, gen)  # type: ignore[arg-type]
 
-        pin_mask = self.head_masks(x) if self.gx.pins_heads else None
+        teacher = None  # the frozen teacher's people on x, computed once for head masks and pseudo-labels
+        pin_mask = None
+        if self.gx.pins_heads:
+            assert self.pose is not None  # checked in __init__
+            teacher = self.pose.teacher_people(x)
+            pin_mask = self.head_masks(x, teacher)
         with torch.set_grad_enabled(cfg.optim.train_gx):
             y = self.gx(x, key, pin_mask)
         y_c = self.codec(y, generator=gen)
@@ -241,7 +250,7 @@ class Trainer:
             gt = PoseTargets.from_pixels(b["box"], b["keypoints"], b["has_keypoints"], (h, w))
             targets = gt
             if not bool(b["has_keypoints"].all()):
-                targets = gt.merge(self.pose.pseudo_labels(x), ~b["has_keypoints"])
+                targets = gt.merge(self.pose.pseudo_labels(x, teacher), ~b["has_keypoints"])
             l_pe = self.pose(y_c, targets)
             if lw.pose_on_recovered:
                 l_pe = l_pe + self.pose(x_hat, targets)
