@@ -9,7 +9,8 @@ real libx264 round trip (CRF 23, all images of a method as one sequence), then d
 * **same image**: genuine = the output within dlib's 0.6 of its own raw face; impostor = the mean
   share of other people's raw faces within 0.6; AUC = P(own raw face nearer than another person's);
 * **other images**: the same against the *other* nine raw photos of the person (true re-identification:
-  does the anonymized face find the person's other pictures?) and the other people's photos.
+  does the anonymized face find the person's other pictures?) and the other people's photos
+  (``identity_verification(..., same_photo=False)``).
 
 0.5 = no identity, 1.0 = fully identifying. GX (and ``--gx`` weights, e.g. a head-pinned GX) is keyed
 with a random secret.
@@ -31,35 +32,12 @@ import cv2
 import numpy as np
 from recanon_sdk.anonymizer import Anonymizer, AnonymizerConfig
 from recanon_sdk.detect.backend import create_pose_detector
-from recanon_sdk.evaluation import DLIB_MATCH_DISTANCE, face_embeddings, identity_verification
+from recanon_sdk.evaluation import face_embeddings, identity_verification
 from recanon_sdk.models.codec import x264_roundtrip
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("RECANON_SHARED", ROOT.parent / "shared"))
 ORL = SHARED / "data" / "faces" / "orl"
-
-
-def cross_image(
-    refs: list[np.ndarray], ids: list[int], probes: list[np.ndarray | None]
-) -> tuple[float, float, float]:
-    """Genuine rate, impostor rate and AUC of each probe against the *other* raw photos of its person
-    (never its own) and the raw photos of everyone else; a missing probe counts ½ in the AUC."""
-    refs_a, ids_a = np.stack(refs), np.asarray(ids)
-    genuine, impostor, auc = [], [], []
-    for i, probe in enumerate(probes):
-        same = (ids_a == ids_a[i]) & (np.arange(len(ids_a)) != i)
-        other = ids_a != ids_a[i]
-        if probe is None:
-            genuine.append(0.0)
-            impostor.append(0.0)
-            auc.append(0.5)
-            continue
-        d = np.linalg.norm(refs_a - probe, axis=1)
-        genuine.append(float((d[same] < DLIB_MATCH_DISTANCE).mean()))
-        impostor.append(float((d[other] < DLIB_MATCH_DISTANCE).mean()))
-        ds, do = d[same][:, None], d[other][None, :]
-        auc.append(float((ds < do).mean() + 0.5 * (ds == do).mean()))
-    return float(np.mean(genuine)), float(np.mean(impostor)), float(np.mean(auc))
 
 
 def main() -> int:
@@ -123,7 +101,7 @@ def main() -> int:
     for name in names:
         probes = [by_image[i].get(name) for i in kept]
         g1, i1, a1 = identity_verification(reference, ids, probes)
-        g2, i2, a2 = cross_image(reference, ids, probes)
+        g2, i2, a2 = identity_verification(reference, ids, probes, same_photo=False)
         same, other = (
             f"{100 * g1:19.1f}% {100 * i1:8.1f}% {a1:5.2f}",
             f"{100 * g2:21.1f}% {100 * i2:8.1f}% {a2:5.2f}",

@@ -10,6 +10,7 @@ import pytest
 from recanon_cli.main import app
 from recanon_sdk.evaluation import (
     EvalConfig,
+    FaceEmbeddings,
     _oks_ap,
     evaluate,
     identity_verification,
@@ -67,6 +68,66 @@ def test_identity_verification_tells_identity_from_faces_that_all_look_alike():
     # no embedding at all counts as no match and as chance
     genuine, impostor, auc = identity_verification(refs, ids, [None] * 40)
     assert (genuine, impostor, auc) == (0.0, 0.0, 0.5)
+
+
+def test_identity_verification_against_the_persons_other_photos():
+    # 1-d "embeddings" (dlib's threshold 0.6) of A = 0, 0.5, 1.0 and B = 1.0, 5.0, worked by hand:
+    refs = [np.array([v]) for v in (0.0, 0.5, 1.0, 1.0, 5.0)]
+    ids = [0, 0, 0, 1, 1]
+    probes = [np.array([0.0]), None, np.array([0.95]), np.array([0.45]), np.array([5.0])]
+    # probe 0 vs A's others 0.5, 1.0 / B's 1.0, 5.0: genuine 1/2, impostor 0, AUC (1 + 1 + ½ + 1)/4
+    # probe 1 missing: 0, 0, ½
+    # probe 2 vs A's others 0.95, 0.45 / B's 0.05, 4.05: genuine 1/2, impostor 1/2, AUC 2/4
+    # probe 3 (B) vs B's other 4.55 / A's 0.45, 0.05, 0.55: genuine 0, impostor 1, AUC 0
+    # probe 4 (B) vs B's other 4.0 / A's 5.0, 4.5, 4.0: genuine 0, impostor 0, AUC (1 + 1 + ½)/3
+    genuine, impostor, auc = identity_verification(refs, ids, probes, same_photo=False)
+    assert genuine == pytest.approx((0.5 + 0 + 0.5 + 0 + 0) / 5)
+    assert impostor == pytest.approx((0 + 0 + 0.5 + 1 + 0) / 5)
+    assert auc == pytest.approx((0.875 + 0.5 + 0.5 + 0 + 2.5 / 3) / 5)
+    # the default compares each probe with its own photo (0, -, 0.05, 0.55, 0 away): all but one match
+    assert identity_verification(refs, ids, probes)[0] == pytest.approx((1 + 0 + 1 + 1 + 1) / 5)
+    # a person with a single photo (B = 5.0, probe 0.2) has nobody to be re-identified with: it adds
+    # to the impostor rate (A's 0, 0.3 both within 0.6), not to the genuine rate or the AUC
+    one_d = [np.array([v]) for v in (0.0, 0.3, 5.0, 0.0, 0.3, 0.2)]
+    alone = identity_verification(one_d[:3], [0, 0, 1], one_d[3:], same_photo=False)
+    assert alone == pytest.approx((1.0, 1 / 3, 1.0))
+
+
+def test_eval_reports_the_impostor_control_of_reidentification(tmp_path, monkeypatch):
+    """Re-id found/given come with impostor rate and AUC, from one embedding pass per method (no dlib)."""
+    import cv2
+    from recanon_sdk import evaluation
+
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        cv2.imwrite(str(tmp_path / f"{i}.png"), rng.integers(0, 256, (128, 64, 3), dtype=np.uint8))
+    r0, r1, r2 = np.zeros(128), np.eye(128)[1], np.eye(128)[2]  # raw faces 1 or √2 apart
+    calls = []
+
+    def embeddings(raw, crops):
+        calls.append(len(crops))
+        return [
+            FaceEmbeddings(0, r0, r0.copy(), [r0.copy()]),  # own face: genuine, no impostor (1 away)
+            FaceEmbeddings(1, r1, None, []),  # no embedding: no match, chance
+            FaceEmbeddings(2, r2, 0.5 * r2, []),  # 0.5 from its own and portrait 0's face: a tie
+        ]
+
+    monkeypatch.setattr(evaluation, "face_embeddings", embeddings)
+    config = EvalConfig(sources=[f"folder:{tmp_path}"], methods=["raw", "blur"], gx_weights=None)
+    report = evaluate(config, log=lambda line: None)
+    assert calls == [3, 3]  # once per method: the control reuses the embeddings
+    for row in report["sources"][f"folder:{tmp_path}"]["methods"].values():
+        assert row["reid_faces"] == 3
+        assert row["reid_found"] == pytest.approx(1 / 3) and row["reid_given"] == pytest.approx(2 / 3)
+        assert row["reid_impostor"] == pytest.approx((0 + 0 + 1 / 2) / 3)
+        assert row["reid_auc"] == pytest.approx((1 + 1 / 2 + 3 / 4) / 3)
+        assert all(0 <= row[k] <= 1 for k in ("reid_found", "reid_given", "reid_impostor", "reid_auc"))
+    write_report(report, tmp_path / "r")
+    saved = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert saved["sources"][f"folder:{tmp_path}"]["methods"]["blur"]["reid_auc"] == pytest.approx(0.75)
+    table = (tmp_path / "r" / "report.md").read_text()
+    assert "re-id impostor | re-id AUC |" in table
+    assert "| 66.7 % | 16.7 % | 0.750 |" in table
 
 
 def test_eval_on_coco_ground_truth(tmp_path):

@@ -7,7 +7,11 @@ CRF 23 by default) and is compared with the raw portrait:
 * **privacy** — PSNR/SSIM against the raw portrait; the rate at which the independent YuNet face
   detector still finds a face (among portraits where it finds one in the raw); face
   re-identification with dlib's 128-d embeddings at distance < 0.6 (the ``eval`` extra), *found*
-  (dlib must find the face itself) and *given* (the attacker is given the raw face's location);
+  (dlib must find the face itself) and *given* (the attacker is given the raw face's location), with
+  the control of :func:`identity_verification` on the *given* embeddings, each portrait its own
+  person: the *impostor* rate (the share of the other portraits' raw faces within 0.6) and the
+  verification *AUC* (0.5 = no identity: a rendering that makes every face look alike to dlib
+  raises the *given* rate, but not the AUC), when dlib finds a raw face in two portraits or more;
 * **utility** — OKS AP and AP50 (pycocotools) of the pose estimator P (YOLO11n-pose) on the
   processed portraits, against the ground-truth keypoints, or, for unlabelled crops, against P's
   own prediction on the raw portrait (the teacher);
@@ -347,7 +351,11 @@ def face_embeddings(raw: Sequence[np.ndarray], crops: Sequence[np.ndarray]) -> l
 
 
 def identity_verification(
-    references: Sequence[np.ndarray], identities: Sequence[int], probes: Sequence[np.ndarray | None]
+    references: Sequence[np.ndarray],
+    identities: Sequence[int],
+    probes: Sequence[np.ndarray | None],
+    *,
+    same_photo: bool = True,
 ) -> tuple[float, float, float]:
     """How much identity a face embedder reads from processed faces, with impostors as the control.
 
@@ -359,32 +367,58 @@ def identity_verification(
     * *AUC*: the probability that a probe is closer to its own raw face than to another person's
       (ties and missing embeddings count ½): 0.5 = no identity information, 1.0 = fully identifying.
 
+    With ``same_photo=False`` a probe is compared with the *other* raw photos of its person instead
+    of its own (true re-identification: does the processed face find the person's other pictures?):
+    the genuine rate is the mean share of those within the threshold, the AUC the probability that
+    one of them is nearer than another person's photo. A missing probe counts as 0 genuine, 0
+    impostor and ½ AUC; a probe with no other photo of its person adds nothing to the genuine rate
+    and AUC, one with no other people nothing to the impostor rate and AUC.
+
     A rendering that merely makes every face look alike to the embedder raises both rates; only a
     genuine rate above the impostor rate, and an AUC above 0.5, show identity.
 
     >>> refs = [np.zeros(2), np.ones(2), np.full(2, 2.0)]
     >>> identity_verification(refs, [0, 1, 1], [np.full(2, 0.1), np.full(2, 1.9), None])
     (0.3333333333333333, 0.0, 0.8333333333333334)
+
+    Against the person's other photos: the first and last probes are 0.5 from their person's other
+    photo and 3 or more from the other person's (genuine 1, AUC 1); the second moved 2 away from its
+    person's other photo, nearer the other person's (genuine 0, AUC 0); the third is missing:
+
+    >>> refs = [np.array([0.0, 0]), np.array([0.0, 0.5]), np.array([3.0, 0]), np.array([3.0, 1])]
+    >>> probes = [refs[0], np.array([2.0, 0]), None, np.array([3.0, 0.5])]
+    >>> identity_verification(refs, [0, 0, 1, 1], probes, same_photo=False)
+    (0.5, 0.0, 0.625)
     """
     gallery = np.stack(references)
     ids = np.asarray(identities)
-    genuine, impostor, auc = [], [], []
+    index = np.arange(len(ids))
+    genuine: list[float] = []
+    impostor: list[float] = []
+    auc: list[float] = []
     for i, probe in enumerate(probes):
-        others = ids != ids[i]
         if probe is None:
-            genuine.append(False)
+            genuine.append(0.0)
             impostor.append(0.0)
             auc.append(0.5)
             continue
+        mates = index == i if same_photo else (ids == ids[i]) & (index != i)
+        others = ids != ids[i]
         distance = np.linalg.norm(gallery - probe, axis=1)
-        genuine.append(bool(distance[i] < DLIB_MATCH_DISTANCE))
+        if mates.any():
+            genuine.append(float(np.mean(distance[mates] < DLIB_MATCH_DISTANCE)))
         if not others.any():
             continue
         impostor.append(float(np.mean(distance[others] < DLIB_MATCH_DISTANCE)))
-        auc.append(
-            float(np.mean(distance[others] > distance[i]) + 0.5 * np.mean(distance[others] == distance[i]))
-        )
-    return float(np.mean(genuine)), float(np.mean(impostor)), float(np.mean(auc))
+        if mates.any():
+            near, far = distance[mates][:, None], distance[others][None, :]
+            auc.append(float(np.mean(near < far) + 0.5 * np.mean(near == far)))
+    return _mean(genuine), _mean(impostor), _mean(auc)
+
+
+def _mean(values: Sequence[float]) -> float:
+    """The mean, NaN (without numpy's warning) when there is nothing to average."""
+    return float(np.mean(values)) if len(values) else float("nan")
 
 
 def _psnr_ssim(raw: Sequence[np.ndarray], crops: Sequence[np.ndarray]) -> tuple[float, float]:
@@ -466,10 +500,15 @@ def evaluate(config: EvalConfig, log: Callable[[str], None] = print) -> dict[str
                 row["face_detection_rate"] = float(
                     np.mean([f for f, r in zip(found, raw_faces, strict=True) if r])
                 )
-            reid = reidentified(raw, crops) if config.reid else None
-            if reid is not None and reid[0]:
-                row["reid_found"], row["reid_given"] = float(np.mean(reid[0])), float(np.mean(reid[1]))
-                row["reid_faces"] = len(reid[0])
+            faces = face_embeddings(raw, crops) if config.reid else None
+            if faces:
+                row["reid_found"] = float(np.mean([f.matched_found for f in faces]))
+                row["reid_given"] = float(np.mean([f.matched_given for f in faces]))
+                if len(faces) > 1:  # the control: the other portraits' raw faces, each its own person
+                    _, row["reid_impostor"], row["reid_auc"] = identity_verification(
+                        [f.reference for f in faces], [f.index for f in faces], [f.given for f in faces]
+                    )
+                row["reid_faces"] = len(faces)
             rows[name] = row
             log(f"  {name:9s} " + "  ".join(f"{k} {v:.3f}" for k, v in row.items() if isinstance(v, float)))
         report["sources"][source] = {
@@ -496,6 +535,8 @@ def write_report(report: dict[str, Any], out_dir: str | Path) -> list[Path]:
         ("face_detection_rate", "faces found"),
         ("reid_found", "re-id found"),
         ("reid_given", "re-id given"),
+        ("reid_impostor", "re-id impostor"),
+        ("reid_auc", "re-id AUC"),
         ("oks_ap", "OKS AP"),
         ("oks_ap50", "AP50"),
     ]
@@ -555,6 +596,6 @@ def write_report(report: dict[str, Any], out_dir: str | Path) -> list[Path]:
 def _fmt(value: Any, key: str) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return "-"
-    if key in ("face_detection_rate", "reid_found", "reid_given"):
+    if key in ("face_detection_rate", "reid_found", "reid_given", "reid_impostor"):
         return f"{100 * value:.1f} %"
     return f"{value:.2f}" if key == "psnr" else f"{value:.3f}"
