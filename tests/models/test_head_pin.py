@@ -18,6 +18,7 @@ from recanon_sdk.types import People
 
 SECRET = bytes(range(32))
 HEAD_PIN = {"blur": 0.1, "cell": 8, "head": True}
+HEAD_SCALED = {"blur": 0.1, "cell": 0, "head": True, "head_scale": 0.1}
 
 
 def _noisy_gx(pin: dict | None) -> torch.nn.Module:
@@ -65,10 +66,35 @@ def test_a_head_pinned_gx_keeps_fine_detail_off_the_head_only() -> None:
     assert np.array_equal(pinned_enh.enhance([crop])[0], unknown.astype(np.uint8))  # no heads: all
 
 
-@pytest.mark.parametrize("key_inputs", [False, True])
-def test_a_head_pinned_gx_exports_to_onnx_with_a_mask_input_and_parity(tmp_path, key_inputs) -> None:
-    gx = _noisy_gx(HEAD_PIN)
-    path = save_model(tmp_path / "gx.safetensors", gx, "gx_unet_s", {"pin": HEAD_PIN}, (128, 64), {})
+def test_a_head_scaled_pin_blurs_each_head_at_its_own_sigma_and_leaves_the_rest_free() -> None:
+    from recanon_sdk.models.losses import gaussian_blur
+
+    scrambler = create_model("gx_unet_s").scrambler
+    pin = PinnedOutput(scrambler, blur=0.1, cell=0, head=True, head_scale=0.1)
+    assert pin.sigma_levels(128, 64)[:3] == [1.0, 2**0.5, 2.0] and pin.sigma_levels(128, 64)[-1] == 12.8
+    x, u = torch.rand(1, 3, 128, 64), torch.rand(1, 3, 128, 64)
+    heads = [np.array([[8.0, 8, 28, 32]]), np.array([[30.0, 60, 62, 100]])]  # 24 and 40 px boxes
+    sigma = torch.from_numpy(pin.masks([np.concatenate(heads)], [(128, 64, 3)], (128, 64)))
+    assert sorted(torch.unique(sigma).tolist()) == pytest.approx([0, 2.4, 4.0])
+    out = pin(x, u, sigma)
+    free = (sigma == 0).expand_as(out)
+    assert torch.equal(out[free], u[free])  # free where no head is
+    for value, level in ((2.4, 2.0 * 2**0.5), (4.0, 4.0)):  # each head at the nearest σ level
+        where = torch.isclose(sigma, torch.tensor(value)).expand_as(out)
+        expect = gaussian_blur(x, level)
+        assert torch.allclose(pin.outside_band(out - expect)[where], torch.zeros(int(where.sum())), atol=1e-5)
+    # no mask: the whole portrait at the portrait-wide σ, as a GX pinned everywhere (fail closed)
+    whole = PinnedOutput(scrambler, blur=0.1, cell=0)
+    assert torch.allclose(pin(x, u), whole(x, u), atol=1e-5)
+    assert not torch.allclose(gaussian_blur(x, 2.0), gaussian_blur(x, 4.0))  # the levels differ
+    with pytest.raises(ValueError, match="head = true"):
+        PinnedOutput(scrambler, head_scale=0.1)
+
+
+@pytest.mark.parametrize(("pin", "key_inputs"), [(HEAD_PIN, False), (HEAD_PIN, True), (HEAD_SCALED, False)])
+def test_a_head_pinned_gx_exports_to_onnx_with_a_mask_input_and_parity(tmp_path, pin, key_inputs) -> None:
+    gx = _noisy_gx(pin)
+    path = save_model(tmp_path / "gx.safetensors", gx, "gx_unet_s", {"pin": pin}, (128, 64), {})
     data = export_gx_with_key_inputs(path) if key_inputs else export_generator_onnx(path, SECRET)
     onnx_gx = OnnxGenerator(data, model_secret=SECRET)
     assert onnx_gx.wants_heads

@@ -58,6 +58,9 @@ def head_pin_masks(
     shapes: Sequence[tuple[int, ...]],
     size: tuple[int, int],
     block: int = 8,
+    *,
+    head_scale: float = 0.0,
+    whole_sigma: float = 1.0,
 ) -> np.ndarray:
     """Where a head-pinned GX pins its output: float32 ``(B, 1, H, W)``, 1 on every ``block × block``
     block of the ``size`` portrait that a head box touches, 0 elsewhere.
@@ -66,14 +69,36 @@ def head_pin_masks(
     :func:`recanon_sdk.geometry.heads_in_regions`), scaled here to the portrait. ``None`` (this
     person's head is unknown), or ``heads`` itself ``None``, pins the whole portrait: failing closed.
 
+    With ``head_scale`` > 0 (a GX that sizes its blur to each head, ``PinConfig.head_scale``) a
+    head's blocks hold that head's blur σ in portrait pixels instead of 1: ``head_scale`` × the
+    longer side of its box (at least 1; the larger where boxes overlap), and a portrait whose head is
+    unknown holds ``whole_sigma`` everywhere.
+
     >>> m = head_pin_masks([np.array([[4.0, 0, 12, 12]]), None], [(64, 32, 3), (64, 32, 3)], (128, 64))
     >>> m.shape, int(m[0].sum()) // 64, float(m[1].mean())   # 2 × 3 blocks of 8 × 8; all of it
     ((2, 1, 128, 64), 6, 1.0)
+    >>> s = head_pin_masks([np.array([[4.0, 0, 12, 12]]), None], [(64, 32, 3)] * 2, (128, 64),
+    ...                    head_scale=0.1, whole_sigma=12.8)
+    >>> round(float(s[0].max()), 3), round(float(s[1].min()), 3)  # σ = 0.1 × 24 px; unknown: all
+    (2.4, 12.8)
     """
     h, w = size
-    masks = np.ones((len(shapes), 1, h, w), np.float32)
+    fill = whole_sigma if head_scale else 1.0
+    masks = np.full((len(shapes), 1, h, w), fill, np.float32)
     if heads is None:
         return masks
+    for mask, boxes, shape in zip(masks, heads, shapes, strict=True):
+        if boxes is None:
+            continue
+        mask[...] = 0
+        sy, sx = h / shape[0], w / shape[1]
+        for x0, y0, x1, y1 in np.asarray(boxes, np.float64).reshape(-1, 4):
+            bx0, by0 = max(0, int(np.floor(x0 * sx / block))), max(0, int(np.floor(y0 * sy / block)))
+            bx1, by1 = int(np.ceil(x1 * sx / block)), int(np.ceil(y1 * sy / block))
+            value = max(1.0, head_scale * max((x1 - x0) * sx, (y1 - y0) * sy)) if head_scale else 1.0
+            area = mask[0, by0 * block : by1 * block, bx0 * block : bx1 * block]
+            np.maximum(area, value, out=area)
+    return masks
     for mask, boxes, shape in zip(masks, heads, shapes, strict=True):
         if boxes is None:
             continue

@@ -115,7 +115,7 @@ def _export(weights: str | Path, secret: bytes | None, *, key_inputs: bool, opse
         names += ["perm", "signs"] + ([] if template.code is None else ["code"])
     pins_heads = bool(getattr(model, "pins_heads", False))
     dynamic = {"portraits": {0: "batch"}, "output": {0: "batch"}}
-    if pins_heads:  # a head-pinned GX: where the heads are, per portrait (1 = pinned)
+    if pins_heads:  # a head-pinned GX: where the heads are, per portrait (1 = pinned, or σ per pixel)
         example += (torch.ones(2, 1, *size),)
         names.append("pin_mask")
         dynamic["pin_mask"] = {0: "batch"}
@@ -145,6 +145,9 @@ def _export(weights: str | Path, secret: bytes | None, *, key_inputs: bool, opse
     }
     if pins_heads:
         facts["recanon.pin_block"] = str(model.scrambler.cfg.block)
+        if model.pin.cfg.head_scale:
+            facts["recanon.pin_head_scale"] = repr(model.pin.cfg.head_scale)
+            facts["recanon.pin_whole_sigma"] = repr(model.pin.cfg.whole_sigma(*size))
     if template is not None:
         facts["recanon.key_inputs"] = json.dumps([n for n in names[1:] if n != "pin_mask"])
         facts["recanon.num_coefficients"] = str(template.perm.shape[1])
@@ -216,6 +219,11 @@ class OnnxGenerator:
         self.input_size: tuple[int, int] = (int(size[0]), int(size[1]))
         self.arch = meta.get("recanon.arch", "")
         self._block = int(meta.get("recanon.pin_block", "8"))
+        # a GX that sizes its blur to each head takes σ per block (models/pinned.py, head_scale)
+        self._pin_sigma = {
+            "head_scale": float(meta.get("recanon.pin_head_scale", "0")),
+            "whole_sigma": float(meta.get("recanon.pin_whole_sigma", "1")),
+        }
         #: Whether this is a head-pinned GX (it takes a ``pin_mask`` input): see :meth:`run`.
         self.wants_heads = any(i.name == "pin_mask" for i in self.session.get_inputs())
         self._key_feed: dict[str, np.ndarray] = {}
@@ -253,7 +261,9 @@ class OnnxGenerator:
             feed = {"portraits": crops_to_batch(chunk, self.input_size), **self._key_feed}
             if self.wants_heads:
                 given = None if heads is None else heads[start : start + batch_size]
-                feed["pin_mask"] = head_pin_masks(given, shapes, self.input_size, self._block)
+                feed["pin_mask"] = head_pin_masks(
+                    given, shapes, self.input_size, self._block, **self._pin_sigma
+                )
             out.extend(batch_to_crops(self.session.run(None, feed)[0], shapes))
         return out
 

@@ -33,11 +33,13 @@ Licence: AGPL-3.0-or-later (recanon).
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -56,20 +58,34 @@ class PinConfig:
     it; a smaller value pins only where an upright person's head is and leaves the body free);
     ``head``: pin only the blocks a head box touches, given per portrait as a mask at run time
     (:func:`recanon_sdk.enhance.portraits.head_pin_masks`, from the detector's face keypoints);
-    without a mask the whole portrait is pinned (fail closed). ``head`` needs ``top = 1``."""
+    without a mask the whole portrait is pinned (fail closed). ``head`` needs ``top = 1``.
+    ``head_scale`` (> 0, needs ``head``): blur each head with σ = ``head_scale`` × its head box's
+    longer side instead of the portrait-wide σ, so a small head stays a head-shaped blob (the pose
+    estimator needs one) and a close-up face is blurred as strongly, relative to the face, as the
+    Blur enhancer blurs a face that fills the region; the mask then carries each block's σ in
+    pixels (0 = free) and a portrait whose head is unknown is blurred whole at the portrait-wide σ.
+    ``cell = 0``: no coarse correction."""
 
     blur: float = 0.1
     cell: int = 8
     top: float = 1.0
     head: bool = False
+    head_scale: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.blur <= 0 or self.cell < 1 or not 0 < self.top <= 1:
+        if self.blur <= 0 or self.cell < 0 or not 0 < self.top <= 1 or self.head_scale < 0:
             raise ValueError(
-                f"need blur > 0, cell >= 1 and 0 < top <= 1, got {self.blur}, {self.cell}, {self.top}"
+                "need blur > 0, cell >= 0, 0 < top <= 1 and head_scale >= 0, got "
+                f"{self.blur}, {self.cell}, {self.top}, {self.head_scale}"
             )
         if self.head and self.top != 1:
             raise ValueError("a head-pinned GX pins where the head is: leave top at 1")
+        if self.head_scale and not self.head:
+            raise ValueError("head_scale sizes the blur to each head: it needs head = true")
+
+    def whole_sigma(self, height: int, width: int) -> float:
+        """The portrait-wide blur σ in pixels (everywhere, or where the head is unknown)."""
+        return self.blur * max(height, width)
 
 
 class PinnedOutput(nn.Module):
@@ -80,18 +96,67 @@ class PinnedOutput(nn.Module):
     """
 
     def __init__(
-        self, scrambler: BandScrambler, blur: float = 0.1, cell: int = 8, top: float = 1.0, head: bool = False
+        self,
+        scrambler: BandScrambler,
+        blur: float = 0.1,
+        cell: int = 8,
+        top: float = 1.0,
+        head: bool = False,
+        head_scale: float = 0.0,
     ) -> None:
         super().__init__()
         self.scrambler = scrambler
-        self.cfg = PinConfig(float(blur), int(cell), float(top), bool(head))
+        self.cfg = PinConfig(float(blur), int(cell), float(top), bool(head), float(head_scale))
+
+    def masks(
+        self,
+        heads: Sequence[np.ndarray | None] | None,
+        shapes: Sequence[tuple[int, ...]],
+        size: tuple[int, int],
+    ) -> np.ndarray:
+        """The ``(B, 1, H, W)`` pin masks this GX takes for crops of ``shapes`` with ``heads`` (see
+        :func:`~recanon_sdk.enhance.portraits.head_pin_masks`): 1/0, or σ per block with ``head_scale``."""
+        from recanon_sdk.enhance.portraits import head_pin_masks
+
+        return head_pin_masks(
+            heads,
+            shapes,
+            size,
+            self.scrambler.cfg.block,
+            head_scale=self.cfg.head_scale,
+            whole_sigma=self.cfg.whole_sigma(*size),
+        )
 
     def target(self, x: torch.Tensor) -> torch.Tensor:
         """The desensitized target ``d = blur_σ(x)``."""
-        return gaussian_blur(x, self.cfg.blur * max(x.shape[-2:]))
+        return gaussian_blur(x, self.cfg.whole_sigma(*x.shape[-2:]))
+
+    def sigma_levels(self, height: int, width: int) -> list[float]:
+        """The blur σs a head-scaled GX chooses from: 1, √2, 2, … below the portrait-wide σ, and it."""
+        whole = self.cfg.whole_sigma(height, width)
+        return [2 ** (j / 2) for j in range(64) if 2 ** (j / 2) < whole / 2**0.25] + [whole]
+
+    def varying_target(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        """``x`` blurred with the σ that ``sigma`` ``(B, 1, H, W)`` gives each pixel, rounded to the
+        nearest of :meth:`sigma_levels` (in ratio); σ ≤ 0 is left as is (where GX is free)."""
+        levels = self.sigma_levels(*x.shape[-2:])
+        # level j covers σ between the geometric means of its neighbours
+        index = torch.zeros_like(sigma)
+        for low, high in itertools.pairwise(levels):
+            index = index + (sigma > math.sqrt(low * high)).to(sigma.dtype)
+        out = torch.zeros_like(x)
+        tracing = torch.jit.is_tracing()
+        for j, level in enumerate(levels):
+            chosen = ((index == j) & (sigma > 0)).to(x.dtype)
+            if not tracing and not bool(chosen.any()):
+                continue  # eager: blur only at the σs this batch uses (an export keeps them all)
+            out = out + chosen * gaussian_blur(x, level)
+        return out
 
     def coarse(self, r: torch.Tensor) -> torch.Tensor:
-        """``r`` averaged over ``cell × cell`` cells and bilinearly upsampled back."""
+        """``r`` averaged over ``cell × cell`` cells and bilinearly upsampled back (0 with ``cell = 0``)."""
+        if not self.cfg.cell:
+            return torch.zeros_like(r)
         h, w = r.shape[-2:]
         small = F.avg_pool2d(r, self.cfg.cell, ceil_mode=True)
         return F.interpolate(small, size=(h, w), mode="bilinear", align_corners=False)
@@ -109,8 +174,17 @@ class PinnedOutput(nn.Module):
         """Pinned output for raw ``x`` and free output ``u``; ``mask`` ``(B, 1, H, W)``: 1 = pinned.
 
         The band projection is per 8×8 block, so a mask constant on whole blocks mixes exactly;
-        a mask is used only by a head-pinned GX (others ignore it).
+        a mask is used only by a head-pinned GX (others ignore it). With ``head_scale`` the mask holds
+        each pixel's blur σ (0 = free; no mask: the portrait-wide σ everywhere).
         """
+        if self.cfg.head_scale:
+            sigma = (
+                mask if mask is not None else torch.full_like(x[:, :1], self.cfg.whole_sigma(*x.shape[-2:]))
+            )
+            d = self.varying_target(x, sigma)
+            c = self.coarse(u - d)
+            where = (sigma > 0).to(x.dtype)
+            return where * (d + c + self.scrambler.band_luma(u - d - c)) + (1 - where) * u
         d = self.target(x)
         c = self.coarse(u - d)
         pinned = d + c + self.scrambler.band_luma(u - d - c)
@@ -134,4 +208,6 @@ def wrap_generator(
         pin = PinConfig(**pin)
     if pin is None:
         return KeyedEnhancer(net, scrambler)
-    return KeyedEnhancer(net, scrambler, PinnedOutput(scrambler, pin.blur, pin.cell, pin.top, pin.head))
+    return KeyedEnhancer(
+        net, scrambler, PinnedOutput(scrambler, pin.blur, pin.cell, pin.top, pin.head, pin.head_scale)
+    )

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from recanon_sdk.enhance.portraits import batch_to_crops, crops_to_batch, head_pin_masks
+from recanon_sdk.enhance.portraits import batch_to_crops, crops_to_batch
 from recanon_sdk.models.weights import DEFAULT_INPUT_SIZE as DEFAULT_INPUT_SIZE  # still importable here
 from recanon_sdk.models.weights import load_keyed_generator
 
@@ -95,9 +95,8 @@ class TorchGenerator:
             shapes = [c.shape for c in chunk]
             x = crops_to_tensor(chunk, self.input_size).to(self.device)
             if self.wants_heads:
-                block = self.model.scrambler.cfg.block
                 given = None if heads is None else heads[i : i + self.batch_size]
-                mask = torch.from_numpy(head_pin_masks(given, shapes, self.input_size, block))
+                mask = torch.from_numpy(self.model.pin.masks(given, shapes, self.input_size))
                 y = self.model(x, self.key, mask.to(self.device))
             else:
                 y = self.model(x, self.key)

@@ -102,6 +102,8 @@ class Trainer:
             self.gx_kwargs["pin"] = {"blur": m.pin_blur, "cell": m.pin_cell, "top": m.pin_top}
             if m.pin_head:
                 self.gx_kwargs["pin"]["head"] = True
+            if m.pin_head_scale:
+                self.gx_kwargs["pin"]["head_scale"] = m.pin_head_scale
         elif m.pin_head:
             raise ValueError("model.pin_head pins GX's output: it needs model.pin_blur > 0")
         self.gx = create_model(m.gx, **self.gx_kwargs).to(self.device)
@@ -185,7 +187,6 @@ class Trainer:
         """Where a head-pinned GX pins, from the frozen teacher's face keypoints on the raw portraits
         (as the deployed detector gives them), failing closed (all pinned) where it sees no face.
         ``people``: the teacher's output for ``x`` when already computed."""
-        from recanon_sdk.enhance.portraits import head_pin_masks
         from recanon_sdk.geometry import head_boxes
 
         assert self.pose is not None  # checked in __init__
@@ -195,8 +196,7 @@ class Trainer:
         heads = head_boxes(keypoints.cpu().numpy(), boxes.cpu().numpy())
         per_crop = [None if np.isnan(h).any() else h[None] for h in heads]
         size = (x.shape[-2], x.shape[-1])
-        block = self.gx.scrambler.cfg.block
-        return torch.from_numpy(head_pin_masks(per_crop, [size] * len(heads), size, block)).to(x.device)
+        return torch.from_numpy(self.gx.pin.masks(per_crop, [size] * len(heads), size)).to(x.device)
 
     # --- one step ---------------------------------------------------------------------------------
 
@@ -231,7 +231,7 @@ class Trainer:
         total = lw.lambda_xy * l_xy + lw.lambda_l1 * l_l1 + lw.lambda_ssim * l_ssim
         logs: dict[str, float] = {}
         if pin_mask is not None:
-            logs["pinned_fraction"] = float(pin_mask.mean())
+            logs["pinned_fraction"] = float((pin_mask > 0).float().mean())
         x_wrong = None  # GY under the wrong key, computed once for the loss and reused for the log
         if lw.lambda_wrong_key > 0:
             assert wrong is not None and self.gy.scrambler is not None  # keyed, checked in __init__
