@@ -1,6 +1,10 @@
+import cv2
 import numpy as np
 import pytest
+from recanon_sdk.evaluation import faces_found
 from recanon_sdk.geometry import CropGeometry, obscure_whole_frame
+
+from tests.conftest import SHARED, need_shared
 
 
 def test_regions_expand_by_margin_and_clip_to_frame():
@@ -58,3 +62,15 @@ def test_obscure_whole_frame_destroys_detail():
         np.abs(np.diff(out.astype(int), axis=1)).mean()
         < 0.1 * np.abs(np.diff(frame.astype(int), axis=1)).mean()
     )
+
+
+def test_obscure_whole_frame_hides_a_face_that_fills_the_frame():
+    """A close-up (ORL: a face filling 92 × 112) obscured whole: YuNet finds no face left."""
+    orl = need_shared(SHARED / "data" / "faces" / "orl")
+    yunet = need_shared(SHARED / "models" / "face_detection_yunet_2026may.onnx")
+    frames = [
+        cv2.cvtColor(cv2.imread(str(orl / f"s{s}" / "1.pgm"), cv2.IMREAD_GRAYSCALE), cv2.COLOR_GRAY2RGB)
+        for s in range(1, 21)
+    ]
+    assert sum(faces_found(frames, str(yunet))) >= 16  # the detector does see these faces
+    assert sum(faces_found([obscure_whole_frame(f) for f in frames], str(yunet))) == 0

@@ -1,0 +1,102 @@
+"""Does the fail-closed rendering hide a face that fills the frame? ORL close-ups, whole frame obscured.
+
+When detection, tracking or the enhancer fails on a frame, the anonymizer writes
+:func:`recanon_sdk.geometry.obscure_whole_frame` of it. A person may fill the frame (a door camera, a
+close-up), so this measures the rendering on ORL (``../shared/data/faces/orl``: 40 people, greyscale
+92×112 close-ups), each photo as a whole frame, after a libx264 CRF 23 round trip: YuNet's face rate
+and dlib's re-identification against the person's *other* photos (genuine rate, impostor rate and
+AUC; 0.5 = no identity), next to the raw photos and the Blur enhancer's rule applied to the whole
+frame (σ = 0.1 × longer side), and the obscuring at other cell sizes.
+
+    python benchmarks/fail_closed_faces.py                 # 4 photos per person (~3 min)
+    python benchmarks/fail_closed_faces.py --per-subject 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+from recanon_sdk import geometry
+from recanon_sdk.enhance.classic import Blur
+from recanon_sdk.evaluation import face_embeddings, faces_found, identity_verification
+from recanon_sdk.models.codec import x264_roundtrip
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("RECANON_SHARED", ROOT.parent / "shared"))
+ORL = SHARED / "data" / "faces" / "orl"
+YUNET = SHARED / "models" / "face_detection_yunet_2026may.onnx"
+
+
+def obscured_at(image: np.ndarray, cell: float) -> np.ndarray:
+    """``obscure_whole_frame`` with another cell fraction (for the comparison only)."""
+    saved = geometry.OBSCURE_CELL
+    geometry.OBSCURE_CELL = cell
+    try:
+        return geometry.obscure_whole_frame(image)
+    finally:
+        geometry.OBSCURE_CELL = saved
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--per-subject", type=int, default=4, help="photos per ORL subject (≤ 10)")
+    args = parser.parse_args()
+    if importlib.util.find_spec("face_recognition") is None:
+        print("needs dlib's embedder: pip install -e '.[eval]'")
+        return 2
+    if not ORL.is_dir() or not YUNET.is_file():
+        print(f"needs ORL at {ORL} and YuNet at {YUNET} (../shared); set RECANON_SHARED to shared/")
+        return 2
+    images, identities = [], []
+    for subject in sorted(ORL.glob("s*"), key=lambda p: int(p.name[1:])):
+        for path in sorted(subject.glob("*.pgm"), key=lambda p: int(p.stem))[: args.per_subject]:
+            images.append(cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_GRAYSCALE), cv2.COLOR_GRAY2RGB))
+            identities.append(int(subject.name[1:]))
+    methods = {
+        "raw": lambda im: im,
+        "blur 0.1 (whole frame)": lambda im: Blur().enhance([im])[0],
+        f"obscure_whole_frame ({geometry.OBSCURE_CELL})": geometry.obscure_whole_frame,
+        "obscure, cell 0.125": lambda im: obscured_at(im, 0.125),
+        "obscure, 12 cells (before)": lambda im: obscured_at(
+            im, 1 / 12 * min(im.shape[:2]) / max(im.shape[:2])
+        ),
+    }
+    outputs = {name: x264_roundtrip([f(im) for im in images], crf=23) for name, f in methods.items()}
+    names = list(outputs)
+    embedded = face_embeddings(
+        [im for im in images for _ in names], [outputs[n][i] for i in range(len(images)) for n in names]
+    )
+    assert embedded is not None
+    refs: dict[int, np.ndarray] = {}
+    probes: dict[int, dict[str, np.ndarray | None]] = {}
+    for e in embedded:
+        image, method = divmod(e.index, len(names))
+        refs[image] = e.reference
+        probes.setdefault(image, {})[names[method]] = e.given
+    kept = sorted(refs)
+    print(
+        f"ORL: {len(images)} photos of {len(set(identities))} people as whole frames, libx264 CRF 23; "
+        f"dlib finds a raw face in {len(kept)}; re-id against the person's other photos, threshold 0.6"
+    )
+    print(f"{'rendering':30s} {'YuNet faces':>11s} {'genuine':>8s} {'impostor':>9s} {'AUC':>5s}")
+    for name in names:
+        rate = float(np.mean(faces_found(outputs[name], str(YUNET))))
+        genuine, impostor, auc = identity_verification(
+            [refs[i] for i in kept],
+            [identities[i] for i in kept],
+            [probes[i].get(name) for i in kept],
+            same_photo=False,
+        )
+        print(f"{name:30s} {100 * rate:10.1f}% {100 * genuine:7.1f}% {100 * impostor:8.1f}% {auc:5.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
