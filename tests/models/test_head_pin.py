@@ -115,6 +115,7 @@ def test_head_boxes_cover_every_face_keypoint_and_bystanders_count_too() -> None
         kp[0, :5, 0] = rng.uniform(x0 + 0.3 * w, x0 + 0.7 * w, 5)
         kp[0, :5, 1] = rng.uniform(y0, y0 + 0.15 * h, 5)
         kp[0, :5, 2] = 0.9
+        kp[0, 11] = (x0 + 0.4 * w, y0 + 0.55 * h, 0.8)  # a hip: a body the detector sees
         (bx0, by0, bx1, by1) = head_boxes(kp, np.array([[x0, y0, x0 + w, y0 + h]]))[0]
         assert (kp[0, :5, 0] > bx0).all() and (kp[0, :5, 0] < bx1).all()
         assert (kp[0, :5, 1] > by0).all() and (kp[0, :5, 1] < by1).all()
@@ -133,6 +134,7 @@ class _OnePerson:
         kp = np.zeros((1, 17, 3), np.float32)
         kp[0, 0] = (65, 30, 0.9)  # nose
         kp[0, 1:3] = [(60, 27, 0.9), (70, 27, 0.9)]  # eyes
+        kp[0, 11:13] = [(58, 70, 0.8), (72, 70, 0.8)]  # hips
         return [People(np.array([[40, 20, 90, 110]], np.float32), np.array([0.9]), kp) for _ in images]
 
 
