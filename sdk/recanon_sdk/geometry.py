@@ -180,11 +180,12 @@ def head_boxes(keypoints: np.ndarray, boxes: np.ndarray, *, keypoint_conf: float
     and right, ``1.6 r`` up (hair) and ``1.3 r`` down (chin).
 
     A row is NaN — the head's place is unknown, and whoever uses the boxes must treat the whole
-    person as head (fail closed) — where no face keypoint is confident, or no hip or knee is: the
-    keypoints place heads well only on people whose body the detector sees. On close-ups and busts
-    (ORL's faces filling the frame) YOLO11n-pose puts the face keypoints on one eye or the nose of
-    the face, or finds several small "people" inside it, and boxes from them covered on average 65 %
-    of the face YuNet finds (a quarter of the faces less than half).
+    person as head (fail closed) — where no face keypoint is confident, or no hip or knee is, or the
+    hips and knees seen lie closer to the face than a torso (4 ``r``; 2 ``r`` when the person box is
+    wider than tall, someone lying down): the keypoints place heads well only on people whose body
+    the detector sees. On close-ups (ORL's faces filling the frame) YOLO11n-pose puts the face
+    keypoints on one eye or the nose, and hips inside the face, and boxes from them covered on
+    average 65 % of the face YuNet finds (a quarter of the faces less than half).
 
     >>> box = np.array([[0.0, 0.0, 60.0, 200.0]])
     >>> kpts = np.zeros((1, 17, 3)); kpts[0, 0] = (30, 20, 0.9)     # the nose ...
@@ -203,7 +204,9 @@ def head_boxes(keypoints: np.ndarray, boxes: np.ndarray, *, keypoint_conf: float
     for i, (points, box) in enumerate(zip(keypoints, boxes, strict=True)):
         face = points[list(FACE_KEYPOINTS)]
         seen = face[face[:, 2] >= keypoint_conf, :2]
-        if not len(seen) or not (points[list(LOWER_BODY_KEYPOINTS), 2] >= keypoint_conf).any():
+        body = points[list(LOWER_BODY_KEYPOINTS)]
+        below = body[body[:, 2] >= keypoint_conf, :2]
+        if not len(seen) or not len(below):
             continue
         cx, cy = seen.mean(axis=0)
         spread = float((seen.max(axis=0) - seen.min(axis=0)).max())
@@ -211,6 +214,11 @@ def head_boxes(keypoints: np.ndarray, boxes: np.ndarray, *, keypoint_conf: float
         shoulders = points[[5, 6]]
         if (shoulders[:, 2] >= keypoint_conf).all():
             r = max(r, 0.35 * float(np.hypot(*(shoulders[0, :2] - shoulders[1, :2]))))
+        # a body, not a face mistaken for one: the hips/knees lie a torso away from the face
+        # (4 r upright; 2 r for someone lying down, whose box is wider than tall)
+        torso = 4.0 if box[3] - box[1] >= box[2] - box[0] else 2.0
+        if float(np.hypot(*(below.mean(axis=0) - (cx, cy)))) < torso * r:
+            continue
         out[i] = (cx - 1.3 * r, cy - 1.6 * r, cx + 1.3 * r, cy + 1.3 * r)
     return out
 

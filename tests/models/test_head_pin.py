@@ -110,16 +110,25 @@ def test_head_boxes_cover_every_face_keypoint_and_bystanders_count_too() -> None
     rng = np.random.default_rng(3)
     for _ in range(50):
         x0, y0 = rng.uniform(0, 200, 2)
-        w, h = rng.uniform(20, 120), rng.uniform(60, 300)
+        w = rng.uniform(20, 100)
+        h = w * rng.uniform(2.5, 4)  # a standing person
         kp = np.zeros((1, 17, 3))
         kp[0, :5, 0] = rng.uniform(x0 + 0.3 * w, x0 + 0.7 * w, 5)
         kp[0, :5, 1] = rng.uniform(y0, y0 + 0.15 * h, 5)
         kp[0, :5, 2] = 0.9
-        kp[0, 11] = (x0 + 0.4 * w, y0 + 0.55 * h, 0.8)  # a hip: a body the detector sees
+        kp[0, 11] = (x0 + 0.4 * w, y0 + 0.9 * h, 0.8)  # a hip (knee height, say): a body is seen
         (bx0, by0, bx1, by1) = head_boxes(kp, np.array([[x0, y0, x0 + w, y0 + h]]))[0]
         assert (kp[0, :5, 0] > bx0).all() and (kp[0, :5, 0] < bx1).all()
         assert (kp[0, :5, 1] > by0).all() and (kp[0, :5, 1] < by1).all()
         assert by1 - by0 >= 0.1 * h  # at least a head's height, however few keypoints are seen
+    # a close-up the detector reads as a body: face keypoints on one eye, "hips" inside the face
+    closeup = np.zeros((1, 17, 3))
+    closeup[0, :5] = [(30, 40, 0.9), (28, 38, 0.9), (33, 38, 0.9), (25, 40, 0.5), (36, 40, 0.5)]
+    closeup[0, 11:13] = [(35, 80, 0.6), (60, 80, 0.6)]
+    assert np.isnan(head_boxes(closeup, np.array([[0.0, 0, 92, 112]]))).all()  # unknown: pinned whole
+    lying = closeup.copy()  # the same points on someone lying down (box wider than tall) are a body
+    lying[0, 11:13] = [(80, 45, 0.6), (85, 50, 0.6)]
+    assert not np.isnan(head_boxes(lying, np.array([[10.0, 20, 140, 70]]))).any()
     # two people side by side: each crop gets both heads where they overlap it
     regions = np.array([[0, 0, 60, 200], [40, 0, 100, 200]])
     heads = np.array([[30.0, 10, 55, 40], [45, 12, 70, 42]])
@@ -134,7 +143,7 @@ class _OnePerson:
         kp = np.zeros((1, 17, 3), np.float32)
         kp[0, 0] = (65, 30, 0.9)  # nose
         kp[0, 1:3] = [(60, 27, 0.9), (70, 27, 0.9)]  # eyes
-        kp[0, 11:13] = [(58, 70, 0.8), (72, 70, 0.8)]  # hips
+        kp[0, 11:13] = [(58, 100, 0.8), (72, 100, 0.8)]  # hips
         return [People(np.array([[40, 20, 90, 110]], np.float32), np.array([0.9]), kp) for _ in images]
 
 
