@@ -232,8 +232,10 @@ def heads_in_regions(
 
     ``regions`` (n, 4) and ``heads`` (n, 4) (from :func:`head_boxes`, NaN = unknown) are per person
     in frame coordinates. Region ``i`` gets ``None`` when its own person's head is unknown (treat the
-    whole region as head); otherwise an ``(k, 4)`` array with every known head that overlaps it,
-    its own and other people's (a bystander's face inside a crop needs protecting too).
+    whole region as head); otherwise an ``(k, 4)`` array with every head that overlaps it, its own
+    and other people's (a bystander's face inside a crop needs protecting too). A person whose head
+    is unknown counts as head all over: their whole region is a "head box" in everyone else's crop
+    (the crops are pasted one over another, and an overlapping crop must not show their face).
 
     >>> regions = np.array([[0, 0, 50, 100], [40, 0, 90, 100]])
     >>> heads = np.array([[10.0, 5, 30, 25], [45, 5, 65, 25]])
@@ -241,12 +243,13 @@ def heads_in_regions(
     [[[10.0, 5.0, 30.0, 25.0], [45.0, 5.0, 65.0, 25.0]], [[5.0, 5.0, 25.0, 25.0]]]
     >>> heads_in_regions(regions, heads, size=(200, 100))[1].tolist()   # the crops resized 2×
     [[10.0, 10.0, 50.0, 50.0]]
-    >>> heads_in_regions(regions, np.array([[np.nan] * 4, [45, 5, 65, 25]]))[0] is None
-    True
+    >>> unknown = heads_in_regions(regions, np.array([[np.nan] * 4, [45, 5, 65, 25]]))
+    >>> unknown[0] is None, unknown[1].tolist()   # person 0's whole region is head in region 1
+    (True, [[-40.0, 0.0, 10.0, 100.0], [5.0, 5.0, 25.0, 25.0]])
     """
     regions = np.asarray(regions, np.float64).reshape(-1, 4)
     heads = np.asarray(heads, np.float64).reshape(-1, 4)
-    known = heads[~np.isnan(heads).any(axis=1)]
+    known = np.where(np.isnan(heads).any(axis=1, keepdims=True), regions, heads)
     out: list[np.ndarray | None] = []
     for region, own in zip(regions, heads, strict=True):
         if np.isnan(own).any():
