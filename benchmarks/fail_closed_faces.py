@@ -16,19 +16,14 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import os
-from pathlib import Path
 
-import cv2
 import numpy as np
+from identity_sets import ORL, SHARED, orl_photos  # benchmarks/: ORL's photos
 from recanon_sdk import geometry
 from recanon_sdk.enhance.classic import Blur
 from recanon_sdk.evaluation import face_embeddings, faces_found, identity_verification
 from recanon_sdk.models.codec import x264_roundtrip
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("RECANON_SHARED", ROOT.parent / "shared"))
-ORL = SHARED / "data" / "faces" / "orl"
 YUNET = SHARED / "models" / "face_detection_yunet_2026may.onnx"
 
 
@@ -54,11 +49,7 @@ def main() -> int:
     if not ORL.is_dir() or not YUNET.is_file():
         print(f"needs ORL at {ORL} and YuNet at {YUNET} (../shared); set RECANON_SHARED to shared/")
         return 2
-    images, identities = [], []
-    for subject in sorted(ORL.glob("s*"), key=lambda p: int(p.name[1:])):
-        for path in sorted(subject.glob("*.pgm"), key=lambda p: int(p.stem))[: args.per_subject]:
-            images.append(cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_GRAYSCALE), cv2.COLOR_GRAY2RGB))
-            identities.append(int(subject.name[1:]))
+    images, identities = orl_photos(args.per_subject)
     methods = {
         "raw": lambda im: im,
         "blur 0.1 (whole frame)": lambda im: Blur().enhance([im])[0],

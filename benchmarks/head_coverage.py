@@ -100,17 +100,13 @@ def coverage(clip: Path, frames: int) -> dict[str, float]:
 def orl_clip(path: Path, per_subject: int) -> Path:
     """ORL's first ``per_subject`` photos of every person as the frames of a near-lossless clip."""
     import av
-    import cv2
+    from identity_sets import orl_photos  # benchmarks/
 
-    orl = SHARED / "data" / "faces" / "orl"
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=5, options={"crf": "12"})
         stream.width, stream.height, stream.pix_fmt = 92, 112, "yuv420p"
-        for subject in sorted(orl.glob("s*"), key=lambda p: int(p.name[1:])):
-            for photo in sorted(subject.glob("*.pgm"), key=lambda p: int(p.stem))[:per_subject]:
-                grey = cv2.imread(str(photo), cv2.IMREAD_GRAYSCALE)
-                frame = av.VideoFrame.from_ndarray(cv2.cvtColor(grey, cv2.COLOR_GRAY2RGB), format="rgb24")
-                container.mux(stream.encode(frame))
+        for photo in orl_photos(per_subject)[0]:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(photo, format="rgb24")))
         container.mux(stream.encode())
     return path
 

@@ -40,6 +40,16 @@ SHARED = Path(os.environ.get("RECANON_SHARED", ROOT.parent / "shared"))
 ORL = SHARED / "data" / "faces" / "orl"
 
 
+def orl_photos(per_subject: int) -> tuple[list[np.ndarray], list[int]]:
+    """ORL's first ``per_subject`` photos of each of its 40 people, as RGB, and their person numbers."""
+    images, identities = [], []
+    for subject in sorted(ORL.glob("s*"), key=lambda p: int(p.name[1:])):
+        for path in sorted(subject.glob("*.pgm"), key=lambda p: int(p.stem))[:per_subject]:
+            images.append(cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_GRAYSCALE), cv2.COLOR_GRAY2RGB))
+            identities.append(int(subject.name[1:]))
+    return images, identities
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -53,11 +63,7 @@ def main() -> int:
     if not ORL.is_dir():
         print(f"needs ORL at {ORL} (../shared); set RECANON_SHARED to where shared/ is")
         return 2
-    images, identities = [], []
-    for subject in sorted(ORL.glob("s*"), key=lambda p: int(p.name[1:])):
-        for path in sorted(subject.glob("*.pgm"), key=lambda p: int(p.stem))[: args.per_subject]:
-            images.append(cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_GRAYSCALE), cv2.COLOR_GRAY2RGB))
-            identities.append(int(subject.name[1:]))
+    images, identities = orl_photos(args.per_subject)
     secret = os.urandom(32)
     methods: dict[str, AnonymizerConfig] = {
         "blur": AnonymizerConfig(enhancer="blur"),

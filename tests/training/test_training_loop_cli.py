@@ -175,6 +175,30 @@ def test_a_head_pinned_gx_trains_with_head_masks_from_the_teacher_and_saves_head
         Trainer(_tiny(tmp_path / "c", *pinned, *real))
     with pytest.raises(ValueError, match="pin_blur"):
         Trainer(_tiny(tmp_path / "d", "model.pin_head=true", "loss.lambda_pe=0.1", *real))
+    # each head at its own size, and a share pinned whole anyway (as deployed close-ups are)
+    scaled = Trainer(
+        _tiny(
+            tmp_path / "e",
+            "loss.lambda_pe=0.1",
+            "model.pin_head_scale=0.1",
+            "model.pin_cell=0",
+            "model.pin_whole_p=0.5",
+            *pinned,
+            *real,
+        )
+    )
+    x = scaled.batch(0)["image"]
+    people = scaled.pose.teacher_people(x)
+    never = Trainer(_tiny(tmp_path / "f", "loss.lambda_pe=0.1", "model.pin_head_scale=0.1", *pinned, *real))
+    heads_only = never.head_masks(x, people).numpy()
+    whole = scaled.gx.pin.cfg.whole_sigma(128, 64)
+    known = [i for i, m in enumerate(heads_only) if (m == 0).any()]  # p = 0: a head, the rest free
+    assert known and all(0 < m.max() < whole for m in heads_only[known])  # each head at its own σ
+    draws = [scaled.head_masks(x, people, torch.Generator().manual_seed(seed)).numpy() for seed in range(8)]
+    pinned_whole = [np.allclose(d[i], whole) for d in draws for i in known]
+    assert any(pinned_whole) and not all(pinned_whole)  # p = 0.5: known heads pinned whole at times
+    with pytest.raises(ValueError, match="pin_whole_p"):
+        Trainer(_tiny(tmp_path / "g", "model.pin_whole_p=0.5", "loss.lambda_pe=0.1", *real))
 
 
 @pytest.mark.skipif(not INRIA.is_dir(), reason=f"needs ../shared/data (INRIA crops) at {INRIA}")

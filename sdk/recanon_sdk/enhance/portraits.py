@@ -99,13 +99,3 @@ def head_pin_masks(
             area = mask[0, by0 * block : by1 * block, bx0 * block : bx1 * block]
             np.maximum(area, value, out=area)
     return masks
-    for mask, boxes, shape in zip(masks, heads, shapes, strict=True):
-        if boxes is None:
-            continue
-        mask[...] = 0
-        sy, sx = h / shape[0], w / shape[1]
-        for x0, y0, x1, y1 in np.asarray(boxes, np.float64).reshape(-1, 4):
-            bx0, by0 = max(0, int(np.floor(x0 * sx / block))), max(0, int(np.floor(y0 * sy / block)))
-            bx1, by1 = int(np.ceil(x1 * sx / block)), int(np.ceil(y1 * sy / block))
-            mask[0, by0 * block : by1 * block, bx0 * block : bx1 * block] = 1
-    return masks

@@ -124,6 +124,8 @@ class Trainer:
                 self.models["pose"] = self.pose.student
         if m.pin_head and self.pose is None:
             raise ValueError("model.pin_head finds heads with the pose teacher: it needs loss.lambda_pe > 0")
+        if not 0 <= m.pin_whole_p <= 1 or (m.pin_whole_p and not m.pin_head):
+            raise ValueError("model.pin_whole_p is a share (0–1) of portraits of a head-pinned GX (pin_head)")
         self.codec = CodecStandIn(cfg.codec)
         if lw.lambda_wrong_key > 0 and not m.keyed:
             raise ValueError("loss.lambda_wrong_key needs keyed models (model.keyed = true)")
@@ -182,11 +184,16 @@ class Trainer:
         return {k: v.to(self.device) for k, v in batch.items()}
 
     def head_masks(
-        self, x: torch.Tensor, people: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+        self,
+        x: torch.Tensor,
+        people: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None,
+        generator: torch.Generator | None = None,
     ) -> torch.Tensor:
         """Where a head-pinned GX pins, from the frozen teacher's face keypoints on the raw portraits
         (as the deployed detector gives them), failing closed (all pinned) where it sees no face.
-        ``people``: the teacher's output for ``x`` when already computed."""
+        ``people``: the teacher's output for ``x`` when already computed. With ``model.pin_whole_p``
+        that share of the portraits (drawn with ``generator``) is pinned whole anyway, as deployed
+        video pins close-ups and people seen from the waist up, so GY learns to recover those too."""
         from recanon_sdk.geometry import head_boxes
 
         assert self.pose is not None  # checked in __init__
@@ -194,7 +201,10 @@ class Trainer:
         keypoints = keypoints.clone()
         keypoints[score < self.pose.cfg.min_score, :, 2] = 0  # no person found: no head known
         heads = head_boxes(keypoints.cpu().numpy(), boxes.cpu().numpy())
-        per_crop = [None if np.isnan(h).any() else h[None] for h in heads]
+        whole = torch.rand(len(heads), generator=generator) < self.cfg.model.pin_whole_p
+        per_crop = [
+            None if np.isnan(h).any() or bool(w) else h[None] for h, w in zip(heads, whole, strict=True)
+        ]
         size = (x.shape[-2], x.shape[-1])
         return torch.from_numpy(self.gx.pin.masks(per_crop, [size] * len(heads), size)).to(x.device)
 
@@ -217,7 +227,7 @@ class Trainer:
         if self.gx.pins_heads:
             assert self.pose is not None  # checked in __init__
             teacher = self.pose.teacher_people(x)
-            pin_mask = self.head_masks(x, teacher)
+            pin_mask = self.head_masks(x, teacher, gen)
         with torch.set_grad_enabled(cfg.optim.train_gx):
             y = self.gx(x, key, pin_mask)
         y_c = self.codec(y, generator=gen)
