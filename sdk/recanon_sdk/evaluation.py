@@ -217,10 +217,11 @@ def _oks_ap(
 def portrait_heads(people: Any, min_score: float = 0.25) -> np.ndarray | None:
     """The head boxes a head-pinned GX gets for one portrait, from P's people on the raw portrait
     (score ≥ ``min_score``, the detector's default): every known head, or ``None`` (pin the whole
-    portrait) when no person is found or the most confident one shows no face keypoint.
+    portrait) when no person is found or the most confident one's head is unknown
+    (:func:`recanon_sdk.geometry.head_boxes`: no face keypoint, or no body seen below it).
 
     >>> from recanon_sdk.types import People
-    >>> kpts = np.zeros((1, 17, 3), np.float32); kpts[0, 0] = (32, 20, 0.9)
+    >>> kpts = np.zeros((1, 17, 3), np.float32); kpts[0, 0] = (32, 20, 0.9); kpts[0, 11] = (32, 80, 0.8)
     >>> portrait_heads(People(np.array([[10, 5, 54, 120]], np.float32), np.array([0.8]), kpts)).shape
     (1, 4)
     >>> portrait_heads(People.empty()) is None
