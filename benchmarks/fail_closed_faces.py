@@ -27,16 +27,6 @@ from recanon_sdk.models.codec import x264_roundtrip
 YUNET = SHARED / "models" / "face_detection_yunet_2026may.onnx"
 
 
-def obscured_at(image: np.ndarray, cell: float) -> np.ndarray:
-    """``obscure_whole_frame`` with another cell fraction (for the comparison only)."""
-    saved = geometry.OBSCURE_CELL
-    geometry.OBSCURE_CELL = cell
-    try:
-        return geometry.obscure_whole_frame(image)
-    finally:
-        geometry.OBSCURE_CELL = saved
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -54,8 +44,9 @@ def main() -> int:
         "raw": lambda im: im,
         "blur 0.1 (whole frame)": lambda im: Blur().enhance([im])[0],
         f"obscure_whole_frame ({geometry.OBSCURE_CELL})": geometry.obscure_whole_frame,
-        "obscure, cell 0.125": lambda im: obscured_at(im, 0.125),
-        "obscure, 12 cells (before)": lambda im: obscured_at(
+        "obscure, cell 0.125": lambda im: geometry.obscure_whole_frame(im, 0.125),
+        # the former rendering: cells of 1/12 of the shorter side (rounded, where it floored)
+        "obscure, 12 cells (before)": lambda im: geometry.obscure_whole_frame(
             im, 1 / 12 * min(im.shape[:2]) / max(im.shape[:2])
         ),
     }

@@ -297,14 +297,14 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 OBSCURE_CELL = 0.2
 
 
-def obscure_whole_frame(image: np.ndarray) -> np.ndarray:
+def obscure_whole_frame(image: np.ndarray, cell: float = OBSCURE_CELL) -> np.ndarray:
     """The fail-closed rendering: a frame so coarse that no person can be recognized in it.
 
-    Pixelates to cells of 0.2 × the frame's longer side (a 1920 × 1080 frame keeps 5 × 2 colours),
+    Pixelates to cells of ``cell`` (0.2) × the frame's longer side (1920 × 1080 keeps 5 × 3 colours),
     then smooths over one cell, so only the broad colours of the scene remain. The size is relative
     to the frame because a person may fill it: on ORL close-ups (a face filling a 92 × 112 frame,
-    libx264 CRF 23) the former 12 cells across the shorter side left YuNet 89 % of the faces and
-    dlib an AUC of 0.91 against the person's other photos; 0.2 leaves none and 0.52, as the Blur
+    libx264 CRF 23) the former 12 cells across the shorter side left YuNet 78 % of the faces and
+    dlib an AUC of 0.88 against the person's other photos; 0.2 leaves none and 0.52, as the Blur
     enhancer's (``benchmarks/fail_closed_faces.py``; docs/metrics.md, "Fail closed on close-ups").
 
     >>> frame = np.random.default_rng(0).integers(0, 255, (90, 160, 3), dtype=np.uint8)
@@ -313,9 +313,7 @@ def obscure_whole_frame(image: np.ndarray) -> np.ndarray:
     True
     """
     h, w = image.shape[:2]
-    cell = max(1, round(OBSCURE_CELL * max(h, w)))
-    small = cv2.resize(
-        image, (max(1, round(w / cell)), max(1, round(h / cell))), interpolation=cv2.INTER_AREA
-    )
+    px = max(1, round(cell * max(h, w)))
+    small = cv2.resize(image, (max(1, round(w / px)), max(1, round(h / px))), interpolation=cv2.INTER_AREA)
     coarse = cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
-    return cv2.blur(coarse, (cell, cell))
+    return cv2.blur(coarse, (px, px))

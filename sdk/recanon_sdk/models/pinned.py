@@ -177,15 +177,11 @@ class PinnedOutput(nn.Module):
         a mask is used only by a head-pinned GX (others ignore it). With ``head_scale`` the mask holds
         each pixel's blur σ (0 = free; no mask: the portrait-wide σ everywhere).
         """
-        if self.cfg.head_scale:
-            sigma = (
-                mask if mask is not None else torch.full_like(x[:, :1], self.cfg.whole_sigma(*x.shape[-2:]))
-            )
-            d = self.varying_target(x, sigma)
-            c = self.coarse(u - d)
-            where = (sigma > 0).to(x.dtype)
-            return where * (d + c + self.scrambler.band_luma(u - d - c)) + (1 - where) * u
-        d = self.target(x)
+        if self.cfg.head_scale and mask is not None:  # σ per pixel; the pinned pixels are σ > 0
+            d = self.varying_target(x, mask)
+            mask = (mask > 0).to(x.dtype)
+        else:
+            d = self.target(x)
         c = self.coarse(u - d)
         pinned = d + c + self.scrambler.band_luma(u - d - c)
         if self.cfg.head:

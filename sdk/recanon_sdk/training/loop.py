@@ -201,10 +201,10 @@ class Trainer:
         keypoints = keypoints.clone()
         keypoints[score < self.pose.cfg.min_score, :, 2] = 0  # no person found: no head known
         heads = head_boxes(keypoints.cpu().numpy(), boxes.cpu().numpy())
-        whole = torch.rand(len(heads), generator=generator) < self.cfg.model.pin_whole_p
-        per_crop = [
-            None if np.isnan(h).any() or bool(w) else h[None] for h, w in zip(heads, whole, strict=True)
-        ]
+        unknown = np.isnan(heads).any(axis=1)
+        if self.cfg.model.pin_whole_p:  # drawn only when asked: other runs keep their random stream
+            unknown |= (torch.rand(len(heads), generator=generator) < self.cfg.model.pin_whole_p).numpy()
+        per_crop = [None if u else h[None] for h, u in zip(heads, unknown, strict=True)]
         size = (x.shape[-2], x.shape[-1])
         return torch.from_numpy(self.gx.pin.masks(per_crop, [size] * len(heads), size)).to(x.device)
 
