@@ -228,7 +228,7 @@ class CodecStandIn(nn.Module):
             y = torch.cat(rows)
         lo_q, hi_q = cfg.quality
         if cfg.kind == "standin":
-            q = lo_q + (hi_q - lo_q) * rand(b)
+            q = (lo_q + (hi_q - lo_q) * rand(b)).to(y.device)
             y = jpeg_like(y, q, cfg.chroma_subsample)
         elif cfg.kind == "jpeg":
             y = real_jpeg(y, round(lo_q + (hi_q - lo_q) * float(rand())))

