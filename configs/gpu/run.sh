@@ -28,7 +28,7 @@ SETS=()
 [ -n "${LIMIT:-}" ] && SETS+=(--set "time_limit_min=$LIMIT")
 [ -n "${BATCH:-}" ] && SETS+=(--set "batch_size=$BATCH")
 for arm in $ARMS; do
-  timeout 520 python3 - "configs/gpu/$arm.toml" "${SETS[@]}" > "/tmp/gpu_$arm.log" 2>&1 <<'PY' &
+  timeout 500 python3 - "configs/gpu/$arm.toml" "${SETS[@]}" > "/tmp/gpu_$arm.log" 2>&1 <<'PY' &
 import sys, time
 from recanon_sdk.training.config import apply_overrides, load_config
 from recanon_sdk.training.loop import Trainer
