@@ -34,7 +34,7 @@ def test_tiny_config_loads_and_is_small() -> None:
 
 
 def test_every_shipped_config_parses() -> None:
-    for path in sorted((REPO / "configs").glob("*.toml")):
+    for path in sorted((REPO / "configs").rglob("*.toml")):
         assert isinstance(load_config(path), TrainConfig), path
 
 

@@ -237,6 +237,19 @@ def test_fine_tuning_p_alone_keeps_the_generators_and_writes_a_loadable_p(tmp_pa
         Trainer(_tiny(tmp_path / "c", "optim.train_generators=false", *real))
 
 
+@pytest.mark.skipif(not INRIA.is_dir(), reason=f"needs ../shared/data (INRIA crops) at {INRIA}")
+def test_pose_on_raw_adds_p_s_loss_on_the_raw_portraits_and_needs_a_fine_tuned_p(tmp_path: Path) -> None:
+    real = [f"data.sources=[{{kind='folder', path={str(INRIA)!r}, limit=6}}]", "data.size=[128, 64]"]
+    tuned = ["loss.lambda_pe=0.1", "loss.pose.finetune=true", "loss.lambda_adv=0.0", "batch_size=2", *real]
+    plain = Trainer(_tiny(tmp_path / "a", *tuned)).train_step(0)
+    anchored = Trainer(_tiny(tmp_path / "b", "loss.pose_on_raw=0.5", *tuned)).train_step(0)
+    assert "loss_pe_raw" not in plain and anchored["loss_pe_raw"] > 0
+    # same seed, step and start: L_PE on GX's output is the same, plus half of P's loss on the raw
+    assert anchored["loss_pe"] == pytest.approx(plain["loss_pe"] + 0.5 * anchored["loss_pe_raw"], rel=1e-4)
+    with pytest.raises(ValueError, match="pose_on_raw"):
+        Trainer(_tiny(tmp_path / "c", "loss.pose_on_raw=0.5", "loss.lambda_pe=0.1", *real))
+
+
 def test_gy_alone_on_real_x264_keeps_gx_and_learns_to_give_back_its_input_under_a_wrong_key(
     tmp_path: Path,
 ) -> None:
