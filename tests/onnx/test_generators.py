@@ -22,6 +22,16 @@ from typer.testing import CliRunner
 SECRET = bytes(range(32))
 
 
+def pin_feed(generator: OnnxGenerator, model, batch: int) -> tuple[dict, torch.Tensor | None]:
+    """For a head-pinned GX: a ``pin_mask`` input (one head known, the rest pinned whole) and the same
+    mask for torch; else nothing."""
+    if not generator.wants_heads:
+        return {}, None
+    heads = [np.array([[16.0, 4, 48, 30]])] + [None] * (batch - 1)
+    mask = model.pin.masks(heads, [(128, 64)] * batch, (128, 64))
+    return {"pin_mask": mask}, torch.from_numpy(mask)
+
+
 @pytest.fixture(scope="module")
 def gx_path():
     return resolve_weights(DEFAULT_GX_WEIGHTS, kind="GX").path
@@ -39,9 +49,10 @@ def test_exported_gx_matches_torch_for_any_batch(gx_path, gx_onnx):
     assert generator.input_size == (128, 64) and generator.arch == "gx_unet_s"
     for batch in (1, 3):
         x = torch.rand(batch, 3, 128, 64, generator=torch.Generator().manual_seed(batch))
+        pins, mask = pin_feed(generator, model, batch)
         with torch.no_grad():
-            expected = model(x, key.expand(batch)).numpy()
-        got = generator.session.run(None, {"portraits": x.numpy()})[0]
+            expected = model(x, key.expand(batch), mask).numpy()
+        got = generator.session.run(None, {"portraits": x.numpy(), **pins})[0]
         assert np.abs(got - expected).max() < 1e-4
 
 
@@ -60,8 +71,9 @@ def test_fp16_export_halves_the_file_and_stays_within_two_grey_levels(gx_path, g
 def test_the_key_is_in_the_graph_a_wrong_secret_gives_another_model(gx_path, gx_onnx):
     other = OnnxGenerator(export_generator_onnx(gx_path, bytes(32)))
     x = np.random.default_rng(0).random((1, 3, 128, 64), dtype=np.float32)
-    a = OnnxGenerator(gx_onnx).session.run(None, {"portraits": x})[0]
-    b = other.session.run(None, {"portraits": x})[0]
+    pins, _ = pin_feed(other, load_model(gx_path)[0], 1)
+    a = OnnxGenerator(gx_onnx).session.run(None, {"portraits": x, **pins})[0]
+    b = other.session.run(None, {"portraits": x, **pins})[0]
     assert np.abs(a - b).mean() > 1e-3
     with pytest.raises(ValueError, match="keyed"):
         export_generator_onnx(gx_path, None)
@@ -154,14 +166,17 @@ def test_gx_with_key_inputs_matches_torch_and_needs_the_secret(gx_path):
     data = export_gx_with_key_inputs(gx_path)
     model, _ = load_model(gx_path)
     generator = OnnxGenerator(data, model_secret=SECRET)
-    assert [i.name for i in generator.session.get_inputs()] == ["portraits", "perm", "signs"]
+    names = [i.name for i in generator.session.get_inputs()]
+    assert names[:3] == ["portraits", "perm", "signs"] and names[3:] in ([], ["pin_mask"])
     x = torch.rand(3, 3, 128, 64, generator=torch.Generator().manual_seed(7))
+    pins, mask = pin_feed(generator, model, 3)
     with torch.no_grad():
-        expected = model(x, model.key_for_secret(SECRET, 128, 64).expand(3)).numpy()
-    got = generator.session.run(None, {"portraits": x.numpy(), **generator._key_feed})[0]
+        expected = model(x, model.key_for_secret(SECRET, 128, 64).expand(3), mask).numpy()
+    got = generator.session.run(None, {"portraits": x.numpy(), **generator._key_feed, **pins})[0]
     assert np.abs(got - expected).max() < 1e-4
     wrong = OnnxGenerator(data, model_secret=bytes(32))
-    assert np.abs(wrong.session.run(None, {"portraits": x.numpy(), **wrong._key_feed})[0] - got).mean() > 1e-3
+    wrong_out = wrong.session.run(None, {"portraits": x.numpy(), **wrong._key_feed, **pins})[0]
+    assert np.abs(wrong_out - got).mean() > 1e-3
     with pytest.raises(ModelError, match="needs the deployment's model secret"):
         OnnxGenerator(data)
 

@@ -34,10 +34,11 @@ def eval_command(
         ),
     ] = None,
     pose_weights: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
-            help="Pose model run on the anonymized and recovered portraits (e.g. the pose.pt of a run "
-            "that fine-tuned P). Default: the packaged YOLO11n-pose (the raw row and teacher always use it).",
+            help="Pose model run on the anonymized and recovered portraits: the packaged yolo11n-pose-gx "
+            "(fine-tuned with the packaged GX) or the pose.pt of a run that fine-tuned P. Default: the "
+            "packaged YOLO11n-pose (the raw row and teacher always use it).",
             show_default=False,
         ),
     ] = None,
@@ -72,6 +73,7 @@ def eval_command(
       recanon eval --data coco:person_keypoints_val2017.json:val2017/ --gy run/gy.safetensors --limit 500
     """
     require_torch("recanon eval")
+    from recanon_sdk.detect.weights import PACKAGED_WEIGHTS
     from recanon_sdk.enhance import DEFAULT_GX_WEIGHTS
     from recanon_sdk.evaluation import EvalConfig, evaluate, parse_source, write_report
 
@@ -86,8 +88,8 @@ def eval_command(
             fail(f"data source '{source}': image folder '{images}' does not exist")
     if gy is not None and not gy.is_file():
         fail(f"GY weights '{gy}' do not exist")
-    if pose_weights is not None and not pose_weights.is_file():
-        fail(f"pose weights '{pose_weights}' do not exist")
+    if pose_weights is not None and pose_weights not in PACKAGED_WEIGHTS and not Path(pose_weights).is_file():
+        fail(f"pose weights '{pose_weights}' do not exist", "pass a .pt file or yolo11n-pose-gx")
     if out.exists() and not overwrite:
         fail(f"'{out}' exists already", "pass --overwrite to replace the report, or choose -o")
     if reid:
@@ -104,7 +106,7 @@ def eval_command(
         crf=crf,
         gx_weights=None if gx == "none" else (gx or DEFAULT_GX_WEIGHTS),
         gy_weights=None if gy is None else str(gy),
-        pose_weights=None if pose_weights is None else str(pose_weights),
+        pose_weights=pose_weights,
         reid=reid,
         heldout=heldout,
     )

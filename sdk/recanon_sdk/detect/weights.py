@@ -34,18 +34,25 @@ PACKAGED_WEIGHTS: dict[str, tuple[str, str, str]] = {
         "assets/yolo11n-pose-compact.onnx",
         "c654044f5a810cf78d146e0e44b9ee98d994ae771677426c5054ee795a651092",
     ),
-    # recanon's own keyed GX (docs/model-card.md): trained on INRIA person crops, 2.3 MB.
+    # recanon's own keyed GX (docs/model-card.md): head-pinned, trained on INRIA person crops, 2.3 MB.
     "gx-unet-s-keyed": (
         "recanon_sdk",
         "assets/gx_unet_s_keyed.safetensors",
-        "14788768b0f44db302a52b956215d216a1752da8047d76375e4a7490b0df3b96",
+        "e7a5d0521afa6afff1c26edc46fa6be2d1f2417b301f4ceb887816e2769a832a",
+    ),
+    # P for anonymized video: YOLO11n-pose fine-tuned jointly with the packaged GX (Ultralytics
+    # checkpoint, fp16, AGPL-3.0 as its base; docs/model-card.md), 6.1 MB. Run it on GX's output.
+    "yolo11n-pose-gx": (
+        "recanon_sdk",
+        "assets/yolo11n-pose-gx.pt",
+        "e2fe619407123bc43553b7e12fb9d42b7ff362d65cfb79a3f44ed28eb4088560",
     ),
     # The same GX as ONNX with the deployment key as inputs (no secret inside), for installs without
     # torch: recanon_sdk.export.generators.export_gx_with_key_inputs(the .safetensors above).
     "gx-unet-s-keyed-onnx": (
         "recanon_sdk",
         "assets/gx_unet_s_keyed.onnx",
-        "ad2352ec0e64810193361e716805ff262a798d9f23317ca1886d0136f4a08d37",
+        "c5f7498614c8cba3e35beb5bac925df276e3f827220048acb2e2abd549c212f7",
     ),
 }
 
