@@ -5,7 +5,8 @@
 #   p_alone     GX and GY frozen, P fine-tuned (the paper's ablation)
 #   generators  GX and GY trained with the pose loss, P frozen (how the packaged pair was made)
 # The lent machine has torch but not ultralytics or the YOLO weights, and cannot reach ../shared:
-# .gpu/ (ignored, carried) holds the wheels, the INRIA crops (lossless WebP) and the start weights.
+# .gpu/ (ignored, carried; made by configs/gpu/prepare.sh) holds the wheels, the INRIA crops (lossless
+# WebP) and the start weights.
 #   run: bash configs/gpu/run.sh            (OUT=<folder> for the results; ARMS="joint" for a subset)
 #   rehearse on CPU: DEVICE=cpu LIMIT=0.1 BATCH=4 OUT=/tmp/gpu_out bash configs/gpu/run.sh
 set -u
