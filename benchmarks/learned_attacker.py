@@ -33,7 +33,7 @@ import recanon_keys as rk
 import torch
 from recanon_sdk.detect.weights import resolve_weights
 from recanon_sdk.enhance import DEFAULT_GX_WEIGHTS
-from recanon_sdk.evaluation import _pose_predictions, faces_found, portrait_heads, reidentified
+from recanon_sdk.evaluation import detected_heads, faces_found, reidentified
 from recanon_sdk.models import create_model
 from recanon_sdk.models.codec import CodecStandIn
 from recanon_sdk.models.losses import psnr, ssim
@@ -66,7 +66,7 @@ def pin_masks(gx: torch.nn.Module, raw: list[np.ndarray]) -> torch.Tensor | None
     packaged pose model on each raw portrait (``recanon eval``'s rule); ``None`` for other GX."""
     if not getattr(gx, "pins_heads", False):
         return None
-    heads = [portrait_heads(people) for people in _pose_predictions(raw, SIZE)]
+    heads = detected_heads(raw, SIZE)
     print(f"pin masks: head known in {sum(h is not None for h in heads)} of {len(heads)} portraits")
     return torch.from_numpy(gx.pin.masks(heads, [r.shape for r in raw], SIZE))
 

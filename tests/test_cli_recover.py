@@ -165,7 +165,7 @@ def test_the_demo_gy_recovers_with_its_secret_and_gives_gx_back_under_another():
     output back (docs/model-card.md; the issue-4 bound is ≤ 1 dB)."""
     import torch
     from recanon_sdk.enhance import make_enhancer
-    from recanon_sdk.evaluation import _pose_predictions, portrait_heads
+    from recanon_sdk.evaluation import detected_heads
     from recanon_sdk.models.codec import x264_roundtrip
     from recanon_sdk.models.losses import psnr
     from recanon_sdk.models.sealed import open_sealed_gy
@@ -184,7 +184,7 @@ def test_the_demo_gy_recovers_with_its_secret_and_gives_gx_back_under_another():
     gx = make_enhancer("gx", model_secret=secret)
     # the packaged GX pins each head: the head boxes come from the pose model on the raw portraits, as
     # in the pipeline; without them (a head it cannot place) the whole portrait is pinned
-    heads = [portrait_heads(people) for people in _pose_predictions(list(raw), (128, 64))]
+    heads = detected_heads(list(raw), (128, 64))
     assert sum(h is not None for h in heads) >= 20  # measured: 23 of 24
 
     def as_tensor(crops: list[np.ndarray]) -> torch.Tensor:

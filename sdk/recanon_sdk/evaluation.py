@@ -42,6 +42,7 @@ import numpy as np
 __all__ = [
     "EvalConfig",
     "FaceEmbeddings",
+    "detected_heads",
     "evaluate",
     "face_embeddings",
     "faces_found",
@@ -212,6 +213,17 @@ def _oks_ap(
         ev.accumulate()
         ev.summarize()
     return float(ev.stats[0]), float(ev.stats[1])
+
+
+def detected_heads(crops: Sequence[np.ndarray], size: tuple[int, int]) -> list[np.ndarray | None]:
+    """The head boxes a head-pinned GX gets for each raw portrait, as the pipeline and ``recanon
+    eval`` give them: :func:`portrait_heads` of the packaged pose model's people on it (portraits
+    resized to ``size``, (H, W)). ``None`` where the head is unknown (pin the whole portrait).
+
+    >>> detected_heads([np.zeros((128, 64, 3), np.uint8)], (128, 64))  # nobody there
+    [None]
+    """
+    return [portrait_heads(people) for people in _pose_predictions(crops, size)]
 
 
 def portrait_heads(people: Any, min_score: float = 0.25) -> np.ndarray | None:
