@@ -28,6 +28,8 @@ SETS=()
 [ -n "${DEVICE:-}" ] && SETS+=(--set "device=\"$DEVICE\"")
 [ -n "${LIMIT:-}" ] && SETS+=(--set "time_limit_min=$LIMIT")
 [ -n "${BATCH:-}" ] && SETS+=(--set "batch_size=$BATCH")
+# Trainer directly rather than `recanon train`: the CLI imports the key commands, whose cryptography
+# and PyNaCl the lent machine lacks; training needs neither.
 for arm in $ARMS; do
   timeout 500 python3 - "configs/gpu/$arm.toml" "${SETS[@]}" > "/tmp/gpu_$arm.log" 2>&1 <<'PY' &
 import sys, time
