@@ -42,10 +42,13 @@ import numpy as np
 __all__ = [
     "EvalConfig",
     "FaceEmbeddings",
+    "IdentityScores",
+    "clustered_interval",
     "detected_heads",
     "evaluate",
     "face_embeddings",
     "faces_found",
+    "identity_scores",
     "identity_verification",
     "parse_source",
     "reidentified",
@@ -403,35 +406,96 @@ def identity_verification(
     >>> identity_verification(refs, [0, 0, 1, 1], probes, same_photo=False)
     (0.5, 0.0, 0.625)
     """
+    scores = identity_scores(references, identities, probes, same_photo=same_photo)
+    return scores.genuine_rate, scores.impostor_rate, scores.auc
+
+
+@dataclass(frozen=True)
+class IdentityScores:
+    """Per-probe scores behind :func:`identity_verification` (NaN where a probe adds nothing to a
+    score), so that a rate can be given with an interval over people (:func:`clustered_interval`)."""
+
+    genuine: np.ndarray
+    impostor: np.ndarray
+    area: np.ndarray
+
+    @property
+    def genuine_rate(self) -> float:
+        return _nanmean(self.genuine)
+
+    @property
+    def impostor_rate(self) -> float:
+        return _nanmean(self.impostor)
+
+    @property
+    def auc(self) -> float:
+        return _nanmean(self.area)
+
+
+def identity_scores(
+    references: Sequence[np.ndarray],
+    identities: Sequence[int],
+    probes: Sequence[np.ndarray | None],
+    *,
+    same_photo: bool = True,
+) -> IdentityScores:
+    """Each probe's genuine, impostor and AUC score; :func:`identity_verification` averages them.
+
+    >>> refs = [np.zeros(2), np.ones(2), np.full(2, 2.0)]
+    >>> s = identity_scores(refs, [0, 1, 1], [np.full(2, 0.1), np.full(2, 1.9), None])
+    >>> s.genuine.tolist(), s.area.tolist()
+    ([1.0, 0.0, 0.0], [1.0, 1.0, 0.5])
+    """
     gallery = np.stack(references)
     ids = np.asarray(identities)
     index = np.arange(len(ids))
-    genuine: list[float] = []
-    impostor: list[float] = []
-    auc: list[float] = []
+    n = len(probes)
+    genuine, impostor, area = (np.full(n, np.nan) for _ in range(3))
     for i, probe in enumerate(probes):
         if probe is None:
-            genuine.append(0.0)
-            impostor.append(0.0)
-            auc.append(0.5)
+            genuine[i], impostor[i], area[i] = 0.0, 0.0, 0.5
             continue
         mates = index == i if same_photo else (ids == ids[i]) & (index != i)
         others = ids != ids[i]
         distance = np.linalg.norm(gallery - probe, axis=1)
         if mates.any():
-            genuine.append(float(np.mean(distance[mates] < DLIB_MATCH_DISTANCE)))
+            genuine[i] = np.mean(distance[mates] < DLIB_MATCH_DISTANCE)
         if not others.any():
             continue
-        impostor.append(float(np.mean(distance[others] < DLIB_MATCH_DISTANCE)))
+        impostor[i] = np.mean(distance[others] < DLIB_MATCH_DISTANCE)
         if mates.any():
             near, far = distance[mates][:, None], distance[others][None, :]
-            auc.append(float(np.mean(near < far) + 0.5 * np.mean(near == far)))
-    return _mean(genuine), _mean(impostor), _mean(auc)
+            area[i] = np.mean(near < far) + 0.5 * np.mean(near == far)
+    return IdentityScores(genuine, impostor, area)
 
 
-def _mean(values: Sequence[float]) -> float:
-    """The mean, NaN (without numpy's warning) when there is nothing to average."""
-    return float(np.mean(values)) if len(values) else float("nan")
+def clustered_interval(
+    values: np.ndarray, clusters: Sequence[int], level: float = 0.95, resamples: int = 2000, seed: int = 0
+) -> tuple[float, float]:
+    """A percentile-bootstrap interval for the mean of ``values`` (NaN ignored), resampling whole
+    ``clusters`` (people: one person's photos are not independent of each other).
+
+    >>> low, high = clustered_interval(np.array([0.0, 0, 1, 1, 0, 1]), [0, 0, 1, 1, 2, 2])
+    >>> 0.0 <= low < 0.5 < high <= 1.0
+    True
+    """
+    values = np.asarray(values, dtype=float)
+    groups = np.asarray(clusters)
+    names = np.unique(groups)
+    sums = np.array([np.nansum(values[groups == g]) for g in names])
+    counts = np.array([np.sum(~np.isnan(values[groups == g])) for g in names])
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(names), size=(resamples, len(names)))
+    total = counts[draws].sum(axis=1)
+    means = sums[draws].sum(axis=1) / np.where(total > 0, total, 1)
+    tail = (1 - level) / 2
+    return float(np.quantile(means, tail)), float(np.quantile(means, 1 - tail))
+
+
+def _nanmean(values: np.ndarray) -> float:
+    """The mean of the non-NaN values, NaN (without numpy's warning) when there are none."""
+    kept = values[~np.isnan(values)]
+    return float(kept.mean()) if kept.size else float("nan")
 
 
 def _psnr_ssim(raw: Sequence[np.ndarray], crops: Sequence[np.ndarray]) -> tuple[float, float]:

@@ -135,3 +135,34 @@ def test_whole_pipeline_on_the_packaged_onnx_model_matches_torch(tmp_path) -> No
         assert np.abs(a.people.region - b.people.region).max(initial=0) <= 2
     diff = np.abs(np.stack(torch_images) - np.stack(onnx_images))
     assert diff.mean() < 0.5 and np.percentile(diff, 99.9) < 16
+
+
+def test_packaged_p_for_gx_video_runs_the_same_in_its_onnx_form(frames) -> None:
+    """yolo11n-pose-gx ships as .pt and as ONNX (the runtime install's form): the same people on
+    GX-anonymized frames of the bundled sample."""
+    from recanon_sdk.anonymizer import Anonymizer, AnonymizerConfig
+    from recanon_sdk.detect.backend import choose_backend, pose_model_for
+    from recanon_sdk.detect.pose import PoseDetector
+    from recanon_sdk.detect.weights import resolve_weights
+
+    assert choose_backend("auto", "yolo11n-pose-gx") == "onnx"
+    name = pose_model_for("onnx", "yolo11n-pose-gx")
+    assert resolve_weights(name).sha256 == PACKAGED_WEIGHTS[name][2]
+    manifest = json.loads(
+        resolve_weights(name).path.with_name("yolo11n-pose.export-manifest.json").read_text()
+    )
+    assert (
+        manifest["models"]["yolo11n-pose-gx-compact.onnx"]["source"]["sha256"]
+        == (PACKAGED_WEIGHTS["yolo11n-pose-gx"][2])
+    )
+    anonymizer = Anonymizer(AnonymizerConfig(enhancer="gx", model_secret=bytes(32)))
+    anonymized = [anonymizer.process_frame(image)[0] for image in frames[4:7]]
+    assert all(np.abs(a.astype(int) - f).mean() > 0.5 for a, f in zip(anonymized, frames[4:7], strict=True))
+    config = DetectorConfig(weights="yolo11n-pose-gx", imgsz=640, conf=0.25, zoom_out=0)
+    torch_detector, onnx = PoseDetector(config), onnx_detector(config, name)
+    found = 0
+    for image in anonymized:
+        (expected,), (actual,) = torch_detector.detect([image]), onnx.detect([image])
+        assert_same_people(expected, actual)
+        found += len(expected)
+    assert found >= 3  # something to compare on every frame (the person, and P's false positives)

@@ -3,8 +3,9 @@
 Both return objects with ``.detect(images) -> list[People]`` and ``.weights``, which is all the
 anonymizer uses, so its output does not depend on which one runs.
 
-``auto`` runs an ``.onnx`` model on ONNX Runtime and a ``.pt`` on torch. The packaged default
-(``yolo11n-pose``) exists in both forms: on the CPU ``auto`` runs its packaged ONNX export (same
+``auto`` runs an ``.onnx`` model on ONNX Runtime and a ``.pt`` on torch. The packaged pose models
+(the default ``yolo11n-pose``, and ``yolo11n-pose-gx`` for reading GX-anonymized video) exist in both
+forms: on the CPU ``auto`` runs its packaged ONNX export (same
 people, 2.1–2.2× the torch backend's throughput on 2 cores, ``benchmarks/bench_backends.py``); on a
 CUDA device it runs the ``.pt`` on torch where the torch extra is installed. A runtime-only install
 (``pip install recanon``) therefore anonymizes without torch.
@@ -15,6 +16,8 @@ CUDA device it runs the ``.pt`` on torch where the torch extra is installed. A r
 'onnx'
 >>> pose_model_for("onnx", "yolo11n-pose")
 'yolo11n-pose-onnx'
+>>> pose_model_for("onnx", "yolo11n-pose-gx")
+'yolo11n-pose-gx-onnx'
 """
 
 from __future__ import annotations

