@@ -16,7 +16,7 @@ their packaged ONNX form (the runtime install's backend); the raw row is the sto
 decoded frames (the ceiling: the same model as the teacher, without the codec).
 
     python benchmarks/pose_on_anonymized.py                    # walking.mp4 (150 frames) + 4 clips
-    python benchmarks/pose_on_anonymized.py --frames 60 --clips walking
+    python benchmarks/pose_on_anonymized.py --frames 60 --clips walking --pose RUN/pose.pt
 """
 
 from __future__ import annotations
@@ -56,7 +56,8 @@ SIGMAS = (
     / 10
 )
 TEACHER_SCORE = 0.5  # teacher people below this are too uncertain to score against
-READ_CONF = 0.25  # what a consumer of the video would run P at (Ultralytics' default)
+READ_CONF = 0.25  # what a consumer of the video would run P at (Ultralytics' defaults)
+READ_SIZE = 640
 
 
 def oks(teacher: np.ndarray, read: np.ndarray, area: float) -> float:
@@ -118,6 +119,7 @@ def main() -> int:
     )
     parser.add_argument("--frames", type=int, default=150, help="frames per clip (at most)")
     parser.add_argument("--clips", nargs="+", default=list(CLIPS), choices=list(CLIPS))
+    parser.add_argument("--pose", action="append", default=[], help="more P weights (.pt/.onnx) to read with")
     args = parser.parse_args()
     secret = os.urandom(32)
     enhancers = {
@@ -126,8 +128,10 @@ def main() -> int:
         "GX": AnonymizerConfig(enhancer="gx", model_secret=secret),
     }
     readers = {
-        name: create_pose_detector(DetectorConfig(weights=name, conf=READ_CONF, zoom_out=0), backend="onnx")
-        for name in ("yolo11n-pose", "yolo11n-pose-gx")
+        Path(name).stem if name.endswith(".pt") else name: create_pose_detector(
+            DetectorConfig(weights=name, imgsz=READ_SIZE, conf=READ_CONF, zoom_out=0)
+        )
+        for name in ["yolo11n-pose", "yolo11n-pose-gx", *args.pose]
     }
     detector = create_pose_detector(AnonymizerConfig().detector)  # the camera's detector (shared)
     scores: dict[tuple[str, str], list[float]] = {}

@@ -45,6 +45,9 @@ def train(
 
     if not config.is_file():
         fail(f"config file {config} does not exist.", "Try configs/tiny.toml for a smoke run.")
+    if _is_scene_config(config):
+        _train_scene_pose(config, steps, device, out, threads, set_ or [])
+        return
     try:
         cfg = load_config(config)
     except (ValueError, OSError) as exc:
@@ -92,3 +95,50 @@ def train(
     )
     stdout.print(f"weights: {result.gx_path} {result.gy_path}", markup=False)
     stdout.print(f"metrics: {result.out_dir / 'metrics.csv'}", markup=False)
+
+
+def _is_scene_config(config: Path) -> bool:
+    import tomllib
+
+    from recanon_sdk.training.scene_pose import is_scene_config
+
+    try:
+        with config.open("rb") as handle:
+            return is_scene_config(tomllib.load(handle))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return False  # load_config gives the clear message
+
+
+def _train_scene_pose(
+    config: Path,
+    steps: int | None,
+    device: str | None,
+    out: Path | None,
+    threads: int | None,
+    sets: list[str],
+) -> None:
+    """``task = "scene_pose"``: fine-tune P on whole anonymized frames (recanon_sdk.training.scene_pose)."""
+    import logging
+
+    from recanon_sdk.training.scene_pose import finetune_on_scenes, load_scene_config
+
+    if device not in (None, "cpu"):
+        fail("the scene_pose stage runs on the CPU only for now.", "Drop --device.")
+    overrides = list(sets)
+    if steps is not None:
+        overrides.append(f"steps={steps}")
+    if threads is not None:
+        overrides.append(f"threads={threads}")
+    if out is not None:
+        overrides.append(f"out={str(out)!r}")
+    try:
+        cfg = load_scene_config(config, overrides)
+    except (ValueError, OSError) as exc:
+        fail(f"cannot read config {config}: {exc}.")
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        pose = finetune_on_scenes(cfg)
+    except (FileNotFoundError, ValueError) as exc:
+        fail(f"training failed: {exc}.")
+    stdout.print(f"P fine-tuned on scenes: {pose}", markup=False)
+    stdout.print(f"metrics: {pose.parent / 'metrics.csv'}", markup=False)

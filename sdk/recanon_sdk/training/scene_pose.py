@@ -1,0 +1,321 @@
+"""Fine-tune P on whole anonymized frames: the pipeline's real output, not isolated portraits.
+
+The joint training (:mod:`recanon_sdk.training.loop`) fine-tunes P on portraits, each holding one
+person that fills it. A P trained only so forgets what a frame without a person looks like and how
+big people are in a scene: ``yolo11n-pose-gx`` reads GX portraits better than the stock model but, on
+whole GX-anonymized frames, proposes a dozen low-scored people per frame and finds the real one less
+often (``benchmarks/pose_on_anonymized.py``). A consumer of the anonymized video runs P on whole
+frames, so P has to learn those. This stage does it:
+
+1. **Scenes** (:func:`prepare_scenes`): every frame of each source (a video, a GIF, or a folder of
+   photos) goes through the real pipeline — the camera's pose detector on the raw frame, tracking,
+   the enhancer (GX under a random secret per source), paste-back — and then a real libx264 round
+   trip (CRF 23). The people the pipeline found on the raw frame (what the sidecar holds; score ≥
+   ``min_score``, not held) are the targets: the raw-frame teacher, as on unlabelled video.
+2. **Training** (:func:`finetune_on_scenes`): P (Ultralytics YOLO pose) is trained with its own loss
+   (``v8PoseLoss``, several people per image) on the anonymized frames and, as an anchor, on the raw
+   frames with the same targets, letterboxed into an ``imgsz`` square at a random scale and place.
+   Adam, exponential decay; the result is an Ultralytics checkpoint the pose detector loads.
+
+>>> SceneConfig().imgsz
+640
+>>> letterbox_params((270, 480), 640, scale=1.0, rng=None)
+(1.3333333333333333, 0, 140)
+
+Licence: AGPL-3.0-or-later (recanon).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+__all__ = [
+    "Scene",
+    "SceneConfig",
+    "finetune_on_scenes",
+    "is_scene_config",
+    "letterbox_params",
+    "load_scene_config",
+    "prepare_scenes",
+]
+
+logger = logging.getLogger("recanon.train")
+
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
+
+
+@dataclass
+class SceneConfig:
+    """What :func:`finetune_on_scenes` trains on and how.
+
+    ``sources``: videos, GIFs or folders of photos (whole frames with people), each a path or a
+    ``{path, every, skip}`` table (``skip = [a, b]``: leave out frames a … b − 1, e.g. held-out
+    ones); ``every``: keep every n-th frame of a video (the default for sources that do not say);
+    ``enhancer``: what the pipeline renders people with (``gx``: the packaged
+    or ``gx_weights`` GX under a random secret per source); ``weights``: P to start from (a packaged
+    name such as ``yolo11n-pose-gx``, or a ``.pt``).
+    """
+
+    sources: list[str | dict[str, object]] = field(default_factory=list)
+    every: int = 1
+    max_frames: int = 0  # per source; 0 = all
+    enhancer: str = "gx"
+    gx_weights: str | None = None
+    crf: int = 23
+    min_score: float = 0.4
+    kpt_conf: float = 0.5
+    weights: str = "yolo11n-pose-gx"
+    imgsz: int = 640
+    scale: tuple[float, float] = (0.5, 1.0)
+    batch_size: int = 4
+    raw_weight: float = 1.0
+    lr: float = 5e-5
+    lr_gamma: float = 0.999
+    steps: int = 400
+    time_limit_min: float = 0.0
+    threads: int = 2
+    seed: int = 0
+    out: str = "runs/scene_pose"
+
+
+def is_scene_config(data: dict) -> bool:
+    """Whether a parsed training TOML is for this stage (``task = "scene_pose"``)."""
+    return data.get("task") == "scene_pose"
+
+
+def load_scene_config(path: str | Path, overrides: Sequence[str] = ()) -> SceneConfig:
+    """Read a ``task = "scene_pose"`` TOML (keys: :class:`SceneConfig`'s fields) plus ``key=value``
+    overrides (TOML values); relative ``sources`` are relative to the config file.
+
+    Raises ``ValueError`` on an unknown key or a wrong task.
+    """
+    import dataclasses
+    import tomllib
+
+    path = Path(path)
+    with path.open("rb") as handle:
+        data = tomllib.load(handle)
+    if not is_scene_config(data):
+        raise ValueError(f'{path} is not a scene_pose config (task = "scene_pose")')
+    data.pop("task")
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        if not sep:
+            raise ValueError(f"override {item!r} must look like key=value")
+        try:
+            data[key.strip()] = tomllib.loads(f"v = {text.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            data[key.strip()] = text.strip()
+    known = {f.name for f in dataclasses.fields(SceneConfig)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(f"unknown setting {unknown[0]} (known: {', '.join(sorted(known))})")
+    for key in ("scale",):
+        if key in data:
+            data[key] = tuple(data[key])
+
+    def resolved(text: str) -> str:
+        return text if Path(text).expanduser().is_absolute() else str((path.parent / text).resolve())
+
+    data["sources"] = [
+        {**item, "path": resolved(str(item["path"]))} if isinstance(item, dict) else resolved(item)
+        for item in data.get("sources", [])
+    ]
+    return SceneConfig(**data)
+
+
+@dataclass
+class Scene:
+    """One frame: the raw image, its anonymized form after the codec, and the teacher's people in
+    frame pixels (``boxes`` (n, 4) x0, y0, x1, y1; ``keypoints`` (n, 17, 3) x, y, visible 0/2)."""
+
+    raw: np.ndarray
+    anonymized: np.ndarray
+    boxes: np.ndarray
+    keypoints: np.ndarray
+    source: str
+
+
+def _frames_of(source: Path, every: int, max_frames: int, skip: Sequence[int] = (0, 0)) -> list[np.ndarray]:
+    """RGB frames of a video/GIF (every ``every``-th, none in ``[skip[0], skip[1])``) or the photos of
+    a folder, cropped to even sizes."""
+    if source.is_dir():
+        paths = sorted(p for p in source.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES)
+        frames = [cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB) for p in paths]
+    else:
+        from recanon_sdk.video.reader import VideoSource
+
+        low, high = skip
+        kept = (f for i, f in enumerate(VideoSource(source)) if i % every == 0 and not low <= i < high)
+        frames = [f.image for f in kept]
+    if max_frames:
+        frames = frames[:max_frames]
+    return [np.ascontiguousarray(f[: f.shape[0] // 2 * 2, : f.shape[1] // 2 * 2]) for f in frames]
+
+
+def prepare_scenes(cfg: SceneConfig, log: Callable[[str], None] = logger.info) -> list[Scene]:
+    """Run every source through the real pipeline and the codec (see the module docstring)."""
+    from recanon_sdk.anonymizer import Anonymizer, AnonymizerConfig
+    from recanon_sdk.detect.backend import create_pose_detector
+    from recanon_sdk.models.codec import x264_roundtrip
+
+    detector = create_pose_detector(AnonymizerConfig().detector)
+    scenes: list[Scene] = []
+    for item in cfg.sources:
+        text, every, skip = str(item), cfg.every, (0, 0)
+        if isinstance(item, dict):
+            text, every = str(item["path"]), int(item.get("every", cfg.every))  # type: ignore[call-overload]
+            skip = tuple(item.get("skip", (0, 0)))  # type: ignore[arg-type]
+        source = Path(text).expanduser()
+        if not source.exists():
+            raise FileNotFoundError(f"scene source {source} does not exist")
+        frames = _frames_of(source, every, cfg.max_frames, skip)
+        config = AnonymizerConfig(
+            enhancer=cfg.enhancer, model_secret=os.urandom(32), gx_weights=cfg.gx_weights
+        )
+        anonymizer = Anonymizer(config, detector=detector)
+        outputs, found = [], []
+        for frame in frames:
+            if source.is_dir():
+                anonymizer.reset()  # unrelated photos
+            image, people = anonymizer.process_frame(frame)
+            outputs.append(image)
+            found.append(people)
+        if source.is_dir():
+            decoded = [x264_roundtrip([im], crf=cfg.crf)[0] for im in outputs]
+        else:
+            decoded = x264_roundtrip(outputs, crf=cfg.crf)
+        for raw, anonymized, people in zip(frames, decoded, found, strict=True):
+            keep = people.score >= cfg.min_score
+            if people.held is not None:
+                keep &= ~people.held
+            kp = people.keypoints[keep].astype(np.float32).copy()
+            kp[..., 2] = (kp[..., 2] >= cfg.kpt_conf) * 2.0
+            boxes = people.xyxy[keep].astype(np.float32)
+            scenes.append(Scene(raw, anonymized, boxes, kp, source.name))
+        people_kept = sum(len(s.boxes) for s in scenes if s.source == source.name)
+        log(f"scenes: {source.name}: {len(frames)} frames, {people_kept} teacher people")
+    return scenes
+
+
+def letterbox_params(
+    shape: tuple[int, int], imgsz: int, scale: float, rng: np.random.Generator | None
+) -> tuple[float, int, int]:
+    """Scale factor and (x, y) offset that place an ``shape`` = (H, W) image in an ``imgsz`` square
+    at ``scale`` of the largest fit, at a random place (centred without ``rng``)."""
+    h, w = shape
+    s = imgsz / max(h, w) * scale
+    free_x, free_y = imgsz - round(w * s), imgsz - round(h * s)
+    if rng is None:
+        return s, free_x // 2, free_y // 2
+    return s, int(rng.integers(0, free_x + 1)), int(rng.integers(0, free_y + 1))
+
+
+def _place(image: np.ndarray, imgsz: int, s: float, ox: int, oy: int) -> np.ndarray:
+    h, w = image.shape[:2]
+    canvas = np.full((imgsz, imgsz, 3), 114, np.uint8)
+    small = cv2.resize(image, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA)
+    canvas[oy : oy + small.shape[0], ox : ox + small.shape[1]] = small
+    return canvas
+
+
+def _batch(
+    scenes: Sequence[Scene], cfg: SceneConfig, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Letterboxed anonymized and raw images (B, S, S, 3) and the Ultralytics targets (normalised)."""
+    anon, raw, idx, boxes, kps = [], [], [], [], []
+    for i, scene in enumerate(scenes):
+        s, ox, oy = letterbox_params(scene.raw.shape[:2], cfg.imgsz, float(rng.uniform(*cfg.scale)), rng)
+        anon.append(_place(scene.anonymized, cfg.imgsz, s, ox, oy))
+        raw.append(_place(scene.raw, cfg.imgsz, s, ox, oy))
+        if not len(scene.boxes):
+            continue
+        b = scene.boxes * s + [ox, oy, ox, oy]
+        b = np.clip(b, 0, cfg.imgsz) / cfg.imgsz
+        k = scene.keypoints.copy()
+        k[..., 0] = (k[..., 0] * s + ox) / cfg.imgsz
+        k[..., 1] = (k[..., 1] * s + oy) / cfg.imgsz
+        idx.append(np.full(len(b), i, np.float32))
+        boxes.append(np.concatenate([(b[:, :2] + b[:, 2:]) / 2, b[:, 2:] - b[:, :2]], 1))
+        kps.append(k)
+    targets = {
+        "batch_idx": np.concatenate(idx) if idx else np.zeros(0, np.float32),
+        "bboxes": np.concatenate(boxes).astype(np.float32) if boxes else np.zeros((0, 4), np.float32),
+        "keypoints": np.concatenate(kps).astype(np.float32) if kps else np.zeros((0, 17, 3), np.float32),
+    }
+    return np.stack(anon), np.stack(raw), targets
+
+
+def _half(preds: dict, part: slice) -> dict:
+    """The images ``part`` of a batch's training-mode predictions (Ultralytics' dict)."""
+    return {k: [f[part] for f in v] if k == "feats" else v[part] for k, v in preds.items()}
+
+
+def finetune_on_scenes(
+    cfg: SceneConfig, scenes: Sequence[Scene] | None = None, log: Callable[[str], None] = logger.info
+) -> Path:
+    """Fine-tune P on ``scenes`` (prepared from ``cfg.sources`` when not given); returns ``out/pose.pt``.
+
+    Writes ``metrics.csv`` (step, loss on anonymized, loss on raw, seconds) next to it.
+    """
+    from types import SimpleNamespace
+
+    import torch
+    from recanon_sdk.detect.weights import resolve_pose_weights
+    from recanon_sdk.models.pose_loss import load_pose_model, save_pose_model
+    from ultralytics.utils.loss import v8PoseLoss
+
+    torch.manual_seed(cfg.seed)
+    torch.set_num_threads(cfg.threads)
+    rng = np.random.default_rng(cfg.seed)
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    scenes = list(scenes) if scenes is not None else prepare_scenes(cfg, log)
+    if not scenes:
+        raise ValueError("no scenes to train on")
+    model = load_pose_model(resolve_pose_weights(cfg.weights).path)
+    model.args = SimpleNamespace(box=7.5, cls=0.5, dfl=1.5, pose=12.0, kobj=1.0)
+    for p in model.parameters():
+        p.requires_grad_(True)
+    criterion = v8PoseLoss(model)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    schedule = torch.optim.lr_scheduler.ExponentialLR(optimizer, cfg.lr_gamma)
+    started = time.perf_counter()
+    rows = ["step,loss_anonymized,loss_raw,seconds"]
+    model.train()
+    step = 0
+    for step in range(1, cfg.steps + 1):
+        chosen = [scenes[i] for i in rng.integers(0, len(scenes), cfg.batch_size)]
+        anon, raw, targets = _batch(chosen, cfg, rng)
+        images = torch.from_numpy(np.concatenate([anon, raw])).permute(0, 3, 1, 2).float() / 255
+        n = len(chosen)
+        batch = {k: torch.from_numpy(v) for k, v in targets.items()}
+        batch["cls"] = torch.zeros(len(batch["batch_idx"]), 1)
+        preds = model(images)
+        loss_anon = criterion(_half(preds, slice(0, n)), batch)[0].sum()
+        loss_raw = criterion(_half(preds, slice(n, 2 * n)), batch)[0].sum()
+        loss = (loss_anon + cfg.raw_weight * loss_raw) / n
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
+        optimizer.step()
+        schedule.step()
+        seconds = time.perf_counter() - started
+        on_anonymized, on_raw = loss_anon.item() / n, loss_raw.item() / n
+        rows.append(f"{step},{on_anonymized:.4f},{on_raw:.4f},{seconds:.1f}")
+        if step % 25 == 0 or step == 1:
+            log(f"step {step}: loss anonymized {on_anonymized:.3f}, raw {on_raw:.3f} ({seconds:.0f} s)")
+        if cfg.time_limit_min and seconds > cfg.time_limit_min * 60:
+            log(f"time limit reached at step {step}")
+            break
+    (out / "metrics.csv").write_text("\n".join(rows) + "\n")
+    model.eval()
+    return save_pose_model(model, out / "pose.pt")
