@@ -13,9 +13,11 @@ the sidecar's (YOLO11n-pose on the raw frames: the teacher; confident, non-held 
 
 P is the stock YOLO11n-pose and ``yolo11n-pose-gx`` (fine-tuned jointly with the packaged GX), both in
 their packaged ONNX form (the runtime install's backend); the raw row is the stock P on the raw
-decoded frames (the ceiling: the same model as the teacher, without the codec).
+decoded frames (the ceiling: the same model as the teacher, without the codec). The clips other than
+walking.mp4 are scenes that ``configs/scene_pose.toml`` (P fine-tuned on whole anonymized frames,
+``--pose RUN/pose.pt``) does not train on; walking.mp4's frames are left out of its corridor video.
 
-    python benchmarks/pose_on_anonymized.py                    # walking.mp4 (150 frames) + 4 clips
+    python benchmarks/pose_on_anonymized.py                    # walking.mp4 (90 frames) + 5 clips
     python benchmarks/pose_on_anonymized.py --frames 60 --clips walking --pose RUN/pose.pt
 """
 
@@ -44,6 +46,7 @@ INTEL = SHARED / "data" / "videos" / "intel"
 CLIPS = {
     "walking": ROOT / "examples" / "walking.mp4",
     "face-demographics-walking": INTEL / "face-demographics-walking.gif",
+    "walking-and-pause": INTEL / "face-demographics-walking-and-pause.gif",
     "classroom": INTEL / "classroom.gif",
     "store-aisle": INTEL / "store-aisle-detection.gif",
     "worker-zone": INTEL / "worker-zone-detection.gif",
