@@ -34,8 +34,18 @@ def test_tiny_config_loads_and_is_small() -> None:
 
 
 def test_every_shipped_config_parses() -> None:
+    import tomllib
+
+    from recanon_sdk.training.scene_pose import SceneConfig, is_scene_config, load_scene_config
+
+    scene = 0
     for path in sorted((REPO / "configs").rglob("*.toml")):
-        assert isinstance(load_config(path), TrainConfig), path
+        if is_scene_config(tomllib.loads(path.read_text())):
+            scene += 1
+            assert isinstance(load_scene_config(path), SceneConfig), path
+        else:
+            assert isinstance(load_config(path), TrainConfig), path
+    assert scene == 1  # configs/scene_pose.toml
 
 
 def test_overrides_and_errors() -> None:

@@ -37,7 +37,11 @@ def train(
     ] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
-    """Train the learned privacy models (GX, GY) and write gx.safetensors and gy.safetensors."""
+    """Train the learned privacy models (GX, GY) and write gx.safetensors and gy.safetensors.
+
+    A config with task = "scene_pose" (configs/scene_pose.toml) instead fine-tunes the pose model on
+    whole anonymized frames and writes pose.pt.
+    """
     require_torch("recanon train")
     from recanon_sdk.training.config import apply_overrides, load_config
     from recanon_sdk.training.loop import CHECKPOINT_NAME
