@@ -50,27 +50,17 @@ def train(
     if not config.is_file():
         fail(f"config file {config} does not exist.", "Try configs/tiny.toml for a smoke run.")
     if _is_scene_config(config):
-        _train_scene_pose(config, steps, device, out, threads, set_ or [])
+        if device not in (None, "cpu"):
+            fail("the scene_pose stage runs on the CPU only for now.", "Drop --device.")
+        _train_scene_pose(config, list(set_ or []) + _flag_overrides(steps, batch_size, threads, out))
         return
     try:
         cfg = load_config(config)
     except (ValueError, OSError) as exc:
         fail(f"cannot read config {config}: {exc}.")
-    overrides = list(set_ or [])
-    if steps is not None:
-        if steps < 1:
-            fail("--steps must be at least 1.")
-        overrides.append(f"steps={steps}")
-    if batch_size is not None:
-        if batch_size < 1:
-            fail("--batch-size must be at least 1.")
-        overrides.append(f"batch_size={batch_size}")
-    if threads is not None:
-        overrides.append(f"threads={threads}")
+    overrides = list(set_ or []) + _flag_overrides(steps, batch_size, threads, out)
     if device is not None:
         overrides.append(f"device={device!r}")
-    if out is not None:
-        overrides.append(f"out={str(out)!r}")
     try:
         cfg = apply_overrides(cfg, overrides)
     except ValueError as exc:
@@ -113,28 +103,32 @@ def _is_scene_config(config: Path) -> bool:
         return False  # load_config gives the clear message
 
 
-def _train_scene_pose(
-    config: Path,
-    steps: int | None,
-    device: str | None,
-    out: Path | None,
-    threads: int | None,
-    sets: list[str],
-) -> None:
+def _flag_overrides(
+    steps: int | None, batch_size: int | None, threads: int | None, out: Path | None
+) -> list[str]:
+    """The ``key=value`` overrides that the command's own flags stand for (top-level keys)."""
+    overrides = []
+    if steps is not None:
+        if steps < 1:
+            fail("--steps must be at least 1.")
+        overrides.append(f"steps={steps}")
+    if batch_size is not None:
+        if batch_size < 1:
+            fail("--batch-size must be at least 1.")
+        overrides.append(f"batch_size={batch_size}")
+    if threads is not None:
+        overrides.append(f"threads={threads}")
+    if out is not None:
+        overrides.append(f"out={str(out)!r}")
+    return overrides
+
+
+def _train_scene_pose(config: Path, overrides: list[str]) -> None:
     """``task = "scene_pose"``: fine-tune P on whole anonymized frames (recanon_sdk.training.scene_pose)."""
     import logging
 
     from recanon_sdk.training.scene_pose import finetune_on_scenes, load_scene_config
 
-    if device not in (None, "cpu"):
-        fail("the scene_pose stage runs on the CPU only for now.", "Drop --device.")
-    overrides = list(sets)
-    if steps is not None:
-        overrides.append(f"steps={steps}")
-    if threads is not None:
-        overrides.append(f"threads={threads}")
-    if out is not None:
-        overrides.append(f"out={str(out)!r}")
     try:
         cfg = load_scene_config(config, overrides)
     except (ValueError, OSError) as exc:
