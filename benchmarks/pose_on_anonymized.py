@@ -101,6 +101,12 @@ def score_frame(teacher: People, read: People) -> list[float]:
     return out
 
 
+def reader_label(weights: str) -> str:
+    """A packaged name as is; a file as its run folder's name (``RUN/pose.pt`` → ``RUN``)."""
+    path = Path(weights)
+    return path.parent.name or path.stem if path.suffix in (".pt", ".onnx") else weights
+
+
 def detect(reader, frames: list[np.ndarray]) -> list[People]:
     return [p for i in range(0, len(frames), 4) for p in reader.detect(frames[i : i + 4])]
 
@@ -138,7 +144,7 @@ def main() -> int:
     }
     enhancers = {name: config for name, config in enhancers.items() if name in args.enhancers}
     readers = {
-        Path(name).stem if name.endswith(".pt") else name: create_pose_detector(
+        reader_label(name): create_pose_detector(
             DetectorConfig(weights=name, imgsz=READ_SIZE, conf=READ_CONF, zoom_out=0)
         )
         for name in ["yolo11n-pose", "yolo11n-pose-gx", *args.pose]
