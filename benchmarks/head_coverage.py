@@ -7,9 +7,9 @@ the miss directly, with an independent detector, on real clips:
 
 1. the pipeline (detector, tracker, crop geometry; the Blur enhancer, which does not matter here)
    writes the sidecar of the first ``--frames`` frames;
-2. for every region: the head boxes the anonymizer would give GX (``people_heads_in_regions``),
-   the mask GX would pin (``head_pin_masks`` at 128×64), and the faces YuNet finds in the raw region
-   (2× upscaled, score ≥ 0.8);
+2. for every region: the head boxes the anonymizer would give GX (``head_boxes`` +
+   ``heads_in_regions``), the mask GX would pin (``head_pin_masks`` at 128×64), and the faces YuNet
+   finds in the raw region (2× upscaled, score ≥ 0.8);
 3. per face, the share of its box inside the mask; a face counts as covered at ≥ 95 %.
 
 Printed per clip: regions, regions whose head is known (the rest are pinned whole), YuNet faces,
@@ -38,7 +38,7 @@ import numpy as np
 from recanon_sdk.anonymizer import Anonymizer, AnonymizerConfig
 from recanon_sdk.enhance.portraits import head_pin_masks
 from recanon_sdk.evaluation import face_boxes
-from recanon_sdk.geometry import head_boxes, people_heads_in_regions
+from recanon_sdk.geometry import head_boxes, heads_in_regions
 from recanon_sdk.video.reader import VideoSource
 from recanon_sdk.video.sidecar import Sidecar
 
@@ -70,7 +70,7 @@ def coverage(clip: Path, frames: int) -> dict[str, float]:
             if not len(people):
                 continue
             heads = head_boxes(people.keypoints, people.xyxy)
-            per_region = people_heads_in_regions(people, SIZE)  # what the anonymizer gives GX
+            per_region = heads_in_regions(people.region, heads, SIZE)
             masks = head_pin_masks(per_region, [SIZE] * len(people), SIZE)
             crops = [raw.image[y0:y1, x0:x1] for x0, y0, x1, y1 in people.region]
             for crop, mask, own in zip(crops, masks, heads, strict=True):

@@ -37,9 +37,11 @@ from recanon_sdk.anonymizer import Anonymizer, AnonymizerConfig
 from recanon_sdk.detect.backend import create_pose_detector
 from recanon_sdk.detect.pose import DetectorConfig
 from recanon_sdk.geometry import box_iou
+from recanon_sdk.training.evaluate import oks
 from recanon_sdk.types import People
 from recanon_sdk.video.reader import VideoSource
 from recanon_sdk.video.sidecar import Sidecar
+from ultralytics.utils.metrics import OKS_SIGMA
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("RECANON_SHARED", ROOT.parent / "shared"))
@@ -54,30 +56,22 @@ CLIPS = {
 }
 #: Clips whose scene configs/scene_pose.toml trains on (walking.mp4: its corridor, other frames).
 SEEN_BY_SCENE_POSE = {"walking", "classroom"}
-#: COCO-17 keypoint sigmas (pycocotools / Ultralytics OKS_SIGMA).
-SIGMAS = (
-    np.array(
-        [0.26, 0.25, 0.25, 0.35, 0.35, 0.79, 0.79, 0.72, 0.72, 0.62, 0.62, 1.07, 1.07, 0.87, 0.87, 0.89, 0.89]
-    )
-    / 10
-)
 TEACHER_SCORE = 0.5  # teacher people below this are too uncertain to score against
 READ_CONF = 0.25  # what a consumer of the video would run P at (Ultralytics' defaults)
 READ_SIZE = 640
 
 
-def oks(teacher: np.ndarray, read: np.ndarray, area: float) -> float:
-    """OKS of ``read`` (17, 3) against ``teacher`` (17, 3); teacher keypoints with conf > 0.5 count.
+def teacher_oks(teacher: np.ndarray, read: np.ndarray, area: float) -> float:
+    """OKS of ``read`` (17, 3) against ``teacher`` (17, 3), counting the teacher keypoints with
+    confidence > 0.5 (:func:`recanon_sdk.training.evaluate.oks`, COCO's sigmas).
 
     >>> k = np.zeros((17, 3)); k[:, 2] = 1
-    >>> oks(k, k, 100.0), round(oks(k, k + [1, 0, 0], 1e6), 3)
+    >>> teacher_oks(k, k, 100.0), round(teacher_oks(k, k + [1, 0, 0], 1e6), 3)
     (1.0, 1.0)
     """
-    visible = teacher[:, 2] > 0.5
-    if not visible.any():
-        return float("nan")
-    d2 = ((teacher[:, :2] - read[:, :2]) ** 2).sum(1)
-    return float(np.exp(-d2 / (2 * max(area, 1.0) * (2 * SIGMAS) ** 2))[visible].mean())
+    visible = teacher.copy()
+    visible[:, 2] = teacher[:, 2] > 0.5
+    return oks(visible, read, area, OKS_SIGMA)
 
 
 def score_frame(teacher: People, read: People) -> list[float]:
@@ -97,7 +91,7 @@ def score_frame(teacher: People, read: People) -> list[float]:
             continue
         used.add(r)
         x0, y0, x1, y1 = teacher.xyxy[t]
-        out[t] = max(oks(teacher.keypoints[t], read.keypoints[r], float((x1 - x0) * (y1 - y0))), 1e-9)
+        out[t] = max(teacher_oks(teacher.keypoints[t], read.keypoints[r], float((x1 - x0) * (y1 - y0))), 1e-9)
     return out
 
 

@@ -28,7 +28,7 @@ from recanon_sdk.detect.pose import DetectorConfig
 from recanon_sdk.detect.tracking import TRACKER_NAME, PersonTracker, TrackerConfig
 from recanon_sdk.enhance import Enhancer, make_enhancer
 from recanon_sdk.errors import Interrupted, OutputError
-from recanon_sdk.geometry import CropGeometry, obscure_whole_frame, people_heads_in_regions
+from recanon_sdk.geometry import CropGeometry, head_boxes, heads_in_regions, obscure_whole_frame
 from recanon_sdk.types import Frame, People
 from recanon_sdk.video.atomic import check_output, commit, discard, temporary_name
 from recanon_sdk.video.images import ImageSink
@@ -174,8 +174,10 @@ class Anonymizer:
                 return _Processed(frame, image.copy(), people, "ok", events)
             crops = geometry.extract(image, people.region, self.enhancer.input_size)
             if getattr(self.enhancer, "wants_heads", False):  # a head-pinned GX: where the faces are
-                heads = people_heads_in_regions(people, self.enhancer.input_size)
-                enhanced = self.enhancer.enhance(crops, heads=heads)
+                heads = head_boxes(people.keypoints, people.xyxy)
+                enhanced = self.enhancer.enhance(
+                    crops, heads=heads_in_regions(people.region, heads, self.enhancer.input_size)
+                )
             else:
                 enhanced = self.enhancer.enhance(crops)
             if len(enhanced) != len(crops) or any(

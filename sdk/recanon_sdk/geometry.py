@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
 import cv2
 import numpy as np
@@ -264,21 +263,6 @@ def heads_in_regions(
             boxes = boxes * np.array([sx, sy, sx, sy])
         out.append(boxes)
     return out
-
-
-def people_heads_in_regions(people: Any, size: tuple[int, int] | None = None) -> list[np.ndarray | None]:
-    """:func:`heads_in_regions` for ``people`` (a :class:`~recanon_sdk.types.People` with regions):
-    each region's head boxes from the people's own keypoints and boxes (:func:`head_boxes`), what the
-    anonymizer gives a head-pinned GX.
-
-    >>> from recanon_sdk.types import People
-    >>> kpts = np.zeros((1, 17, 3), np.float32); kpts[0, 0] = (32, 20, 0.9); kpts[0, 11] = (32, 80, 0.8)
-    >>> people = People(np.array([[10, 5, 54, 120]], np.float32), np.array([0.8]), kpts)
-    >>> people.region = np.array([[0, 0, 64, 128]], np.float32)
-    >>> [h.shape for h in people_heads_in_regions(people, (128, 64))]
-    [(1, 4)]
-    """
-    return heads_in_regions(people.region, head_boxes(people.keypoints, people.xyxy), size)
 
 
 @lru_cache(maxsize=256)

@@ -193,6 +193,7 @@ def prepare_scenes(cfg: SceneConfig, log: Callable[[str], None] = logger.info) -
             decoded = [x264_roundtrip([im], crf=cfg.crf)[0] for im in outputs]
         else:
             decoded = x264_roundtrip(outputs, crf=cfg.crf)
+        people_kept = 0
         for raw, anonymized, people in zip(frames, decoded, found, strict=True):
             keep = people.score >= cfg.min_score
             if people.held is not None:
@@ -201,7 +202,7 @@ def prepare_scenes(cfg: SceneConfig, log: Callable[[str], None] = logger.info) -
             kp[..., 2] = (kp[..., 2] >= cfg.kpt_conf) * 2.0
             boxes = people.xyxy[keep].astype(np.float32)
             scenes.append(Scene(raw, anonymized, boxes, kp, source.name))
-        people_kept = sum(len(s.boxes) for s in scenes if s.source == source.name)
+            people_kept += len(boxes)
         log(f"scenes: {source.name}: {len(frames)} frames, {people_kept} teacher people")
     return scenes
 
@@ -270,7 +271,7 @@ def finetune_on_scenes(
 
     import torch
     from recanon_sdk.detect.weights import resolve_pose_weights
-    from recanon_sdk.models.pose_loss import load_pose_model, save_pose_model
+    from recanon_sdk.models.pose_loss import PoseLossConfig, load_pose_model, save_pose_model
     from ultralytics.utils.loss import v8PoseLoss
 
     torch.manual_seed(cfg.seed)
@@ -282,7 +283,10 @@ def finetune_on_scenes(
     if not scenes:
         raise ValueError("no scenes to train on")
     model = load_pose_model(resolve_pose_weights(cfg.weights).path)
-    model.args = SimpleNamespace(box=7.5, cls=0.5, dfl=1.5, pose=12.0, kobj=1.0)
+    gains = PoseLossConfig()  # the same loss gains as the joint training's L_PE
+    model.args = SimpleNamespace(
+        box=gains.box_gain, cls=gains.cls_gain, dfl=gains.dfl_gain, pose=gains.pose_gain, kobj=gains.kobj_gain
+    )
     for p in model.parameters():
         p.requires_grad_(True)
     criterion = v8PoseLoss(model)
@@ -291,7 +295,6 @@ def finetune_on_scenes(
     started = time.perf_counter()
     rows = ["step,loss_anonymized,loss_raw,seconds"]
     model.train()
-    step = 0
     for step in range(1, cfg.steps + 1):
         chosen = [scenes[i] for i in rng.integers(0, len(scenes), cfg.batch_size)]
         anon, raw, targets = _batch(chosen, cfg, rng)
