@@ -25,6 +25,7 @@ left out of that training).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import tempfile
 import time
@@ -129,8 +130,13 @@ def main() -> int:
         "--enhancers", nargs="+", default=["blur", "pixelate", "GX"], choices=["blur", "pixelate", "GX"]
     )
     parser.add_argument("--pose", action="append", default=[], help="more P weights (.pt/.onnx) to read with")
+    parser.add_argument(
+        "--seed", type=int, help="derive GX's secret from this (same seed: same secret); default random"
+    )
     args = parser.parse_args()
     secret = os.urandom(32)
+    if args.seed is not None:
+        secret = hashlib.sha256(b"pose_on_anonymized/%d" % args.seed).digest()
     enhancers = {
         "blur": AnonymizerConfig(enhancer="blur"),
         "pixelate": AnonymizerConfig(enhancer="pixelate"),

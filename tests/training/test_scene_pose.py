@@ -6,6 +6,7 @@ import csv
 import math
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from recanon_cli.main import app
@@ -99,3 +100,46 @@ def test_recanon_train_refuses_a_bad_scene_config(tmp_path):
     config.write_text('task = "scene_pose"\nsource = ["typo.mp4"]\n')
     result = CliRunner().invoke(app, ["train", str(config)])
     assert result.exit_code == 1 and "unknown setting source" in result.stderr
+
+
+def test_scene_config_resolves_the_portrait_folder(tmp_path):
+    config = tmp_path / "scene.toml"
+    config.write_text(
+        'task = "scene_pose"\nsources = ["clip.mp4"]\nportraits = "crops"\nportrait_size = [128, 64]\n'
+        "portrait_share = 0.5\n"
+    )
+    cfg = load_scene_config(config)
+    assert (cfg.portraits, cfg.portrait_size, cfg.portrait_share) == (str(tmp_path / "crops"), (128, 64), 0.5)
+
+
+def test_portraits_come_only_from_the_training_split_and_look_like_the_eval_s(tmp_path):
+    """Portraits are the files `recanon eval --heldout` does not see, cropped as the eval crops them,
+    with the anonymized form after the codec next to the raw one."""
+    from recanon_sdk.training.data import split_indices
+    from recanon_sdk.training.scene_pose import prepare_portraits
+
+    rng = np.random.default_rng(3)
+    folder = tmp_path / "crops"
+    folder.mkdir()
+    for i in range(10):  # each file a flat colour of its own, so a portrait tells which file it was
+        image = np.full((160, 96, 3), 20 * i + 10, np.uint8)
+        image[rng.integers(0, 160, 50), rng.integers(0, 96, 50)] = 0
+        cv2.imwrite(str(folder / f"crop{i:02d}.png"), image)
+    cfg = SceneConfig(portraits=str(folder), portrait_holdout=0.3, portrait_size=(128, 64))
+    portraits = prepare_portraits(cfg, log=lambda _: None)
+    train, held = split_indices(10, 0.3)
+    assert len(portraits) == len(train) == 7 and len(held) == 3
+    for portrait, index in zip(portraits, train, strict=True):
+        assert portrait.raw.shape == portrait.anonymized.shape == (128, 64, 3)
+        assert abs(float(np.median(portrait.raw)) - (20 * index + 10)) <= 2  # the training file it came from
+        assert not np.array_equal(portrait.raw, portrait.anonymized)  # GX and the codec changed it
+        assert portrait.keypoints.shape[1:] == (17, 3) and len(portrait.boxes) == len(portrait.keypoints)
+
+
+def test_a_portrait_share_without_portraits_is_refused(tmp_path):
+    from recanon_sdk.training.scene_pose import finetune_on_scenes
+
+    scene = synthetic_scene(np.random.default_rng(0))
+    cfg = SceneConfig(portrait_share=0.5, steps=1, out=str(tmp_path / "run"))
+    with pytest.raises(ValueError, match="portrait_share > 0 needs portraits"):
+        finetune_on_scenes(cfg, [scene], log=lambda _: None)

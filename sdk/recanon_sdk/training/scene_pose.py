@@ -16,6 +16,13 @@ frames, so P has to learn those. This stage does it:
    (``v8PoseLoss``, several people per image) on the anonymized frames and, as an anchor, on the raw
    frames with the same targets, letterboxed into an ``imgsz`` square at a random scale and place.
    Adam, exponential decay; the result is an Ultralytics checkpoint the pose detector loads.
+3. **Portraits** (optional, :func:`prepare_portraits`): a P trained on scenes alone forgets the
+   portraits of ``recanon eval``. With ``portraits`` (a folder of person crops, e.g. INRIA) and
+   ``portrait_share`` > 0, that share of every batch is person portraits made exactly as ``recanon
+   eval`` makes them (crop at ``portrait_size``, GX with the heads P finds on the raw portrait, a
+   random secret per chunk, libx264), with the stock P's people on the raw portrait as targets. The
+   split is ``recanon train``'s (:func:`recanon_sdk.training.data.split_indices` with
+   ``portrait_holdout``): ``recanon eval --heldout`` sees only portraits this never trained on.
 
 >>> SceneConfig().imgsz
 640
@@ -44,6 +51,7 @@ __all__ = [
     "is_scene_config",
     "letterbox_params",
     "load_scene_config",
+    "prepare_portraits",
     "prepare_scenes",
 ]
 
@@ -61,7 +69,8 @@ class SceneConfig:
     ones); ``every``: keep every n-th frame of a video (the default for sources that do not say);
     ``enhancer``: what the pipeline renders people with (``gx``: the packaged
     or ``gx_weights`` GX under a random secret per source); ``weights``: P to start from (a packaged
-    name such as ``yolo11n-pose-gx``, or a ``.pt``).
+    name such as ``yolo11n-pose-gx``, or a ``.pt``); ``portraits`` … ``portrait_share``: the
+    optional portrait anchor (module docstring, step 3).
     """
 
     sources: list[str | dict[str, object]] = field(default_factory=list)
@@ -84,6 +93,11 @@ class SceneConfig:
     threads: int = 2
     seed: int = 0
     out: str = "runs/scene_pose"
+    portraits: str = ""
+    portrait_holdout: float = 0.1
+    portrait_size: tuple[int, int] = (256, 128)
+    portrait_limit: int = 0
+    portrait_share: float = 0.0
 
 
 def is_scene_config(data: dict) -> bool:
@@ -118,7 +132,7 @@ def load_scene_config(path: str | Path, overrides: Sequence[str] = ()) -> SceneC
     unknown = sorted(set(data) - known)
     if unknown:
         raise ValueError(f"unknown setting {unknown[0]} (known: {', '.join(sorted(known))})")
-    for key in ("scale",):
+    for key in ("scale", "portrait_size"):
         if key in data:
             data[key] = tuple(data[key])
 
@@ -129,6 +143,8 @@ def load_scene_config(path: str | Path, overrides: Sequence[str] = ()) -> SceneC
         {**item, "path": resolved(str(item["path"]))} if isinstance(item, dict) else resolved(item)
         for item in data.get("sources", [])
     ]
+    if data.get("portraits"):
+        data["portraits"] = resolved(str(data["portraits"]))
     return SceneConfig(**data)
 
 
@@ -207,6 +223,50 @@ def prepare_scenes(cfg: SceneConfig, log: Callable[[str], None] = logger.info) -
     return scenes
 
 
+def prepare_portraits(
+    cfg: SceneConfig, log: Callable[[str], None] = logger.info, chunk: int = 64
+) -> list[Scene]:
+    """Person portraits from ``cfg.portraits`` made as ``recanon eval`` makes them (module docstring,
+    step 3): only the training part of the split, each a :class:`Scene` of one portrait."""
+    from recanon_sdk.detect.pose import DEFAULT_POSE_MODEL, DetectorConfig, PoseDetector
+    from recanon_sdk.enhance import make_enhancer
+    from recanon_sdk.evaluation import portrait_heads
+    from recanon_sdk.models.codec import x264_roundtrip
+    from recanon_sdk.training.data import crop_person, folder_records, split_indices
+
+    root = Path(cfg.portraits).expanduser()
+    if not root.is_dir():
+        raise FileNotFoundError(f"portrait folder {root} does not exist")
+    records = folder_records(root)
+    train, _ = split_indices(len(records), cfg.portrait_holdout)
+    if cfg.portrait_limit:
+        train = train[: cfg.portrait_limit]
+    teacher = PoseDetector(DetectorConfig(weights=DEFAULT_POSE_MODEL, imgsz=320, conf=0.05, zoom_out=0))
+    portraits: list[Scene] = []
+    for start in range(0, len(train), chunk):
+        raw = []
+        for i in train[start : start + chunk]:
+            record = records[i]
+            crop, _ = crop_person(record.load(), record.box, cfg.portrait_size, margin=0.15, fit=record.fit)
+            raw.append(np.ascontiguousarray(crop))
+        people = teacher.detect(raw)
+        gx = make_enhancer("gx", model_secret=os.urandom(32), gx_weights=cfg.gx_weights)
+        if getattr(gx, "wants_heads", False):
+            produced = gx.enhance(list(raw), heads=[portrait_heads(p) for p in people])  # type: ignore[call-arg]
+        else:
+            produced = gx.enhance(list(raw))
+        decoded = x264_roundtrip(produced, crf=cfg.crf)
+        for image, anonymized, found in zip(raw, decoded, people, strict=True):
+            keep = found.score >= cfg.min_score
+            kp = found.keypoints[keep].astype(np.float32).copy()
+            kp[..., 2] = (kp[..., 2] >= cfg.kpt_conf) * 2.0
+            portraits.append(Scene(image, anonymized, found.xyxy[keep].astype(np.float32), kp, root.name))
+    people_kept = sum(len(p.boxes) for p in portraits)
+    held = len(records) - len(split_indices(len(records), cfg.portrait_holdout)[0])
+    log(f"portraits: {root.name}: {len(portraits)} ({held} of {len(records)} held out), {people_kept} people")
+    return portraits
+
+
 def letterbox_params(
     shape: tuple[int, int], imgsz: int, scale: float, rng: np.random.Generator | None
 ) -> tuple[float, int, int]:
@@ -261,9 +321,14 @@ def _half(preds: dict, part: slice) -> dict:
 
 
 def finetune_on_scenes(
-    cfg: SceneConfig, scenes: Sequence[Scene] | None = None, log: Callable[[str], None] = logger.info
+    cfg: SceneConfig,
+    scenes: Sequence[Scene] | None = None,
+    log: Callable[[str], None] = logger.info,
+    portraits: Sequence[Scene] | None = None,
 ) -> Path:
-    """Fine-tune P on ``scenes`` (prepared from ``cfg.sources`` when not given); returns ``out/pose.pt``.
+    """Fine-tune P on ``scenes`` (prepared from ``cfg.sources`` when not given) and, with
+    ``cfg.portrait_share`` > 0, on ``portraits`` (prepared from ``cfg.portraits`` when not given);
+    returns ``out/pose.pt``.
 
     Writes ``metrics.csv`` (step, loss on anonymized, loss on raw, seconds) next to it.
     """
@@ -282,6 +347,13 @@ def finetune_on_scenes(
     scenes = list(scenes) if scenes is not None else prepare_scenes(cfg, log)
     if not scenes:
         raise ValueError("no scenes to train on")
+    n_portraits = 0
+    if cfg.portrait_share > 0:
+        if portraits is None:
+            portraits = prepare_portraits(cfg, log) if cfg.portraits else []
+        if not portraits:
+            raise ValueError("portrait_share > 0 needs portraits (set portraits = a folder of person crops)")
+        n_portraits = min(cfg.batch_size - 1, max(1, round(cfg.batch_size * cfg.portrait_share)))
     model = load_pose_model(resolve_pose_weights(cfg.weights).path)
     gains = PoseLossConfig()  # the same loss gains as the joint training's L_PE
     model.args = SimpleNamespace(
@@ -296,7 +368,9 @@ def finetune_on_scenes(
     rows = ["step,loss_anonymized,loss_raw,seconds"]
     model.train()
     for step in range(1, cfg.steps + 1):
-        chosen = [scenes[i] for i in rng.integers(0, len(scenes), cfg.batch_size)]
+        chosen = [scenes[i] for i in rng.integers(0, len(scenes), cfg.batch_size - n_portraits)]
+        if n_portraits:
+            chosen += [portraits[i] for i in rng.integers(0, len(portraits), n_portraits)]  # type: ignore[index]
         anon, raw, targets = _batch(chosen, cfg, rng)
         images = torch.from_numpy(np.concatenate([anon, raw])).permute(0, 3, 1, 2).float() / 255
         n = len(chosen)
