@@ -6,7 +6,8 @@ sha256 before it is loaded: for the torch backend the official ``.pt`` from the 
 backend recanon's own export of that file shipped in this package (``yolo11n-pose-onnx``: fp16-stored
 weights, fp32 compute; made by ``recanon export --format onnx --compact``, provenance in
 ``assets/yolo11n-pose.export-manifest.json``). ``yolo11n-pose-gx``, the P fine-tuned jointly with the
-packaged GX (for pose on GX-anonymized video; docs/model-card.md), ships in both forms too.
+packaged GX and then on whole GX-anonymized frames and portraits (for pose on GX-anonymized video, frames
+or person crops; docs/model-card.md), ships in both forms too.
 """
 
 from __future__ import annotations
@@ -41,19 +42,20 @@ PACKAGED_WEIGHTS: dict[str, tuple[str, str, str]] = {
         "assets/gx_unet_s_keyed.safetensors",
         "e7a5d0521afa6afff1c26edc46fa6be2d1f2417b301f4ceb887816e2769a832a",
     ),
-    # P for anonymized video: YOLO11n-pose fine-tuned jointly with the packaged GX (Ultralytics
+    # P for anonymized video: YOLO11n-pose fine-tuned jointly with the packaged GX, then on whole
+    # GX-anonymized frames and GX portraits (configs/scene_portrait_pose.toml) (Ultralytics
     # checkpoint, fp16, AGPL-3.0 as its base; docs/model-card.md), 6.1 MB. Run it on GX's output.
     "yolo11n-pose-gx": (
         "recanon_sdk",
         "assets/yolo11n-pose-gx.pt",
-        "e2fe619407123bc43553b7e12fb9d42b7ff362d65cfb79a3f44ed28eb4088560",
+        "fca9059bf23f81e422461fe81a58a455cbe1f5a8a90296d838a577feb2f6369a",
     ),
     # The same P as ONNX (recanon export --pose-model yolo11n-pose-gx --compact; its entry in
     # assets/yolo11n-pose.export-manifest.json), for reading anonymized video without torch.
     "yolo11n-pose-gx-onnx": (
         "recanon_sdk",
         "assets/yolo11n-pose-gx-compact.onnx",
-        "c6f299355e2721abb4d13cbec4ab0189085d223bb015532e0a1ffca0541cb799",
+        "0e9e5834dd9d8e63db55a3b8344ec745f3a3a020ac95781a4d9d0bc55bc912c7",
     ),
     # The same GX as ONNX with the deployment key as inputs (no secret inside), for installs without
     # torch: recanon_sdk.export.generators.export_gx_with_key_inputs(the .safetensors above).
