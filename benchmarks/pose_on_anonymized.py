@@ -11,12 +11,14 @@ the sidecar's (YOLO11n-pose on the raw frames: the teacher; confident, non-held 
   (teacher keypoints with confidence > 0.5 count; area = the teacher's box area), 0 for a miss;
 * **OKS ≥ 0.5**: share of teacher people read back at OKS ≥ 0.5 (roughly, "pose usable").
 
-P is the stock YOLO11n-pose and ``yolo11n-pose-gx`` (fine-tuned jointly with the packaged GX), both in
-their packaged ONNX form (the runtime install's backend); the raw row is the stock P on the raw
-decoded frames (the ceiling: the same model as the teacher, without the codec). "unseen scenes"
-totals leave out the clips whose scene ``configs/scene_pose.toml`` (P fine-tuned on whole anonymized
-frames, ``--pose RUN/pose.pt``) trains on: classroom, and walking.mp4's corridor (its own frames are
-left out of that training).
+P is the stock YOLO11n-pose and ``yolo11n-pose-gx`` (fine-tuned jointly with the packaged GX, then on
+whole GX frames and portraits by ``configs/scene_portrait_pose.toml``), both in their packaged ONNX
+form (the runtime install's backend); the raw row is the stock P on the raw decoded frames (the
+ceiling: the same model as the teacher, without the codec). "unseen scenes" totals leave out the
+clips whose scene ``configs/scene_pose.toml`` and ``configs/scene_portrait_pose.toml`` (P fine-tuned
+on whole anonymized frames, ``--pose RUN/pose.pt``) train on: classroom, and walking.mp4's corridor
+(its own frames are left out of that training). ``--seed N`` fixes GX's secret, so two runs read the
+same GX video.
 
     python benchmarks/pose_on_anonymized.py                    # walking.mp4 (90 frames) + 5 clips
     python benchmarks/pose_on_anonymized.py --frames 60 --clips walking --pose RUN/pose.pt
