@@ -38,14 +38,16 @@ def test_every_shipped_config_parses() -> None:
 
     from recanon_sdk.training.scene_pose import SceneConfig, is_scene_config, load_scene_config
 
-    scene = 0
+    scene = []
     for path in sorted((REPO / "configs").rglob("*.toml")):
         if is_scene_config(tomllib.loads(path.read_text())):
-            scene += 1
+            scene.append(path.name)
             assert isinstance(load_scene_config(path), SceneConfig), path
         else:
             assert isinstance(load_config(path), TrainConfig), path
-    assert scene == 1  # configs/scene_pose.toml
+    assert scene == ["scene_portrait_pose.toml", "scene_pose.toml"]
+    portrait = load_scene_config(REPO / "configs" / "scene_portrait_pose.toml")
+    assert portrait.portrait_share == 0.5 and portrait.portraits.endswith("inria_person")
 
 
 def test_overrides_and_errors() -> None:
