@@ -51,6 +51,9 @@ __all__ = [
     "identity_scores",
     "identity_verification",
     "parse_source",
+    "portrait_crops",
+    "portrait_heads",
+    "portrait_poses",
     "reidentified",
     "write_report",
 ]
@@ -112,10 +115,11 @@ def _records(source: str, limit: int, heldout: float | None = None) -> tuple[lis
     return records, True
 
 
-def _portraits(
+def portrait_crops(
     records: Sequence[Any], size: tuple[int, int]
 ) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
-    """Crops at ``size`` and the ground-truth keypoints moved into crop pixels (``None`` if unlabelled)."""
+    """Crops at ``size`` (margin 0.15) and the ground-truth keypoints moved into crop pixels (``None``
+    if unlabelled): the portraits ``recanon eval`` measures (and the scene stage trains on)."""
     from recanon_sdk.training.data import crop_person
 
     crops, keypoints = [], []
@@ -143,10 +147,11 @@ def _classic(name: str) -> Callable[[list[np.ndarray]], list[np.ndarray]]:
     return enhancer.enhance
 
 
-def _pose_predictions(
+def portrait_poses(
     crops: Sequence[np.ndarray], size: tuple[int, int], weights: str | None = None
 ) -> list[Any]:
-    """P's people on each portrait; ``weights`` another pose model (``None``: the packaged default)."""
+    """P's people on each portrait (320 px, confidence 0.05, one cached detector per model);
+    ``weights`` another pose model (``None``: the packaged default)."""
     from recanon_sdk.detect.pose import DEFAULT_POSE_MODEL, DetectorConfig, PoseDetector
 
     name = weights or DEFAULT_POSE_MODEL
@@ -226,7 +231,7 @@ def detected_heads(crops: Sequence[np.ndarray], size: tuple[int, int]) -> list[n
     >>> detected_heads([np.zeros((128, 64, 3), np.uint8)], (128, 64))  # nobody there
     [None]
     """
-    return [portrait_heads(people) for people in _pose_predictions(crops, size)]
+    return [portrait_heads(people) for people in portrait_poses(crops, size)]
 
 
 def portrait_heads(people: Any, min_score: float = 0.25) -> np.ndarray | None:
@@ -530,10 +535,10 @@ def evaluate(config: EvalConfig, log: Callable[[str], None] = print) -> dict[str
             log(f"{source}: no usable person (COCO-17 keypoints, box ≥ 4 px); skipped")
             report["sources"][source] = {"portraits": 0, "skipped": "no usable person"}
             continue
-        raw, truth = _portraits(records, config.size)
+        raw, truth = portrait_crops(records, config.size)
         log(f"{source}: {len(raw)} portraits at {config.size[0]}×{config.size[1]}")
         outputs: dict[str, list[np.ndarray]] = {}
-        raw_predictions = _pose_predictions(raw, config.size)
+        raw_predictions = portrait_poses(raw, config.size)
         head_pin: dict[str, float] | None = None
         for name in config.methods:
             if name == "raw":
@@ -570,7 +575,7 @@ def evaluate(config: EvalConfig, log: Callable[[str], None] = print) -> dict[str
         for name, crops in outputs.items():
             psnr, ssim = _psnr_ssim(raw, crops)
             judge = None if name == "raw" else config.pose_weights
-            ap, ap50 = _oks_ap(reference, _pose_predictions(crops, config.size, judge), config.size)
+            ap, ap50 = _oks_ap(reference, portrait_poses(crops, config.size, judge), config.size)
             row: dict[str, Any] = {"psnr": psnr, "ssim": ssim, "oks_ap": ap, "oks_ap50": ap50}
             if raw_faces is not None and any(raw_faces):
                 found = faces_found(crops, yunet)

@@ -40,9 +40,13 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
+
+if TYPE_CHECKING:
+    from recanon_sdk.types import People
 
 __all__ = [
     "Scene",
@@ -211,45 +215,46 @@ def prepare_scenes(cfg: SceneConfig, log: Callable[[str], None] = logger.info) -
             decoded = x264_roundtrip(outputs, crf=cfg.crf)
         people_kept = 0
         for raw, anonymized, people in zip(frames, decoded, found, strict=True):
-            keep = people.score >= cfg.min_score
-            if people.held is not None:
-                keep &= ~people.held
-            kp = people.keypoints[keep].astype(np.float32).copy()
-            kp[..., 2] = (kp[..., 2] >= cfg.kpt_conf) * 2.0
-            boxes = people.xyxy[keep].astype(np.float32)
-            scenes.append(Scene(raw, anonymized, boxes, kp, source.name))
-            people_kept += len(boxes)
+            scenes.append(Scene(raw, anonymized, *_teacher_targets(people, cfg), source.name))
+            people_kept += len(scenes[-1].boxes)
         log(f"scenes: {source.name}: {len(frames)} frames, {people_kept} teacher people")
     return scenes
+
+
+def _teacher_targets(people: People, cfg: SceneConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The teacher's confident, not held people as targets: boxes (n, 4) and keypoints (n, 17, 3)
+    with visibility 2 where the keypoint's confidence is at least ``cfg.kpt_conf``, else 0."""
+    keep = people.score >= cfg.min_score
+    if people.held is not None:
+        keep &= ~people.held
+    kp = people.keypoints[keep].astype(np.float32).copy()
+    kp[..., 2] = (kp[..., 2] >= cfg.kpt_conf) * 2.0
+    return people.xyxy[keep].astype(np.float32), kp
 
 
 def prepare_portraits(
     cfg: SceneConfig, log: Callable[[str], None] = logger.info, chunk: int = 64
 ) -> list[Scene]:
     """Person portraits from ``cfg.portraits`` made as ``recanon eval`` makes them (module docstring,
-    step 3): only the training part of the split, each a :class:`Scene` of one portrait."""
-    from recanon_sdk.detect.pose import DEFAULT_POSE_MODEL, DetectorConfig, PoseDetector
+    step 3; its own :func:`~recanon_sdk.evaluation.portrait_crops`, :func:`~recanon_sdk.evaluation.
+    portrait_poses` and :func:`~recanon_sdk.evaluation.portrait_heads`): only the training part of
+    the split, each a :class:`Scene` of one portrait."""
     from recanon_sdk.enhance import make_enhancer
-    from recanon_sdk.evaluation import portrait_heads
+    from recanon_sdk.evaluation import portrait_crops, portrait_heads, portrait_poses
     from recanon_sdk.models.codec import x264_roundtrip
-    from recanon_sdk.training.data import crop_person, folder_records, split_indices
+    from recanon_sdk.training.data import folder_records, split_indices
 
     root = Path(cfg.portraits).expanduser()
     if not root.is_dir():
         raise FileNotFoundError(f"portrait folder {root} does not exist")
     records = folder_records(root)
-    train, _ = split_indices(len(records), cfg.portrait_holdout)
+    train, held = split_indices(len(records), cfg.portrait_holdout)
     if cfg.portrait_limit:
         train = train[: cfg.portrait_limit]
-    teacher = PoseDetector(DetectorConfig(weights=DEFAULT_POSE_MODEL, imgsz=320, conf=0.05, zoom_out=0))
     portraits: list[Scene] = []
     for start in range(0, len(train), chunk):
-        raw = []
-        for i in train[start : start + chunk]:
-            record = records[i]
-            crop, _ = crop_person(record.load(), record.box, cfg.portrait_size, margin=0.15, fit=record.fit)
-            raw.append(np.ascontiguousarray(crop))
-        people = teacher.detect(raw)
+        raw, _ = portrait_crops([records[i] for i in train[start : start + chunk]], cfg.portrait_size)
+        people = portrait_poses(raw, cfg.portrait_size)
         gx = make_enhancer("gx", model_secret=os.urandom(32), gx_weights=cfg.gx_weights)
         if getattr(gx, "wants_heads", False):
             produced = gx.enhance(list(raw), heads=[portrait_heads(p) for p in people])  # type: ignore[call-arg]
@@ -257,13 +262,9 @@ def prepare_portraits(
             produced = gx.enhance(list(raw))
         decoded = x264_roundtrip(produced, crf=cfg.crf)
         for image, anonymized, found in zip(raw, decoded, people, strict=True):
-            keep = found.score >= cfg.min_score
-            kp = found.keypoints[keep].astype(np.float32).copy()
-            kp[..., 2] = (kp[..., 2] >= cfg.kpt_conf) * 2.0
-            portraits.append(Scene(image, anonymized, found.xyxy[keep].astype(np.float32), kp, root.name))
-    people_kept = sum(len(p.boxes) for p in portraits)
-    held = len(records) - len(split_indices(len(records), cfg.portrait_holdout)[0])
-    log(f"portraits: {root.name}: {len(portraits)} ({held} of {len(records)} held out), {people_kept} people")
+            portraits.append(Scene(image, anonymized, *_teacher_targets(found, cfg), root.name))
+    kept = sum(len(p.boxes) for p in portraits)
+    log(f"portraits: {root.name}: {len(portraits)} ({len(held)} of {len(records)} held out), {kept} people")
     return portraits
 
 
