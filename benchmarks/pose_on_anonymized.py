@@ -57,7 +57,8 @@ CLIPS = {
     "store-aisle": INTEL / "store-aisle-detection.gif",
     "worker-zone": INTEL / "worker-zone-detection.gif",
 }
-#: Clips whose scene configs/scene_pose.toml trains on (walking.mp4: its corridor, other frames).
+#: Clips whose scenes configs/scene_pose.toml and scene_portrait_pose.toml train on (walking.mp4: its
+#: corridor, other frames).
 SEEN_BY_SCENE_POSE = {"walking", "classroom"}
 TEACHER_SCORE = 0.5  # teacher people below this are too uncertain to score against
 READ_CONF = 0.25  # what a consumer of the video would run P at (Ultralytics' defaults)
