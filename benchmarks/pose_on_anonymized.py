@@ -22,6 +22,7 @@ same GX video.
 
     python benchmarks/pose_on_anonymized.py                    # walking.mp4 (90 frames) + 5 clips
     python benchmarks/pose_on_anonymized.py --frames 60 --clips walking --pose RUN/pose.pt
+    python benchmarks/pose_on_anonymized.py --seed 1 --enhancers GX --gx RUN/gx.safetensors
 """
 
 from __future__ import annotations
@@ -136,6 +137,7 @@ def main() -> int:
     parser.add_argument(
         "--seed", type=int, help="derive GX's secret from this (same seed: same secret); default random"
     )
+    parser.add_argument("--gx", type=Path, help="GX weights to try (.safetensors; default: the packaged GX)")
     args = parser.parse_args()
     secret = os.urandom(32)
     if args.seed is not None:
@@ -143,7 +145,9 @@ def main() -> int:
     enhancers = {
         "blur": AnonymizerConfig(enhancer="blur"),
         "pixelate": AnonymizerConfig(enhancer="pixelate"),
-        "GX": AnonymizerConfig(enhancer="gx", model_secret=secret),
+        "GX": AnonymizerConfig(
+            enhancer="gx", model_secret=secret, gx_weights=None if args.gx is None else str(args.gx)
+        ),
     }
     enhancers = {name: config for name, config in enhancers.items() if name in args.enhancers}
     readers = {

@@ -88,7 +88,9 @@ class EvalConfig:
     #: For folder sources that training used with ``data.holdout`` = this fraction: evaluate only the
     #: held-out portraits (the same split as ``recanon train``: ``training.data.split_indices``).
     heldout: float | None = None
-    methods: list[str] = field(default_factory=lambda: ["raw", "blur", "pixelate", "mask", "gx"])
+    #: ``resampled`` is the raw portrait taken to GX's input size and back (the pipeline's own
+    #: resampling, no network): the ceiling any generator at that size can reach, in PSNR and in pose.
+    methods: list[str] = field(default_factory=lambda: ["raw", "resampled", "blur", "pixelate", "mask", "gx"])
     #: The pose model P run on every anonymized/recovered portrait (e.g. one fine-tuned by
     #: ``recanon train``, its ``pose.pt``); ``None`` = the packaged YOLO11n-pose. The raw row and the
     #: teacher reference always use the packaged model: the baseline without anonymization.
@@ -138,6 +140,33 @@ def portrait_crops(
         kp[~inside, 2] = 0
         keypoints.append(kp)
     return crops, keypoints
+
+
+def resampled(crops: Sequence[np.ndarray], size: tuple[int, int]) -> list[np.ndarray]:
+    """The crops taken to a generator's input ``size`` (h, w) and back, exactly as the pipeline
+    resamples them around GX and GY (:mod:`recanon_sdk.enhance.portraits`), with no network between:
+    what any generator at that size can at best give back.
+
+    >>> out = resampled([np.full((256, 128, 3), 200, np.uint8)], (128, 64))
+    >>> out[0].shape, int(out[0].min()), int(out[0].max())
+    ((256, 128, 3), 200, 200)
+    """
+    from recanon_sdk.enhance.portraits import batch_to_crops, crops_to_batch
+
+    return batch_to_crops(crops_to_batch(crops, size), [c.shape for c in crops])
+
+
+def _generator_size(gx_weights: str | None) -> tuple[int, int]:
+    """GX's input size (h, w): from its weights' metadata, else the packaged models' 128×64."""
+    from recanon_sdk.models.weights import DEFAULT_INPUT_SIZE
+
+    if gx_weights and str(gx_weights).endswith(".safetensors") and Path(gx_weights).is_file():
+        from recanon_sdk.models.weights import load_model
+
+        size = load_model(gx_weights)[1].get("input_size")
+        if size:
+            return int(size[0]), int(size[1])
+    return tuple(DEFAULT_INPUT_SIZE)  # type: ignore[return-value]
 
 
 def _classic(name: str) -> Callable[[list[np.ndarray]], list[np.ndarray]]:
@@ -543,6 +572,8 @@ def evaluate(config: EvalConfig, log: Callable[[str], None] = print) -> dict[str
         for name in config.methods:
             if name == "raw":
                 produced = list(raw)
+            elif name == "resampled":
+                produced = resampled(raw, _generator_size(config.gx_weights))
             elif name == "gx":
                 if not config.gx_weights:
                     continue
@@ -574,7 +605,7 @@ def evaluate(config: EvalConfig, log: Callable[[str], None] = print) -> dict[str
         rows = {}
         for name, crops in outputs.items():
             psnr, ssim = _psnr_ssim(raw, crops)
-            judge = None if name == "raw" else config.pose_weights
+            judge = None if name in ("raw", "resampled") else config.pose_weights
             ap, ap50 = _oks_ap(reference, portrait_poses(crops, config.size, judge), config.size)
             row: dict[str, Any] = {"psnr": psnr, "ssim": ssim, "oks_ap": ap, "oks_ap50": ap50}
             if raw_faces is not None and any(raw_faces):
@@ -647,6 +678,9 @@ def write_report(report: dict[str, Any], out_dir: str | Path) -> list[Path]:
             cells = [_fmt(row.get(key), key) for key, _ in columns]
             rel = "" if not raw_ap else f"{100 * row['oks_ap'] / raw_ap:.0f} %"
             lines.append(f"| {name} | " + " | ".join(cells) + f" | {rel} |")
+        if "resampled" in result["methods"]:
+            lines += ["", "resampled: the raw portrait at GX's input size and back, no network (what a "
+                      "generator of that size can at best keep)."]  # fmt: skip
         lines.append("")
     (out / "report.md").write_text("\n".join(lines))
     paths = [out / "report.json", out / "report.md"]

@@ -60,3 +60,23 @@ def test_no_valid_targets_gives_zero_loss(pose_loss: YoloPoseLoss) -> None:
     loss = pose_loss(x, empty)
     loss.backward()  # still part of the graph, so a batch without targets does not break training
     assert float(loss.detach()) == 0.0
+
+
+def test_a_fine_tuned_p_keeps_the_official_teacher() -> None:
+    """P may start from the shipped yolo11n-pose-gx while P₀ (pseudo-labels, head boxes) stays the
+    official YOLO11n-pose, as the deployed detector on raw frames is; unset, P₀ is a copy of P."""
+    cfg = PoseLossConfig(weights="yolo11n-pose-gx", teacher_weights="yolo11n-pose", input_size=(256, 128))
+    loss = YoloPoseLoss(cfg)
+    official = YoloPoseLoss(PoseLossConfig(input_size=(256, 128)))
+    copied = YoloPoseLoss(PoseLossConfig(weights="yolo11n-pose-gx", input_size=(256, 128)))
+    x = torch.rand(2, 3, 128, 64, generator=torch.Generator().manual_seed(0))
+
+    def equal(a: torch.nn.Module, b: torch.nn.Module) -> list[bool]:
+        return [p.equal(q) for p, q in zip(a.parameters(), b.parameters(), strict=True)]
+
+    assert all(equal(loss.teacher, official.teacher))  # P₀ is the official model ...
+    assert not all(equal(loss.student, official.student))  # ... P the fine-tuned one
+    assert all(equal(copied.teacher, copied.student))
+    assert not any(p.requires_grad for p in loss.teacher.parameters())
+    for a, b in zip(loss.teacher_people(x), official.teacher_people(x), strict=True):
+        assert torch.equal(a, b)

@@ -55,6 +55,10 @@ def load_pose_model(weights: str | Path | None = None) -> nn.Module:
     os.environ.setdefault("YOLO_OFFLINE", "1")
     from ultralytics import YOLO
 
+    if weights:  # a packaged name (yolo11n-pose-gx) or a path, sha256-checked where packaged
+        from recanon_sdk.detect.weights import resolve_pose_weights
+
+        weights = resolve_pose_weights(weights).path
     model = YOLO(str(weights or default_pose_weights())).model
     model.float()
     return model
@@ -78,7 +82,11 @@ def save_pose_model(model: nn.Module, path: str | Path) -> Path:
 
 @dataclass(frozen=True)
 class PoseLossConfig:
-    weights: str = ""  # empty → the official YOLO11n-pose
+    weights: str = ""  # P: empty → the official YOLO11n-pose; a packaged name or a .pt path
+    #: P₀, the frozen teacher (pseudo-labels, and the head boxes a head-pinned GX is pinned on):
+    #: empty → a frozen copy of P as it starts. Set it to "yolo11n-pose" when P starts from a
+    #: fine-tuned model, so that targets and heads stay what the deployed detector gives on raw frames.
+    teacher_weights: str = ""
     input_size: tuple[int, int] = (256, 128)  # (H, W) portraits are resized to for P (multiples of 32)
     finetune: bool = False
     min_score: float = 0.25  # teacher detections below this give no pseudo-label
@@ -135,7 +143,9 @@ class YoloPoseLoss(nn.Module):
         student.args = SimpleNamespace(
             box=cfg.box_gain, cls=cfg.cls_gain, dfl=cfg.dfl_gain, pose=cfg.pose_gain, kobj=cfg.kobj_gain
         )
-        self.teacher = copy.deepcopy(student).eval()
+        self.teacher = (
+            load_pose_model(cfg.teacher_weights) if cfg.teacher_weights else copy.deepcopy(student)
+        ).eval()
         for p in self.teacher.parameters():
             p.requires_grad_(False)
         self.student = student
