@@ -64,7 +64,8 @@ def eval_command(
     ] = False,
 ) -> None:
     """Measure privacy (PSNR/SSIM, YuNet faces, dlib re-identification), pose utility (OKS AP) and
-    recovery for raw, blur, pixelate, mask, GX (and GY with the right and a wrong secret).
+    recovery for raw, blur, pixelate, mask, GX (and GY with the right and a wrong secret), next to
+    "resampled": the raw portrait at GX's input size and back, the most a generator of that size keeps.
 
     Examples:
 
