@@ -47,6 +47,32 @@ def test_oks_ap_is_one_for_the_truth_and_zero_for_nothing():
         )
     ] * 2
     assert _oks_ap(truth, wrong, (256, 128))[0] < 0.05
+    # a bootstrap draw picks portraits by index, repeats allowed: all right, all wrong, or a mix
+    mixed = [perfect[0], wrong[0]]
+    assert _oks_ap(truth, mixed, (256, 128), order=[0, 0])[0] == pytest.approx(1.0)
+    assert _oks_ap(truth, mixed, (256, 128), order=[1, 1, 1])[0] < 0.05
+    both = _oks_ap(truth, mixed, (256, 128))[0]
+    assert 0.05 < both < 1.0 and _oks_ap(truth, mixed, (256, 128), order=[0, 1])[0] == both
+
+
+def test_all_sources_summary_weights_each_source_by_its_portraits():
+    from recanon_sdk.evaluation import _summary
+
+    report = {
+        "sources": {
+            "a": {"portraits": 30, "methods": {"raw": {"oks_ap": 0.8}, "gx": {"oks_ap": 0.4}}},
+            "b": {"portraits": 10, "methods": {"raw": {"oks_ap": 0.4}, "gx": {"oks_ap": float("nan")}}},
+            "c": {"portraits": 0, "skipped": "no usable person"},
+        }
+    }
+    draws = {"raw": {"a": np.array([0.7, 0.9, np.nan]), "b": np.array([0.5, 0.3, 0.4])}}
+    summary = _summary(report, draws)
+    assert summary["portraits"] == 40
+    assert summary["methods"]["raw"]["oks_ap"] == pytest.approx((30 * 0.8 + 10 * 0.4) / 40)
+    assert summary["methods"]["gx"] == {"oks_ap": pytest.approx(0.4), "sources": 1}  # NaN: no labels
+    low, high = summary["methods"]["raw"]["oks_ap_interval"]  # draws 1 and 2; the NaN draw skipped
+    assert low == pytest.approx((30 * 0.7 + 10 * 0.5) / 40, abs=0.01)
+    assert high == pytest.approx((30 * 0.9 + 10 * 0.3) / 40, abs=0.01)
 
 
 def test_identity_verification_tells_identity_from_faces_that_all_look_alike():
@@ -133,7 +159,11 @@ def test_eval_reports_the_impostor_control_of_reidentification(tmp_path, monkeyp
 def test_eval_on_coco_ground_truth(tmp_path):
     need_shared(COCO)
     config = EvalConfig(
-        sources=[f"coco:{COCO}"], limit=8, methods=["raw", "resampled", "blur", "gx"], reid=False
+        sources=[f"coco:{COCO}"],
+        limit=8,
+        methods=["raw", "resampled", "blur", "gx"],
+        reid=False,
+        intervals=20,
     )
     report = evaluate(config, log=lambda line: None)
     rows = report["sources"][f"coco:{COCO}"]["methods"]
@@ -143,11 +173,18 @@ def test_eval_on_coco_ground_truth(tmp_path):
     # GX's resolution (256×128 portraits at 128×64 and back) costs detail, not the pose
     assert rows["blur"]["psnr"] < rows["resampled"]["psnr"] < rows["raw"]["psnr"]
     assert rows["resampled"]["oks_ap"] > max(0.4, rows["blur"]["oks_ap"])
+    for name, row in rows.items():  # paired bootstrap intervals; one source: the summary is its rows
+        low, high = row["oks_ap_interval"]
+        assert 0 <= low <= high <= 1
+        assert report["summary"]["methods"][name]["oks_ap"] == pytest.approx(row["oks_ap"])
+        assert report["summary"]["methods"][name]["oks_ap_interval"] == pytest.approx([low, high])
+    assert rows["raw"]["oks_ap_interval"][0] > rows["blur"]["oks_ap_interval"][1]
     assert rows["blur"]["psnr"] < 25 and rows["gx"]["ssim"] < 0.9
     paths = write_report(report, tmp_path / "r")
     assert {p.name for p in paths} == {"report.json", "report.md", "privacy_utility.png"}
     table = (tmp_path / "r" / "report.md").read_text()
     assert "| gx |" in table and "resampled: the raw portrait at GX's input size" in table
+    assert "## All sources" in table and "| raw | {:.3f} | [".format(rows["raw"]["oks_ap"]) in table
     assert json.loads((tmp_path / "r" / "report.json").read_text())["config"]["crf"] == 23
 
 
@@ -189,6 +226,10 @@ def test_eval_command_refuses_bad_sources(tmp_path):
     assert result.exit_code == 1 and "does not exist" in result.stderr
     result = CliRunner().invoke(app, ["eval", "--data", "nope:x", "-o", str(tmp_path / "r")])
     assert result.exit_code == 1 and "KIND:PATH" in result.stderr
+    result = CliRunner().invoke(
+        app, ["eval", "--data", "folder:.", "--intervals", "-5", "-o", str(tmp_path / "r")]
+    )
+    assert result.exit_code == 2 and "intervals" in result.stderr and not (tmp_path / "r").exists()
     with pytest.raises(ValueError):
         parse_source("folder:")
 
