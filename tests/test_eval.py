@@ -60,12 +60,19 @@ def test_all_sources_summary_weights_each_source_by_its_portraits():
 
     report = {
         "sources": {
-            "a": {"portraits": 30, "methods": {"raw": {"oks_ap": 0.8}, "gx": {"oks_ap": 0.4}}},
-            "b": {"portraits": 10, "methods": {"raw": {"oks_ap": 0.4}, "gx": {"oks_ap": float("nan")}}},
+            "a": {
+                "portraits": 30,
+                "methods": {"raw": {"oks_ap": 0.8}, "gx": {"oks_ap": 0.4}, "half": {"oks_ap": 0.4}},
+            },
+            "b": {
+                "portraits": 10,
+                "methods": {"raw": {"oks_ap": 0.4}, "gx": {"oks_ap": float("nan")}, "half": {"oks_ap": 0.2}},
+            },
             "c": {"portraits": 0, "skipped": "no usable person"},
         }
     }
-    draws = {"raw": {"a": np.array([0.7, 0.9, np.nan]), "b": np.array([0.5, 0.3, 0.4])}}
+    raw_a, raw_b = np.array([0.7, 0.9, np.nan]), np.array([0.5, 0.3, 0.4])
+    draws = {"raw": {"a": raw_a, "b": raw_b}, "half": {"a": raw_a / 2, "b": raw_b / 2}}
     summary = _summary(report, draws)
     assert summary["portraits"] == 40
     assert summary["methods"]["raw"]["oks_ap"] == pytest.approx((30 * 0.8 + 10 * 0.4) / 40)
@@ -73,6 +80,10 @@ def test_all_sources_summary_weights_each_source_by_its_portraits():
     low, high = summary["methods"]["raw"]["oks_ap_interval"]  # draws 1 and 2; the NaN draw skipped
     assert low == pytest.approx((30 * 0.7 + 10 * 0.5) / 40, abs=0.01)
     assert high == pytest.approx((30 * 0.9 + 10 * 0.3) / 40, abs=0.01)
+    # paired: half of raw in every draw is exactly 50 % of raw, however wide each interval is
+    assert summary["methods"]["half"]["ap_vs_raw_interval"] == pytest.approx([0.5, 0.5])
+    assert summary["methods"]["raw"]["ap_vs_raw_interval"] == pytest.approx([1.0, 1.0])
+    assert "ap_vs_raw_interval" not in summary["methods"]["gx"]  # not over the same sources
 
 
 def test_identity_verification_tells_identity_from_faces_that_all_look_alike():
@@ -179,6 +190,8 @@ def test_eval_on_coco_ground_truth(tmp_path):
         assert report["summary"]["methods"][name]["oks_ap"] == pytest.approx(row["oks_ap"])
         assert report["summary"]["methods"][name]["oks_ap_interval"] == pytest.approx([low, high])
     assert rows["raw"]["oks_ap_interval"][0] > rows["blur"]["oks_ap_interval"][1]
+    assert report["summary"]["methods"]["raw"]["ap_vs_raw_interval"] == pytest.approx([1.0, 1.0])
+    assert report["summary"]["methods"]["blur"]["ap_vs_raw_interval"][1] < 0.5
     assert rows["blur"]["psnr"] < 25 and rows["gx"]["ssim"] < 0.9
     paths = write_report(report, tmp_path / "r")
     assert {p.name for p in paths} == {"report.json", "report.md", "privacy_utility.png"}

@@ -288,6 +288,7 @@ def _summary(report: dict[str, Any], draws: dict[str, dict[str, np.ndarray]]) ->
     bootstrap ``draws`` per method and source, its interval from the same draws)."""
     sources = {k: v for k, v in report["sources"].items() if v.get("portraits")}
     methods: dict[str, Any] = {}
+    weighted_draws: dict[str, np.ndarray] = {}  # method → its all-sources AP per draw (NaN: skipped)
     names = [m for v in sources.values() for m in v["methods"]]
     for name in dict.fromkeys(names):
         used = {
@@ -301,8 +302,14 @@ def _summary(report: dict[str, Any], draws: dict[str, dict[str, np.ndarray]]) ->
         if name in draws and all(k in draws[name] for k in used):
             per_draw = np.stack([draws[name][k] for k in used])  # (sources, resamples)
             whole = np.isfinite(per_draw).all(axis=0)  # a draw without any labelled person: skipped
-            row["oks_ap_interval"] = _interval(weights @ per_draw[:, whole] / weights.sum())
+            weighted_draws[name] = np.where(whole, weights @ np.nan_to_num(per_draw) / weights.sum(), np.nan)
+            row["oks_ap_interval"] = _interval(weighted_draws[name])
         methods[name] = row
+    raw = weighted_draws.get("raw")
+    for name, row in methods.items():  # the share of raw AP, paired: both from the same draws
+        if raw is not None and name in weighted_draws and row["sources"] == methods["raw"]["sources"]:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                row["ap_vs_raw_interval"] = _interval(weighted_draws[name] / raw)
     return {"weighted_by": "portraits", "portraits": int(sum(v["portraits"] for v in sources.values())),
             "methods": methods}  # fmt: skip
 
@@ -699,7 +706,9 @@ def evaluate(config: EvalConfig, log: Callable[[str], None] = print) -> dict[str
     report["summary"] = _summary(report, draws)
     for name, row in report["summary"]["methods"].items():
         interval = " [{:.3f}, {:.3f}]".format(*row["oks_ap_interval"]) if "oks_ap_interval" in row else ""
-        log(f"all sources, weighted: {name:9s} OKS AP {row['oks_ap']:.3f}{interval}")
+        share = row.get("ap_vs_raw_interval")
+        share_text = "" if share is None else f", of raw [{100 * share[0]:.0f} %, {100 * share[1]:.0f} %]"
+        log(f"all sources, weighted: {name:9s} OKS AP {row['oks_ap']:.3f}{interval}{share_text}")
     return report
 
 
@@ -761,14 +770,16 @@ def write_report(report: dict[str, Any], out_dir: str | Path) -> list[Path]:
             "its portraits (labelled sources against their labels, folders against the teacher); "
             "intervals: 95 % bootstrap over portraits, the same draws for every method.",
             "",
-            "| method | OKS AP | 95 % interval | AP vs raw |",
-            "|---|---|---|---|",
+            "| method | OKS AP | 95 % interval | AP vs raw | 95 % interval (paired) |",
+            "|---|---|---|---|---|",
         ]
         raw_ap = summary["methods"].get("raw", {}).get("oks_ap")
         for name, row in summary["methods"].items():
             interval = "[{:.3f}, {:.3f}]".format(*row["oks_ap_interval"]) if "oks_ap_interval" in row else "-"
             rel = f"{100 * row['oks_ap'] / raw_ap:.0f} %" if raw_ap else ""
-            lines.append(f"| {name} | {row['oks_ap']:.3f} | {interval} | {rel} |")
+            share = row.get("ap_vs_raw_interval")
+            paired = "-" if share is None else f"[{100 * share[0]:.0f} %, {100 * share[1]:.0f} %]"
+            lines.append(f"| {name} | {row['oks_ap']:.3f} | {interval} | {rel} | {paired} |")
         lines.append("")
     (out / "report.md").write_text("\n".join(lines))
     paths = [out / "report.json", out / "report.md"]
