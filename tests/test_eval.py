@@ -234,7 +234,7 @@ def test_the_packaged_p_for_gx_video_reads_the_packaged_gx_better_than_the_stock
     assert tuned_gx["oks_ap"] > stock["oks_ap"] + 0.05
 
 
-def test_eval_command_refuses_bad_sources(tmp_path):
+def test_eval_command_refuses_bad_sources(tmp_path, monkeypatch):
     result = CliRunner().invoke(app, ["eval", "--data", "coco:/nonexistent.json", "-o", str(tmp_path / "r")])
     assert result.exit_code == 1 and "does not exist" in result.stderr
     result = CliRunner().invoke(app, ["eval", "--data", "nope:x", "-o", str(tmp_path / "r")])
@@ -243,6 +243,29 @@ def test_eval_command_refuses_bad_sources(tmp_path):
         app, ["eval", "--data", "folder:.", "--intervals", "-5", "-o", str(tmp_path / "r")]
     )
     assert result.exit_code == 2 and "intervals" in result.stderr and not (tmp_path / "r").exists()
+    result = CliRunner().invoke(
+        app, ["eval", "--data", "folder:.", "--method", "sharpen", "-o", str(tmp_path / "r")]
+    )
+    assert (
+        result.exit_code == 1 and "unknown method 'sharpen'" in result.stderr and "resampled" in result.stderr
+    )
+    assert not (tmp_path / "r").exists()
+    from recanon_sdk import evaluation
+
+    seen = []
+
+    def stop(config, log):
+        seen.append(config)
+        raise ValueError("stopped here")
+
+    monkeypatch.setattr(evaluation, "evaluate", stop)
+    args = ["eval", "--data", "folder:.", "--method", "raw", "--method", "gx", "--method", "raw", "--no-reid"]
+    result = CliRunner().invoke(app, [*args, "--intervals", "50", "-o", str(tmp_path / "r")])
+    assert result.exit_code == 1 and "evaluation failed: stopped here" in result.stderr
+    assert seen[0].methods == ["raw", "gx"] and seen[0].intervals == 50
+    monkeypatch.undo()
+    with pytest.raises(ValueError, match="unknown method"):
+        evaluate(EvalConfig(sources=["folder:."], methods=["raw", "sharpen"]), log=lambda line: None)
     with pytest.raises(ValueError):
         parse_source("folder:")
 

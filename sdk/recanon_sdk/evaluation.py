@@ -59,6 +59,8 @@ __all__ = [
 ]
 
 KINDS = ("coco", "folder", "mpii")
+#: The rows ``recanon eval`` can measure (GY's rows come with ``gx`` when GY weights are given).
+METHODS = ("raw", "resampled", "blur", "pixelate", "mask", "gx")
 #: dlib's standard face-verification threshold on its 128-d embeddings (Euclidean distance).
 DLIB_MATCH_DISTANCE = 0.6
 
@@ -619,6 +621,9 @@ def evaluate(config: EvalConfig, log: Callable[[str], None] = print) -> dict[str
         / "models"
         / "face_detection_yunet_2026may.onnx"
     )
+    unknown = [name for name in config.methods if name not in METHODS]
+    if unknown:
+        raise ValueError(f"unknown method(s) {', '.join(unknown)}: choose from {', '.join(METHODS)}")
     report: dict[str, Any] = {"config": asdict(config), "sources": {}}
     draws: dict[str, dict[str, np.ndarray]] = {}  # method → source → AP per bootstrap draw
     for source in config.sources:

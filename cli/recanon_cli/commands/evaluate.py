@@ -59,6 +59,15 @@ def eval_command(
             show_default=False,
         ),
     ] = None,
+    method: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--method",
+            help="Measure only these rows (repeatable): raw, resampled, blur, pixelate, mask, gx. "
+            "Default: all; GY's rows come with gx when --gy is given.",
+            show_default=False,
+        ),
+    ] = None,
     intervals: Annotated[
         int,
         typer.Option(
@@ -84,7 +93,11 @@ def eval_command(
     require_torch("recanon eval")
     from recanon_sdk.detect.weights import PACKAGED_WEIGHTS
     from recanon_sdk.enhance import DEFAULT_GX_WEIGHTS
-    from recanon_sdk.evaluation import EvalConfig, evaluate, parse_source, write_report
+    from recanon_sdk.evaluation import METHODS, EvalConfig, evaluate, parse_source, write_report
+
+    for name in method or []:
+        if name not in METHODS:
+            fail(f"unknown method '{name}'", f"choose from {', '.join(METHODS)}")
 
     for source in data:
         try:
@@ -119,6 +132,7 @@ def eval_command(
         reid=reid,
         heldout=heldout,
         intervals=intervals,
+        **({"methods": list(dict.fromkeys(method))} if method else {}),
     )
     try:
         report = evaluate(config, log=lambda line: stderr.print(line, markup=False))
