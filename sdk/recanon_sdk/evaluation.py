@@ -43,6 +43,7 @@ __all__ = [
     "EvalConfig",
     "FaceEmbeddings",
     "IdentityScores",
+    "check_methods",
     "clustered_interval",
     "detected_heads",
     "evaluate",
@@ -63,6 +64,19 @@ KINDS = ("coco", "folder", "mpii")
 METHODS = ("raw", "resampled", "blur", "pixelate", "mask", "gx")
 #: dlib's standard face-verification threshold on its 128-d embeddings (Euclidean distance).
 DLIB_MATCH_DISTANCE = 0.6
+
+
+def check_methods(names: Sequence[str]) -> None:
+    """Raise :class:`ValueError` naming the first of ``names`` that is not in :data:`METHODS`.
+
+    >>> check_methods(["raw", "gx"])
+    >>> check_methods(["sharpen"])
+    Traceback (most recent call last):
+    ValueError: unknown method 'sharpen': choose from raw, resampled, blur, pixelate, mask, gx
+    """
+    for name in names:
+        if name not in METHODS:
+            raise ValueError(f"unknown method '{name}': choose from {', '.join(METHODS)}")
 
 
 def parse_source(text: str) -> tuple[str, str, str | None]:
@@ -160,19 +174,6 @@ def resampled(crops: Sequence[np.ndarray], size: tuple[int, int]) -> list[np.nda
     from recanon_sdk.enhance.portraits import batch_to_crops, crops_to_batch
 
     return batch_to_crops(crops_to_batch(crops, size), [c.shape for c in crops])
-
-
-def _generator_size(gx_weights: str | None) -> tuple[int, int]:
-    """GX's input size (h, w): from its weights' metadata, else the packaged models' 128×64."""
-    from recanon_sdk.models.weights import DEFAULT_INPUT_SIZE
-
-    if gx_weights and str(gx_weights).endswith(".safetensors") and Path(gx_weights).is_file():
-        from recanon_sdk.models.weights import load_model
-
-        size = load_model(gx_weights)[1].get("input_size")
-        if size:
-            return int(size[0]), int(size[1])
-    return tuple(DEFAULT_INPUT_SIZE)  # type: ignore[return-value]
 
 
 def _classic(name: str) -> Callable[[list[np.ndarray]], list[np.ndarray]]:
@@ -621,9 +622,15 @@ def evaluate(config: EvalConfig, log: Callable[[str], None] = print) -> dict[str
         / "models"
         / "face_detection_yunet_2026may.onnx"
     )
-    unknown = [name for name in config.methods if name not in METHODS]
-    if unknown:
-        raise ValueError(f"unknown method(s) {', '.join(unknown)}: choose from {', '.join(METHODS)}")
+    check_methods(config.methods)
+    gx = None  # built once: GX for its row, and its input size for the resampled row
+    if config.gx_weights and {"gx", "resampled"} & set(config.methods):
+        from recanon_sdk.enhance import make_enhancer
+
+        gx = make_enhancer("gx", model_secret=secret, gx_weights=config.gx_weights)
+    from recanon_sdk.models.weights import DEFAULT_INPUT_SIZE
+
+    generator_size = (gx.input_size if gx is not None else None) or DEFAULT_INPUT_SIZE
     report: dict[str, Any] = {"config": asdict(config), "sources": {}}
     draws: dict[str, dict[str, np.ndarray]] = {}  # method → source → AP per bootstrap draw
     for source in config.sources:
@@ -641,13 +648,10 @@ def evaluate(config: EvalConfig, log: Callable[[str], None] = print) -> dict[str
             if name == "raw":
                 produced = list(raw)
             elif name == "resampled":
-                produced = resampled(raw, _generator_size(config.gx_weights))
+                produced = resampled(raw, generator_size)
             elif name == "gx":
-                if not config.gx_weights:
+                if gx is None:
                     continue
-                from recanon_sdk.enhance import make_enhancer
-
-                gx = make_enhancer("gx", model_secret=secret, gx_weights=config.gx_weights)
                 if getattr(gx, "wants_heads", False):  # where the faces are, as the detector sees them
                     from recanon_sdk.enhance.portraits import head_pin_masks
 
@@ -710,9 +714,9 @@ def evaluate(config: EvalConfig, log: Callable[[str], None] = print) -> dict[str
             report["sources"][source]["gx_head_pin"] = head_pin
     report["summary"] = _summary(report, draws)
     for name, row in report["summary"]["methods"].items():
-        interval = " [{:.3f}, {:.3f}]".format(*row["oks_ap_interval"]) if "oks_ap_interval" in row else ""
+        interval = f" {_fmt_interval(row['oks_ap_interval'])}" if "oks_ap_interval" in row else ""
         share = row.get("ap_vs_raw_interval")
-        share_text = "" if share is None else f", of raw [{100 * share[0]:.0f} %, {100 * share[1]:.0f} %]"
+        share_text = "" if share is None else f", of raw {_fmt_interval(share, percent=True)}"
         log(f"all sources, weighted: {name:9s} OKS AP {row['oks_ap']:.3f}{interval}{share_text}")
     return report
 
@@ -759,7 +763,7 @@ def write_report(report: dict[str, Any], out_dir: str | Path) -> list[Path]:
         for name, row in result["methods"].items():
             cells = [_fmt(row.get(key), key) for key, _ in columns]
             if "oks_ap_interval" in row:
-                cells[-2] += " [{:.3f}, {:.3f}]".format(*row["oks_ap_interval"])
+                cells[-2] += f" {_fmt_interval(row['oks_ap_interval'])}"
             rel = "" if not raw_ap else f"{100 * row['oks_ap'] / raw_ap:.0f} %"
             lines.append(f"| {name} | " + " | ".join(cells) + f" | {rel} |")
         if "resampled" in result["methods"]:
@@ -780,10 +784,9 @@ def write_report(report: dict[str, Any], out_dir: str | Path) -> list[Path]:
         ]
         raw_ap = summary["methods"].get("raw", {}).get("oks_ap")
         for name, row in summary["methods"].items():
-            interval = "[{:.3f}, {:.3f}]".format(*row["oks_ap_interval"]) if "oks_ap_interval" in row else "-"
+            interval = _fmt_interval(row.get("oks_ap_interval"))
             rel = f"{100 * row['oks_ap'] / raw_ap:.0f} %" if raw_ap else ""
-            share = row.get("ap_vs_raw_interval")
-            paired = "-" if share is None else f"[{100 * share[0]:.0f} %, {100 * share[1]:.0f} %]"
+            paired = _fmt_interval(row.get("ap_vs_raw_interval"), percent=True)
             lines.append(f"| {name} | {row['oks_ap']:.3f} | {interval} | {rel} | {paired} |")
         lines.append("")
     (out / "report.md").write_text("\n".join(lines))
@@ -811,6 +814,19 @@ def write_report(report: dict[str, Any], out_dir: str | Path) -> list[Path]:
     fig.savefig(out / "privacy_utility.png", dpi=120)
     plt.close(fig)
     return [*paths, out / "privacy_utility.png"]
+
+
+def _fmt_interval(interval: Sequence[float] | None, percent: bool = False) -> str:
+    """``[low, high]`` as report text (``-`` when absent); ``percent``: as whole percentages.
+
+    >>> _fmt_interval([0.2671, 0.4012]), _fmt_interval([0.37, 0.554], percent=True), _fmt_interval(None)
+    ('[0.267, 0.401]', '[37 %, 55 %]', '-')
+    """
+    if interval is None:
+        return "-"
+    if percent:
+        return f"[{100 * interval[0]:.0f} %, {100 * interval[1]:.0f} %]"
+    return f"[{interval[0]:.3f}, {interval[1]:.3f}]"
 
 
 def _fmt(value: Any, key: str) -> str:

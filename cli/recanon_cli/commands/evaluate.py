@@ -93,11 +93,12 @@ def eval_command(
     require_torch("recanon eval")
     from recanon_sdk.detect.weights import PACKAGED_WEIGHTS
     from recanon_sdk.enhance import DEFAULT_GX_WEIGHTS
-    from recanon_sdk.evaluation import METHODS, EvalConfig, evaluate, parse_source, write_report
+    from recanon_sdk.evaluation import EvalConfig, check_methods, evaluate, parse_source, write_report
 
-    for name in method or []:
-        if name not in METHODS:
-            fail(f"unknown method '{name}'", f"choose from {', '.join(METHODS)}")
+    try:
+        check_methods(method or [])
+    except ValueError as error:
+        fail(str(error))
 
     for source in data:
         try:
