@@ -127,6 +127,54 @@ def test_mpii_records_map_to_coco() -> None:
     assert (kp[list(MPII_TO_COCO.values()), 2] > 0).sum() >= 6
 
 
+def test_coco_style_files_of_other_skeletons_map_to_coco17_by_name(tmp_path: Path) -> None:
+    import cv2
+
+    # a CrowdPose-style file (14 joints, two without a COCO-17 counterpart) whose file_name carries
+    # the archive's folders, as HumanArt's do
+    (tmp_path / "real").mkdir()
+    cv2.imwrite(str(tmp_path / "real" / "a.jpg"), np.full((60, 40, 3), 90, np.uint8))
+    names = ["left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist",
+             "right_wrist", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle",
+             "right_ankle", "head", "neck"]  # fmt: skip
+    raw = np.zeros((14, 3))
+    raw[0] = (10, 11, 2)  # left_shoulder
+    raw[11] = (30, 55, 1)  # right_ankle
+    raw[12] = (20, 2, 2)  # head: no COCO-17 joint
+    few = np.zeros((14, 3))
+    few[12] = (20, 2, 2)  # only the head: nothing COCO-17 shares
+    data = {
+        "images": [{"id": 7, "file_name": "Archive/images/real/a.jpg", "width": 40, "height": 60}],
+        "annotations": [
+            {"image_id": 7, "bbox": [5, 1, 30, 58], "keypoints": raw.ravel().tolist(), "iscrowd": 0},
+            {"image_id": 7, "bbox": [5, 1, 30, 58], "keypoints": few.ravel().tolist(), "iscrowd": 0},
+        ],
+        "categories": [{"id": 1, "name": "person", "keypoints": names}],
+    }
+    (tmp_path / "ann.json").write_text(__import__("json").dumps(data))
+    recs = coco_records(tmp_path / "ann.json")
+    assert len(recs) == 1  # the head-only person has no joint to score
+    kp = recs[0].keypoints
+    assert kp is not None and kp.shape == (17, 3)
+    assert kp[5].tolist() == [10, 11, 2] and kp[16].tolist() == [30, 55, 1]
+    assert int((kp[:, 2] > 0).sum()) == 2  # the head went nowhere
+    assert recs[0].load().shape == (60, 40, 3)  # found under the archive's inner folders
+
+
+@needs_shared
+@pytest.mark.parametrize(
+    ("folder", "people"), [("aic", 9), ("crowdpose", 4), ("exlpose", 6), ("mhp", 4), ("humanart", 4)]
+)
+def test_other_shared_skeletons_load_as_coco17(folder: str, people: int) -> None:
+    recs = coco_records(SHARED / "pose_gt" / folder / f"test_{folder}.json")
+    assert len(recs) == people
+    for r in recs:
+        assert r.keypoints is not None and r.keypoints.shape == (17, 3) and (r.keypoints[:, 2] > 0).any()
+        assert r.load().ndim == 3
+    if folder != "humanart":  # these skeletons have no eyes or ears
+        assert all((r.keypoints[1:5, 2] == 0).all() for r in recs)
+
+
 @needs_shared
 def test_folder_records_are_unlabelled_portraits() -> None:
     recs = folder_records(SHARED / "images" / "inria_person", limit=3)

@@ -15,8 +15,9 @@ def eval_command(
         list[str],
         typer.Option(
             "--data",
-            help="KIND:PATH[:IMAGES] with KIND coco or mpii (keypoint labels) or folder (person crops, "
-            "no labels: P on the raw portrait is the reference); repeatable.",
+            help="KIND:PATH[:IMAGES] with KIND coco (any COCO-style keypoint JSON: COCO, CrowdPose, AIC, "
+            "MHP, ExLPose…, mapped to COCO-17 by joint name) or mpii (keypoint labels) or folder (person "
+            "crops, no labels: P on the raw portrait is the reference); repeatable.",
             show_default=False,
         ),
     ],

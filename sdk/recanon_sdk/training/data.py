@@ -33,10 +33,12 @@ import torch
 
 __all__ = [
     "COCO_FLIP_INDEX",
+    "COCO_KEYPOINT_NAMES",
     "MPII_TO_COCO",
     "PersonCrops",
     "Record",
     "build_records",
+    "coco17_index",
     "coco_records",
     "crop_person",
     "folder_records",
@@ -53,6 +55,45 @@ COCO_FLIP_INDEX = [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]
 #: top have no COCO counterpart).
 MPII_TO_COCO = {0: 16, 1: 14, 2: 12, 3: 11, 4: 13, 5: 15, 10: 10, 11: 8, 12: 6, 13: 5, 14: 7, 15: 9}
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+#: The COCO-17 keypoints in order, the skeleton every record is given in.
+COCO_KEYPOINT_NAMES = (
+    "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
+    "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee",
+    "right_knee", "left_ankle", "right_ankle",
+)  # fmt: skip
+
+
+def coco17_index(names: Sequence[str]) -> dict[int, int]:
+    """Map a data set's keypoint names (its COCO-style ``categories[0].keypoints``) to COCO-17
+    indices by name; names COCO-17 lacks (head top, neck, pelvis, fingers…) are left out. Spelling
+    varies between data sets (``left_knee``, ``Left Knee``, ``Left-knee``), case and separators do not
+    matter.
+
+    >>> coco17_index(["Right Shoulder", "Right Elbow", "Head top", "Neck"])  # AI Challenger's order
+    {0: 6, 1: 8}
+    >>> coco17_index(["Right-ankle", "Pelvis", "left_wrist"])  # MHP's spelling, then CrowdPose's
+    {0: 16, 2: 9}
+    """
+    index = {name: i for i, name in enumerate(COCO_KEYPOINT_NAMES)}
+    out = {}
+    for i, name in enumerate(names):
+        key = "_".join(name.lower().replace("-", " ").replace("_", " ").split())
+        if key in index:
+            out[i] = index[key]
+    return out
+
+
+def _image_path(image_dir: Path, file_name: str) -> Path:
+    """``image_dir / file_name``, or the shortest tail of ``file_name`` that exists under
+    ``image_dir`` (data sets whose ``file_name`` carries the archive's own folders, e.g. HumanArt's
+    ``HumanArt/images/real_human/…``)."""
+    full = image_dir / file_name
+    parts = Path(file_name).parts
+    for start in range(1, len(parts)):
+        tail = image_dir.joinpath(*parts[start:])
+        if not full.exists() and tail.exists():
+            return tail
+    return full
 
 
 def shared_data_dir() -> Path:
@@ -103,23 +144,39 @@ def _loader(path: Path, cache: bool = True) -> Callable[[], np.ndarray]:
 def coco_records(
     ann_file: str | Path, image_dir: str | Path | None = None, min_keypoints: int = 1
 ) -> list[Record]:
-    """People of a COCO person-keypoints JSON (``iscrowd`` = 0, at least ``min_keypoints`` labelled)."""
+    """People of a COCO-style person-keypoints JSON (``iscrowd`` = 0, at least ``min_keypoints``
+    labelled), in COCO-17. Other skeletons in the same format (CrowdPose, AI Challenger, MHP,
+    ExLPose, HumanArt…) are mapped to the COCO-17 joints they share by the names in
+    ``categories[0].keypoints`` (:func:`coco17_index`); a person is kept if at least
+    ``min_keypoints`` of those shared joints are labelled."""
     ann_file = Path(ann_file)
     image_dir = Path(image_dir) if image_dir else ann_file.parent
     data = json.loads(ann_file.read_text())
     files = {im["id"]: im["file_name"] for im in data["images"]}
+    names = next((c.get("keypoints") for c in data.get("categories", []) if c.get("keypoints")), None)
     out = []
     for a in data["annotations"]:
-        if a.get("iscrowd", 0) or a.get("num_keypoints", 0) < min_keypoints or "keypoints" not in a:
+        if a.get("iscrowd", 0) or "keypoints" not in a:
             continue
-        kp = np.asarray(a["keypoints"], dtype=np.float32).reshape(-1, 3)
-        if kp.shape[0] != 17:
+        raw = np.asarray(a["keypoints"], dtype=np.float32).reshape(-1, 3)
+        # by name (HumanArt lists 21 names but gives the first 17 here); unnamed: COCO-17 order
+        shared = coco17_index(names[: raw.shape[0]]) if names else {}
+        if shared:
+            kp = np.zeros((17, 3), np.float32)
+            for j, c in shared.items():
+                kp[c] = raw[j]
+        elif raw.shape[0] == 17:
+            kp = raw
+        else:
+            continue
+        if int((kp[:, 2] > 0).sum()) < min_keypoints:
             continue
         x, y, w, h = a["bbox"]
         if w < 4 or h < 4:
             continue
         box = np.array([x, y, x + w, y + h], dtype=np.float32)
-        out.append(Record(_loader(image_dir / files[a["image_id"]]), box, kp, source=f"coco:{ann_file.name}"))
+        path = _image_path(image_dir, files[a["image_id"]])
+        out.append(Record(_loader(path), box, kp, source=f"coco:{ann_file.name}"))
     return out
 
 
