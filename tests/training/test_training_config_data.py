@@ -176,6 +176,18 @@ def test_other_shared_skeletons_load_as_coco17(folder: str, people: int) -> None
 
 
 @needs_shared
+def test_posetrack18_head_points_are_not_scored_as_eyes() -> None:
+    # PoseTrack18 keeps COCO's 17 slots but puts head_bottom / head_top where COCO has the eyes
+    recs = coco_records(
+        SHARED / "pose_gt" / "posetrack18" / "annotations" / "test_posetrack18_val.json",
+        SHARED / "pose_gt" / "posetrack18",
+    )
+    assert len(recs) == 14
+    assert all((r.keypoints[1:3, 2] == 0).all() for r in recs)  # no eyes
+    assert sum(int(r.keypoints[0, 2] > 0) for r in recs) >= 10  # the nose stays
+
+
+@needs_shared
 def test_folder_records_are_unlabelled_portraits() -> None:
     recs = folder_records(SHARED / "images" / "inria_person", limit=3)
     s = PersonCrops(recs, (128, 64), augment=True)[1]
