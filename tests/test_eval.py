@@ -11,9 +11,9 @@ from recanon_cli.main import app
 from recanon_sdk.evaluation import (
     EvalConfig,
     FaceEmbeddings,
-    _oks_ap,
     evaluate,
     identity_verification,
+    oks_ap,
     parse_source,
     write_report,
 )
@@ -36,7 +36,7 @@ def test_oks_ap_is_one_for_the_truth_and_zero_for_nothing():
             xyxy=np.array([[10.0, 5, 110, 250]]), score=np.array([0.9]), keypoints=kp[None].astype(np.float32)
         )
     ] * 2
-    assert _oks_ap(truth, perfect, (256, 128))[0] == pytest.approx(1.0)
+    assert oks_ap(truth, perfect, (256, 128))[0] == pytest.approx(1.0)
     far = kp.copy()
     far[:, 0] += 60
     wrong = [
@@ -46,13 +46,13 @@ def test_oks_ap_is_one_for_the_truth_and_zero_for_nothing():
             keypoints=far[None].astype(np.float32),
         )
     ] * 2
-    assert _oks_ap(truth, wrong, (256, 128))[0] < 0.05
+    assert oks_ap(truth, wrong, (256, 128))[0] < 0.05
     # a bootstrap draw picks portraits by index, repeats allowed: all right, all wrong, or a mix
     mixed = [perfect[0], wrong[0]]
-    assert _oks_ap(truth, mixed, (256, 128), order=[0, 0])[0] == pytest.approx(1.0)
-    assert _oks_ap(truth, mixed, (256, 128), order=[1, 1, 1])[0] < 0.05
-    both = _oks_ap(truth, mixed, (256, 128))[0]
-    assert 0.05 < both < 1.0 and _oks_ap(truth, mixed, (256, 128), order=[0, 1])[0] == both
+    assert oks_ap(truth, mixed, (256, 128), order=[0, 0])[0] == pytest.approx(1.0)
+    assert oks_ap(truth, mixed, (256, 128), order=[1, 1, 1])[0] < 0.05
+    both = oks_ap(truth, mixed, (256, 128))[0]
+    assert 0.05 < both < 1.0 and oks_ap(truth, mixed, (256, 128), order=[0, 1])[0] == both
 
 
 def test_all_sources_summary_weights_each_source_by_its_portraits():

@@ -51,11 +51,14 @@ __all__ = [
     "faces_found",
     "identity_scores",
     "identity_verification",
+    "oks_ap",
     "parse_source",
     "portrait_crops",
     "portrait_heads",
     "portrait_poses",
     "reidentified",
+    "source_records",
+    "teacher_keypoints",
     "write_report",
 ]
 
@@ -117,7 +120,9 @@ class EvalConfig:
     intervals: int = 0
 
 
-def _records(source: str, limit: int, heldout: float | None = None) -> tuple[list[Any], bool]:
+def source_records(source: str, limit: int, heldout: float | None = None) -> tuple[list[Any], bool]:
+    """The people of a ``KIND:PATH[:IMAGES]`` source (at most ``limit``, evenly spaced; 0 = all) and
+    whether they are labelled; a folder with ``heldout`` gives only its held-out split."""
     from recanon_sdk.training.data import coco_records, folder_records, mpii_records, split_indices
 
     kind, path, images = parse_source(source)
@@ -202,7 +207,7 @@ def portrait_poses(
 _POSE: dict[str, Any] = {}
 
 
-def _oks_ap(
+def oks_ap(
     truth: list[np.ndarray | None],
     predictions: list[Any],
     size: tuple[int, int],
@@ -352,7 +357,7 @@ def portrait_heads(people: Any, min_score: float = 0.25) -> np.ndarray | None:
     return heads[~np.isnan(heads).any(axis=1)]
 
 
-def _teacher(raw_predictions: list[Any]) -> list[np.ndarray | None]:
+def teacher_keypoints(raw_predictions: list[Any]) -> list[np.ndarray | None]:
     """P's own best prediction on each raw portrait as ground truth (keypoints with conf ≥ 0.5)."""
     truth = []
     for people in raw_predictions:
@@ -634,7 +639,7 @@ def evaluate(config: EvalConfig, log: Callable[[str], None] = print) -> dict[str
     report: dict[str, Any] = {"config": asdict(config), "sources": {}}
     draws: dict[str, dict[str, np.ndarray]] = {}  # method → source → AP per bootstrap draw
     for source in config.sources:
-        records, labelled = _records(source, config.limit, config.heldout)
+        records, labelled = source_records(source, config.limit, config.heldout)
         if not records:
             log(f"{source}: no usable person (COCO-17 keypoints, box ≥ 4 px); skipped")
             report["sources"][source] = {"portraits": 0, "skipped": "no usable person"}
@@ -672,18 +677,18 @@ def evaluate(config: EvalConfig, log: Callable[[str], None] = print) -> dict[str
 
             outputs["gy_right"] = GYRecoverer(config.gy_weights, secret).recover(outputs["gx"])
             outputs["gy_wrong"] = GYRecoverer(config.gy_weights, wrong).recover(outputs["gx"])
-        reference = truth if labelled else _teacher(raw_predictions)
+        reference = truth if labelled else teacher_keypoints(raw_predictions)
         raw_faces = faces_found(raw, yunet) if Path(yunet).is_file() else None
         rows = {}
         for name, crops in outputs.items():
             psnr, ssim = _psnr_ssim(raw, crops)
             judge = None if name in ("raw", "resampled") else config.pose_weights
             predictions = portrait_poses(crops, config.size, judge)
-            ap, ap50 = _oks_ap(reference, predictions, config.size)
+            ap, ap50 = oks_ap(reference, predictions, config.size)
             row: dict[str, Any] = {"psnr": psnr, "ssim": ssim, "oks_ap": ap, "oks_ap50": ap50}
             if config.intervals:
                 per_draw = np.array(
-                    [_oks_ap(reference, predictions, config.size, order)[0]
+                    [oks_ap(reference, predictions, config.size, order)[0]
                      for order in bootstrap_draws(len(crops), config.intervals, config.seed)]
                 )  # fmt: skip
                 draws.setdefault(name, {})[source] = per_draw
