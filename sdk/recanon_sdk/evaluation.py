@@ -56,6 +56,7 @@ __all__ = [
     "portrait_crops",
     "portrait_heads",
     "portrait_poses",
+    "psnr_ssim",
     "reidentified",
     "source_records",
     "teacher_keypoints",
@@ -602,7 +603,9 @@ def _nanmean(values: np.ndarray) -> float:
     return float(kept.mean()) if kept.size else float("nan")
 
 
-def _psnr_ssim(raw: Sequence[np.ndarray], crops: Sequence[np.ndarray]) -> tuple[float, float]:
+def psnr_ssim(raw: Sequence[np.ndarray], crops: Sequence[np.ndarray]) -> tuple[float, float]:
+    """PSNR (dB, of the mean squared error over every pixel of every crop) and mean SSIM of equally
+    sized uint8 ``crops`` against ``raw``."""
     import torch
 
     from recanon_sdk.models.losses import ssim
@@ -681,7 +684,7 @@ def evaluate(config: EvalConfig, log: Callable[[str], None] = print) -> dict[str
         raw_faces = faces_found(raw, yunet) if Path(yunet).is_file() else None
         rows = {}
         for name, crops in outputs.items():
-            psnr, ssim = _psnr_ssim(raw, crops)
+            psnr, ssim = psnr_ssim(raw, crops)
             judge = None if name in ("raw", "resampled") else config.pose_weights
             predictions = portrait_poses(crops, config.size, judge)
             ap, ap50 = oks_ap(reference, predictions, config.size)
