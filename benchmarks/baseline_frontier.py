@@ -11,13 +11,16 @@ eval`` measures (256×128, margin 0.15, libx264 CRF 23 after each method; the la
   the stock P's face keypoints on the raw portrait; an unknown head blurs the whole portrait at
   0.1 × its longer side: the same fail-closed rule) and the body blurred at strength S: GX's
   privacy rule with a plain blur where GX has its network;
-* ``gx``: the packaged GX (its own head pin), the row every other is compared with.
+* ``gx``: the packaged GX (its own head pin), the row every other is compared with;
+* ``raw``: the codec alone (the reference), and ``head-blur 0``: the head pinned, the body left
+  raw — the most pose any method with this head pin can keep.
 
 Printed per row: PSNR and SSIM against the raw portrait, YuNet's face detection rate on portraits
 whose raw portrait has a face (privacy), and the OKS AP of the stock YOLO11n-pose (and of
 ``--tuned``, default ``yolo11n-pose-gx``, on GX) over all portraits and over the labelled ones
-(utility), with the ratio to GX's. Face re-identification is not measured here (no face embedder
-is installed by default; ``recanon eval`` with the ``eval`` extra measures it per method).
+(utility), with the ratio to GX's and the share of the raw portraits' AP. Face re-identification
+is not measured here (no face embedder is installed by default; ``recanon eval`` with the ``eval``
+extra measures it per method).
 
     python benchmarks/baseline_frontier.py                     # about 3 minutes on 2 cores
     python benchmarks/baseline_frontier.py --blur 0.02 0.04 --pixelate 0.03
@@ -62,16 +65,19 @@ def _blur(image: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.GaussianBlur(image, (0, 0), sigmaX=sigma, sigmaY=sigma, borderType=cv2.BORDER_REFLECT)
 
 
-def head_blur(crops: list[np.ndarray], heads: list[np.ndarray | None], strength: float) -> list[np.ndarray]:
-    """Each crop's head blocks blurred at 0.1 × the head box, the rest at ``strength`` × the longer
-    side; an unknown head: the whole crop at 0.1 × the longer side (GX's pin rule, no network)."""
+def head_blur(
+    crops: list[np.ndarray], heads: list[np.ndarray | None], strength: float, head_scale: float = HEAD_SCALE
+) -> list[np.ndarray]:
+    """Each crop's head blocks blurred at ``head_scale`` (GX's 0.1) × the head box, the rest at
+    ``strength`` × the longer side (0: left raw); an unknown head: the whole crop at 0.1 × the longer
+    side (GX's pin rule, no network)."""
     out = []
     for crop, boxes in zip(crops, heads, strict=True):
         h, w = crop.shape[:2]
         sigma = head_pin_masks(
-            [boxes], [crop.shape], (h, w), head_scale=HEAD_SCALE, whole_sigma=WHOLE * max(h, w)
+            [boxes], [crop.shape], (h, w), head_scale=head_scale, whole_sigma=WHOLE * max(h, w)
         )[0, 0]
-        result = _blur(crop, strength * max(h, w))
+        result = _blur(crop, strength * max(h, w)) if strength > 0 else crop.copy()
         for value in np.unique(sigma[sigma > 0]):
             where = sigma == value
             result[where] = _blur(crop, float(value))[where]
@@ -79,11 +85,18 @@ def head_blur(crops: list[np.ndarray], heads: list[np.ndarray | None], strength:
     return out
 
 
+def _share(ap: float, reference: tuple[float, float] | None, k: int) -> str:
+    return f", {ap / reference[k]:.0%}" if reference else ""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--blur", type=float, nargs="*", default=[0.01, 0.02, 0.04, 0.1])
     parser.add_argument("--pixelate", type=float, nargs="*", default=[0.02, 0.04, 0.1])
-    parser.add_argument("--head-blur", type=float, nargs="*", default=[0.01, 0.02, 0.04])
+    parser.add_argument("--head-blur", type=float, nargs="*", default=[0.0, 0.01, 0.02, 0.04])
+    parser.add_argument(
+        "--head-scale", type=float, default=HEAD_SCALE, help="head-blur's head σ / head box (GX: 0.1)"
+    )
     parser.add_argument("--data", action="append", help="KIND:PATH[:IMAGES] as recanon eval; repeatable")
     parser.add_argument("--heldout", type=float, default=0.1, help="folder sources: the held-out share")
     parser.add_argument("--tuned", default="yolo11n-pose-gx", help="P fine-tuned for GX's output")
@@ -112,18 +125,23 @@ def main() -> None:
         f"{len(raw)} portraits ({len(labelled_idx)} labelled), {sum(raw_faces)} with a raw face", flush=True
     )
 
-    rows: list[tuple[str, list[np.ndarray]]] = [("gx", gx.enhance(list(raw), heads=heads))]
+    rows: list[tuple[str, list[np.ndarray]]] = [
+        ("gx", gx.enhance(list(raw), heads=heads)),
+        ("raw", list(raw)),
+    ]
     rows += [(f"blur {s}", make_enhancer("blur", s).enhance(list(raw))) for s in args.blur]
     rows += [(f"pixelate {s}", make_enhancer("pixelate", s).enhance(list(raw))) for s in args.pixelate]
-    rows += [(f"head-blur {s}", head_blur(list(raw), heads, s)) for s in args.head_blur]
+    rows += [(f"head-blur {s}", head_blur(list(raw), heads, s, args.head_scale)) for s in args.head_blur]
 
     def utility(crops: list[np.ndarray], weights: str | None) -> tuple[float, float]:
         people = E.portrait_poses(crops, SIZE, weights)
         everyone = E.oks_ap(reference, people, SIZE)[0]
         return everyone, E.oks_ap(reference, people, SIZE, order=labelled_idx)[0]
 
-    print("method          PSNR   SSIM   faces found      OKS AP all (vs GX)   labelled (vs GX)", flush=True)
-    baseline = None
+    print(
+        "method          PSNR   SSIM   faces found      OKS AP all (vs GX, of raw)   labelled (vs GX, of raw)"
+    )
+    baseline = reference_ap = None
     for name, produced in rows:
         out = x264_roundtrip(produced, crf=23)
         psnr, ssim = E.psnr_ssim(raw, out)
@@ -131,10 +149,13 @@ def main() -> None:
         hits = sum(1 for r, f in zip(raw_faces, found, strict=True) if r and f)
         ap_all, ap_lab = utility(out, None)
         baseline = baseline or (ap_all, ap_lab)
+        if name == "raw":
+            reference_ap = (ap_all, ap_lab)
         rate = hits / max(sum(raw_faces), 1)
         print(
             f"{name:14s} {psnr:6.2f} {ssim:6.3f}  {hits:3d}/{sum(raw_faces):<3d} = {rate:5.1%}"
-            f"   {ap_all:.3f} ({ap_all / baseline[0]:.2f}×)       {ap_lab:.3f} ({ap_lab / baseline[1]:.2f}×)",
+            f"   {ap_all:.3f} ({ap_all / baseline[0]:.2f}×{_share(ap_all, reference_ap, 0)})"
+            f"    {ap_lab:.3f} ({ap_lab / baseline[1]:.2f}×{_share(ap_lab, reference_ap, 1)})",
             flush=True,
         )
         if name == "gx" and args.tuned:
