@@ -55,6 +55,23 @@ def test_oks_ap_is_one_for_the_truth_and_zero_for_nothing():
     assert 0.05 < both < 1.0 and oks_ap(truth, mixed, (256, 128), order=[0, 1])[0] == both
 
 
+def test_body_keypoints_score_the_body_whatever_the_face_keypoints_say():
+    from recanon_sdk.evaluation import body_keypoints_only
+    from recanon_sdk.types import People
+
+    kp = np.zeros((17, 3))
+    kp[:, 0], kp[:, 1], kp[:, 2] = np.linspace(20, 100, 17), np.linspace(10, 240, 17), 2
+    face_off = kp.copy()
+    face_off[:5, 0] += 40  # a head rendered so that P misplaces the nose, eyes and ears
+    people = [People(np.array([[10.0, 5, 110, 250]]), np.array([0.9]), face_off[None].astype(np.float32))] * 2
+    everything = oks_ap([kp, kp], people, (256, 128))[0]
+    body = oks_ap(body_keypoints_only([kp, kp]), people, (256, 128))[0]
+    assert everything <= 0.5 and body == pytest.approx(1.0)  # 12 of 17 right: OKS ≈ 0.7
+    face_only = kp.copy()
+    face_only[5:, 2] = 0
+    assert body_keypoints_only([face_only]) == [None]  # nothing left to score
+
+
 def test_all_sources_summary_weights_each_source_by_its_portraits():
     from recanon_sdk.evaluation import _summary
 
@@ -216,6 +233,17 @@ def test_eval_runs_a_saved_pose_model_on_the_anonymized_portraits(tmp_path):
     assert same["config"]["pose_weights"] == str(copy)
 
 
+def test_eval_scores_the_body_keypoints_when_asked(tmp_path):
+    need_shared(COCO)
+    base = EvalConfig(sources=[f"coco:{COCO}"], limit=8, methods=["raw"], reid=False)
+    every = evaluate(base, log=lambda line: None)["sources"][f"coco:{COCO}"]
+    body = evaluate(replace(base, keypoints="body"), log=lambda line: None)["sources"][f"coco:{COCO}"]
+    assert "body keypoints only" in body["ground_truth"] and "body" not in every["ground_truth"]
+    assert body["methods"]["raw"]["psnr"] == every["methods"]["raw"]["psnr"]  # the same portraits
+    assert 0 < body["methods"]["raw"]["oks_ap"] <= 1
+    assert body["methods"]["raw"]["oks_ap"] != every["methods"]["raw"]["oks_ap"]  # scored differently
+
+
 def test_the_packaged_p_for_gx_video_reads_the_packaged_gx_better_than_the_stock_p():
     """yolo11n-pose-gx (fine-tuned jointly with the packaged GX) on GX's held-out INRIA portraits:
     higher OKS AP against the raw teacher than the stock YOLO11n-pose (0.38 vs 0.22 on all 120)."""
@@ -262,8 +290,17 @@ def test_eval_command_refuses_bad_sources(tmp_path, monkeypatch):
     args = ["eval", "--data", "folder:.", "--method", "raw", "--method", "gx", "--method", "raw", "--no-reid"]
     result = CliRunner().invoke(app, [*args, "--intervals", "50", "-o", str(tmp_path / "r")])
     assert result.exit_code == 1 and "evaluation failed: stopped here" in result.stderr
-    assert seen[0].methods == ["raw", "gx"] and seen[0].intervals == 50
+    assert seen[0].methods == ["raw", "gx"] and seen[0].intervals == 50 and seen[0].keypoints == "all"
+    result = CliRunner().invoke(app, [*args, "--keypoints", "body", "-o", str(tmp_path / "r")])
+    assert result.exit_code == 1 and seen[1].keypoints == "body"
     monkeypatch.undo()
+    result = CliRunner().invoke(
+        app, ["eval", "--data", "folder:.", "--keypoints", "face", "-o", str(tmp_path / "r")]
+    )
+    assert result.exit_code == 1 and "--keypoints must be all or body" in result.stderr
+    assert not (tmp_path / "r").exists()
+    with pytest.raises(ValueError, match="keypoints must be"):
+        evaluate(EvalConfig(sources=["folder:."], keypoints="face"), log=lambda line: None)
     with pytest.raises(ValueError, match="unknown method"):
         evaluate(EvalConfig(sources=["folder:."], methods=["raw", "sharpen"]), log=lambda line: None)
     with pytest.raises(ValueError):

@@ -14,7 +14,8 @@ CRF 23 by default) and is compared with the raw portrait:
   raises the *given* rate, but not the AUC), when dlib finds a raw face in two portraits or more;
 * **utility** — OKS AP and AP50 (pycocotools) of the pose estimator P (YOLO11n-pose) on the
   processed portraits, against the ground-truth keypoints, or, for unlabelled crops, against P's
-  own prediction on the raw portrait (the teacher);
+  own prediction on the raw portrait (the teacher); over all 17 COCO keypoints, or with
+  ``keypoints="body"`` over the 12 body keypoints alone (:func:`body_keypoints_only`);
 * **recovery** — the same for GY with the right and with a wrong deployment secret.
 
 Methods: ``raw`` (codec only: the ceiling), ``blur``, ``pixelate``, ``mask`` (the classic enhancers
@@ -43,6 +44,7 @@ __all__ = [
     "EvalConfig",
     "FaceEmbeddings",
     "IdentityScores",
+    "body_keypoints_only",
     "check_methods",
     "clustered_interval",
     "detected_heads",
@@ -68,6 +70,26 @@ KINDS = ("coco", "folder", "mpii")
 METHODS = ("raw", "resampled", "blur", "pixelate", "mask", "gx")
 #: dlib's standard face-verification threshold on its 128-d embeddings (Euclidean distance).
 DLIB_MATCH_DISTANCE = 0.6
+
+
+def body_keypoints_only(truth: Sequence[np.ndarray | None]) -> list[np.ndarray | None]:
+    """The reference keypoints with the five face keypoints (nose, eyes, ears) marked absent, so
+    that OKS is scored over the 12 body keypoints; a person left with none becomes ``None``.
+
+    >>> kp = np.tile([[10.0, 20.0, 2.0]], (17, 1))
+    >>> out = body_keypoints_only([kp, None])
+    >>> out[0][:5, 2].tolist(), int((out[0][:, 2] > 0).sum()), out[1]
+    ([0.0, 0.0, 0.0, 0.0, 0.0], 12, None)
+    """
+    out: list[np.ndarray | None] = []
+    for kp in truth:
+        if kp is None:
+            out.append(None)
+            continue
+        body = np.array(kp, dtype=np.float64, copy=True)
+        body[:5, 2] = 0
+        out.append(body if (body[:, 2] > 0).any() else None)
+    return out
 
 
 def check_methods(names: Sequence[str]) -> None:
@@ -115,6 +137,10 @@ class EvalConfig:
     #: ``recanon train``, its ``pose.pt``); ``None`` = the packaged YOLO11n-pose. The raw row and the
     #: teacher reference always use the packaged model: the baseline without anonymization.
     pose_weights: str | None = None
+    #: ``all``: OKS over the 17 COCO keypoints; ``body``: over the 12 body keypoints only (the face's
+    #: nose, eyes and ears unscored: what fall detection or workplace safety reads; a head blurred
+    #: past a face detector hides the face keypoints, not the body's).
+    keypoints: str = "all"
     #: Bootstrap resamples for 95 % intervals of OKS AP (0 = none): the portraits of each source
     #: drawn with replacement, the same draws for every method (so rows compare pairwise), and the
     #: all-sources figure from the same draws. About 0.1 s per resample per method per 120 portraits.
@@ -631,6 +657,8 @@ def evaluate(config: EvalConfig, log: Callable[[str], None] = print) -> dict[str
         / "face_detection_yunet_2026may.onnx"
     )
     check_methods(config.methods)
+    if config.keypoints not in ("all", "body"):
+        raise ValueError(f"keypoints must be 'all' or 'body', not '{config.keypoints}'")
     gx = None  # built once: GX for its row, and its input size for the resampled row
     if config.gx_weights and {"gx", "resampled"} & set(config.methods):
         from recanon_sdk.enhance import make_enhancer
@@ -681,6 +709,8 @@ def evaluate(config: EvalConfig, log: Callable[[str], None] = print) -> dict[str
             outputs["gy_right"] = GYRecoverer(config.gy_weights, secret).recover(outputs["gx"])
             outputs["gy_wrong"] = GYRecoverer(config.gy_weights, wrong).recover(outputs["gx"])
         reference = truth if labelled else teacher_keypoints(raw_predictions)
+        if config.keypoints == "body":
+            reference = body_keypoints_only(reference)
         raw_faces = faces_found(raw, yunet) if Path(yunet).is_file() else None
         rows = {}
         for name, crops in outputs.items():
@@ -714,7 +744,8 @@ def evaluate(config: EvalConfig, log: Callable[[str], None] = print) -> dict[str
             log(f"  {name:9s} " + "  ".join(f"{k} {v:.3f}" for k, v in row.items() if isinstance(v, float)))
         report["sources"][source] = {
             "portraits": len(raw),
-            "ground_truth": "keypoint labels" if labelled else "P on the raw portrait (teacher)",
+            "ground_truth": ("keypoint labels" if labelled else "P on the raw portrait (teacher)")
+            + (", the 12 body keypoints only" if config.keypoints == "body" else ""),
             "raw_faces_yunet": None if raw_faces is None else int(sum(raw_faces)),
             "methods": rows,
         }

@@ -77,6 +77,13 @@ def eval_command(
             min=0,
         ),
     ] = 0,
+    keypoints: Annotated[
+        str,
+        typer.Option(
+            help="Keypoints OKS is scored on: all (the 17 COCO keypoints) or body (the 12 body keypoints, "
+            "the face's five unscored: for deployments that read body pose only).",
+        ),
+    ] = "all",
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace an existing report folder.")
     ] = False,
@@ -100,6 +107,8 @@ def eval_command(
         check_methods(method or [])
     except ValueError as error:
         fail(str(error))
+    if keypoints not in ("all", "body"):
+        fail(f"--keypoints must be all or body, not '{keypoints}'")
 
     for source in data:
         try:
@@ -134,6 +143,7 @@ def eval_command(
         reid=reid,
         heldout=heldout,
         intervals=intervals,
+        keypoints=keypoints,
         **({"methods": list(dict.fromkeys(method))} if method else {}),
     )
     try:
