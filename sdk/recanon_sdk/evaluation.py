@@ -60,6 +60,7 @@ __all__ = [
     "portrait_poses",
     "psnr_ssim",
     "reidentified",
+    "shared_suite",
     "source_records",
     "teacher_keypoints",
     "write_report",
@@ -145,6 +146,32 @@ class EvalConfig:
     #: drawn with replacement, the same draws for every method (so rows compare pairwise), and the
     #: all-sources figure from the same draws. About 0.1 s per resample per method per 120 portraits.
     intervals: int = 0
+
+
+def shared_suite(shared: str | Path | None = None) -> list[str]:
+    """The portrait suite of docs/metrics.md ("A wider labelled suite") as ``recanon eval`` sources:
+    the labelled sets of ``<shared>/pose_gt`` whose raw portraits the stock P reads at all (COCO,
+    OCHuman, PoseTrack18, AI Challenger, CrowdPose, MHP, MPII: 53 people; ExLPose's dark frames give
+    it nothing) and the INRIA crop folder (use its held-out 10 %). ``shared``: the data folder,
+    default :func:`recanon_sdk.training.data.shared_data_dir`.
+
+    >>> [source.split(":")[0] for source in shared_suite("/data")][-2:]
+    ['mpii', 'folder']
+    """
+    from recanon_sdk.training.data import shared_data_dir
+
+    root = Path(shared) if shared is not None else shared_data_dir()
+    gt = root / "pose_gt"
+    return [
+        f"coco:{gt}/coco/test_coco.json",
+        f"coco:{gt}/ochuman/test_ochuman.json",
+        f"coco:{gt}/posetrack18/annotations/test_posetrack18_val.json:{gt}/posetrack18",
+        f"coco:{gt}/aic/test_aic.json",
+        f"coco:{gt}/crowdpose/test_crowdpose.json",
+        f"coco:{gt}/mhp/test_mhp.json",
+        f"mpii:{gt}/mpii/test_mpii.json",
+        f"folder:{root}/images/inria_person",
+    ]
 
 
 def source_records(source: str, limit: int, heldout: float | None = None) -> tuple[list[Any], bool]:
