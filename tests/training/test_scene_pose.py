@@ -136,6 +136,24 @@ def test_portraits_come_only_from_the_training_split_and_look_like_the_eval_s(tm
         assert portrait.keypoints.shape[1:] == (17, 3) and len(portrait.boxes) == len(portrait.keypoints)
 
 
+def test_scene_portraits_cut_each_teacher_person_from_its_raw_frame():
+    from recanon_sdk.training.scene_pose import Scene, portraits_from_scenes
+
+    frame = np.zeros((200, 300, 3), np.uint8)
+    frame[20:180, 40:100] = 200  # person 1: a bright block
+    frame[50:150, 200:250] = 90  # person 2: a darker one
+    kp = np.zeros((2, 17, 3), np.float32)
+    boxes = np.array([[40, 20, 100, 180], [200, 50, 250, 150]], np.float32)
+    scenes = [Scene(frame, frame.copy(), boxes, kp, "clip"), Scene(frame, frame, boxes[:0], kp[:0], "clip")]
+    portraits = portraits_from_scenes(scenes, SceneConfig(portrait_size=(128, 64)), log=lambda _: None)
+    assert len(portraits) == 2  # one per teacher person; the frame without people gives none
+    centres = [float(p.raw[40:88, 20:44].mean()) for p in portraits]
+    assert abs(centres[0] - 200) < 5 and abs(centres[1] - 90) < 5  # each cut around its own box
+    for portrait in portraits:
+        assert portrait.raw.shape == portrait.anonymized.shape == (128, 64, 3) and portrait.source == "scenes"
+        assert not np.array_equal(portrait.raw, portrait.anonymized)  # GX and the codec changed it
+
+
 def test_a_portrait_share_without_portraits_is_refused(tmp_path):
     from recanon_sdk.training.scene_pose import finetune_on_scenes
 

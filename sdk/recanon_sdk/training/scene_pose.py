@@ -40,7 +40,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -55,6 +55,7 @@ __all__ = [
     "is_scene_config",
     "letterbox_params",
     "load_scene_config",
+    "portraits_from_scenes",
     "prepare_portraits",
     "prepare_scenes",
 ]
@@ -102,6 +103,10 @@ class SceneConfig:
     portrait_size: tuple[int, int] = (256, 128)
     portrait_limit: int = 0
     portrait_share: float = 0.0
+    #: Also cut portraits from the scenes' own teacher people (every person of every scene frame,
+    #: made as ``recanon eval`` makes them): poses and views a pedestrian folder lacks (sitting,
+    #: close-ups, COCO photos), for the portrait share of each batch.
+    scene_portraits: bool = False
 
 
 def is_scene_config(data: dict) -> bool:
@@ -239,9 +244,6 @@ def prepare_portraits(
     step 3; its own :func:`~recanon_sdk.evaluation.portrait_crops`, :func:`~recanon_sdk.evaluation.
     portrait_poses` and :func:`~recanon_sdk.evaluation.portrait_heads`): only the training part of
     the split, each a :class:`Scene` of one portrait."""
-    from recanon_sdk.enhance import make_enhancer
-    from recanon_sdk.evaluation import portrait_crops, portrait_heads, portrait_poses
-    from recanon_sdk.models.codec import x264_roundtrip
     from recanon_sdk.training.data import folder_records, split_indices
 
     root = Path(cfg.portraits).expanduser()
@@ -251,9 +253,39 @@ def prepare_portraits(
     train, held = split_indices(len(records), cfg.portrait_holdout)
     if cfg.portrait_limit:
         train = train[: cfg.portrait_limit]
+    portraits = _portraits_of([records[i] for i in train], cfg, root.name, chunk)
+    kept = sum(len(p.boxes) for p in portraits)
+    log(f"portraits: {root.name}: {len(portraits)} ({len(held)} of {len(records)} held out), {kept} people")
+    return portraits
+
+
+def portraits_from_scenes(
+    scenes: Sequence[Scene], cfg: SceneConfig, log: Callable[[str], None] = logger.info, chunk: int = 64
+) -> list[Scene]:
+    """A portrait of every teacher person of every scene (its box in the raw frame, cut and rendered
+    as :func:`prepare_portraits` does; targets: the stock P on the raw portrait)."""
+    from recanon_sdk.training.data import Record
+
+    records = [
+        Record((lambda image=scene.raw: image), box.astype(np.float32), source=scene.source)
+        for scene in scenes
+        for box in scene.boxes
+    ]
+    portraits = _portraits_of(records, cfg, "scenes", chunk)
+    log(f"portraits: from the scenes: {len(portraits)}, {sum(len(p.boxes) for p in portraits)} people")
+    return portraits
+
+
+def _portraits_of(records: Sequence[Any], cfg: SceneConfig, name: str, chunk: int) -> list[Scene]:
+    """``records`` as ``recanon eval``'s portraits: crops at ``cfg.portrait_size``, GX under a random
+    secret per ``chunk`` with the heads P finds on the raw portrait, libx264, the teacher's targets."""
+    from recanon_sdk.enhance import make_enhancer
+    from recanon_sdk.evaluation import portrait_crops, portrait_heads, portrait_poses
+    from recanon_sdk.models.codec import x264_roundtrip
+
     portraits: list[Scene] = []
-    for start in range(0, len(train), chunk):
-        raw, _ = portrait_crops([records[i] for i in train[start : start + chunk]], cfg.portrait_size)
+    for start in range(0, len(records), chunk):
+        raw, _ = portrait_crops(records[start : start + chunk], cfg.portrait_size)
         people = portrait_poses(raw, cfg.portrait_size)
         gx = make_enhancer("gx", model_secret=os.urandom(32), gx_weights=cfg.gx_weights)
         if getattr(gx, "wants_heads", False):
@@ -262,9 +294,7 @@ def prepare_portraits(
             produced = gx.enhance(list(raw))
         decoded = x264_roundtrip(produced, crf=cfg.crf)
         for image, anonymized, found in zip(raw, decoded, people, strict=True):
-            portraits.append(Scene(image, anonymized, *_teacher_targets(found, cfg), root.name))
-    kept = sum(len(p.boxes) for p in portraits)
-    log(f"portraits: {root.name}: {len(portraits)} ({len(held)} of {len(records)} held out), {kept} people")
+            portraits.append(Scene(image, anonymized, *_teacher_targets(found, cfg), name))
     return portraits
 
 
@@ -352,8 +382,13 @@ def finetune_on_scenes(
     if cfg.portrait_share > 0:
         if portraits is None:
             portraits = prepare_portraits(cfg, log) if cfg.portraits else []
+            if cfg.scene_portraits:
+                portraits += portraits_from_scenes(scenes, cfg, log)
         if not portraits:
-            raise ValueError("portrait_share > 0 needs portraits (set portraits = a folder of person crops)")
+            raise ValueError(
+                "portrait_share > 0 needs portraits (set portraits = a folder of person crops, or "
+                "scene_portraits = true)"
+            )
         n_portraits = min(cfg.batch_size - 1, max(1, round(cfg.batch_size * cfg.portrait_share)))
     model = load_pose_model(resolve_pose_weights(cfg.weights).path)
     gains = PoseLossConfig()  # the same loss gains as the joint training's L_PE
