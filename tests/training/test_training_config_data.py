@@ -45,9 +45,11 @@ def test_every_shipped_config_parses() -> None:
             assert isinstance(load_scene_config(path), SceneConfig), path
         else:
             assert isinstance(load_config(path), TrainConfig), path
-    assert scene == ["scene_portrait_pose.toml", "scene_pose.toml"]
+    assert scene == ["scene_portrait_pose.toml", "scene_portrait_pose_mixed.toml", "scene_pose.toml"]
     portrait = load_scene_config(REPO / "configs" / "scene_portrait_pose.toml")
     assert portrait.portrait_share == 0.5 and portrait.portraits.endswith("inria_person")
+    assert not portrait.scene_portraits
+    assert load_scene_config(REPO / "configs" / "scene_portrait_pose_mixed.toml").scene_portraits
 
 
 def test_overrides_and_errors() -> None:
