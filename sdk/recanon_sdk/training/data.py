@@ -84,16 +84,16 @@ def coco17_index(names: Sequence[str]) -> dict[int, int]:
 
 
 def _image_path(image_dir: Path, file_name: str) -> Path:
-    """``image_dir / file_name``, or the shortest tail of ``file_name`` that exists under
-    ``image_dir`` (data sets whose ``file_name`` carries the archive's own folders, e.g. HumanArt's
-    ``HumanArt/images/real_human/…``)."""
+    """``image_dir / file_name`` if it exists, else the longest tail of ``file_name`` that exists
+    under ``image_dir`` (data sets whose ``file_name`` carries the archive's own folders, e.g.
+    HumanArt's ``HumanArt/images/real_human/…``), else ``image_dir / file_name`` (reading it then
+    fails with its name)."""
     full = image_dir / file_name
+    if full.exists():
+        return full
     parts = Path(file_name).parts
-    for start in range(1, len(parts)):
-        tail = image_dir.joinpath(*parts[start:])
-        if not full.exists() and tail.exists():
-            return tail
-    return full
+    tails = (image_dir.joinpath(*parts[start:]) for start in range(1, len(parts)))
+    return next((tail for tail in tails if tail.exists()), full)
 
 
 def shared_data_dir() -> Path:
@@ -153,6 +153,7 @@ def coco_records(
     image_dir = Path(image_dir) if image_dir else ann_file.parent
     data = json.loads(ann_file.read_text())
     files = {im["id"]: im["file_name"] for im in data["images"]}
+    paths: dict[object, Path] = {}  # image id → its file, looked up once per image
     names = next((c.get("keypoints") for c in data.get("categories", []) if c.get("keypoints")), None)
     out = []
     for a in data["annotations"]:
@@ -175,8 +176,10 @@ def coco_records(
         if w < 4 or h < 4:
             continue
         box = np.array([x, y, x + w, y + h], dtype=np.float32)
-        path = _image_path(image_dir, files[a["image_id"]])
-        out.append(Record(_loader(path), box, kp, source=f"coco:{ann_file.name}"))
+        image_id = a["image_id"]
+        if image_id not in paths:
+            paths[image_id] = _image_path(image_dir, files[image_id])
+        out.append(Record(_loader(paths[image_id]), box, kp, source=f"coco:{ann_file.name}"))
     return out
 
 
