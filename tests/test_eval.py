@@ -297,7 +297,7 @@ def test_eval_command_refuses_bad_sources(tmp_path, monkeypatch):
     result = CliRunner().invoke(
         app, ["eval", "--data", "folder:.", "--keypoints", "face", "-o", str(tmp_path / "r")]
     )
-    assert result.exit_code == 1 and "--keypoints must be all or body" in result.stderr
+    assert result.exit_code == 1 and "--keypoints must be one of all, body" in result.stderr
     assert not (tmp_path / "r").exists()
     with pytest.raises(ValueError, match="keypoints must be"):
         evaluate(EvalConfig(sources=["folder:."], keypoints="face"), log=lambda line: None)

@@ -69,6 +69,8 @@ __all__ = [
 KINDS = ("coco", "folder", "mpii")
 #: The rows ``recanon eval`` can measure (GY's rows come with ``gx`` when GY weights are given).
 METHODS = ("raw", "resampled", "blur", "pixelate", "mask", "gx")
+#: The keypoints OKS can be scored on (``EvalConfig.keypoints``).
+KEYPOINT_SETS = ("all", "body")
 #: dlib's standard face-verification threshold on its 128-d embeddings (Euclidean distance).
 DLIB_MATCH_DISTANCE = 0.6
 
@@ -684,8 +686,8 @@ def evaluate(config: EvalConfig, log: Callable[[str], None] = print) -> dict[str
         / "face_detection_yunet_2026may.onnx"
     )
     check_methods(config.methods)
-    if config.keypoints not in ("all", "body"):
-        raise ValueError(f"keypoints must be 'all' or 'body', not '{config.keypoints}'")
+    if config.keypoints not in KEYPOINT_SETS:
+        raise ValueError(f"keypoints must be one of {', '.join(KEYPOINT_SETS)}, not '{config.keypoints}'")
     gx = None  # built once: GX for its row, and its input size for the resampled row
     if config.gx_weights and {"gx", "resampled"} & set(config.methods):
         from recanon_sdk.enhance import make_enhancer

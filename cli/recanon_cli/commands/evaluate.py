@@ -101,14 +101,21 @@ def eval_command(
     require_torch("recanon eval")
     from recanon_sdk.detect.weights import PACKAGED_WEIGHTS
     from recanon_sdk.enhance import DEFAULT_GX_WEIGHTS
-    from recanon_sdk.evaluation import EvalConfig, check_methods, evaluate, parse_source, write_report
+    from recanon_sdk.evaluation import (
+        KEYPOINT_SETS,
+        EvalConfig,
+        check_methods,
+        evaluate,
+        parse_source,
+        write_report,
+    )
 
     try:
         check_methods(method or [])
     except ValueError as error:
         fail(str(error))
-    if keypoints not in ("all", "body"):
-        fail(f"--keypoints must be all or body, not '{keypoints}'")
+    if keypoints not in KEYPOINT_SETS:
+        fail(f"--keypoints must be one of {', '.join(KEYPOINT_SETS)}, not '{keypoints}'")
 
     for source in data:
         try:
