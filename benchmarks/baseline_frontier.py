@@ -75,10 +75,6 @@ def head_blur(
     return out
 
 
-def _share(ap: float, reference: tuple[float, float] | None, k: int) -> str:
-    return f", {ap / reference[k]:.0%}" if reference else ""
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--blur", type=float, nargs="*", default=[0.01, 0.02, 0.04, 0.1])
@@ -128,8 +124,7 @@ def main() -> None:
     rows += [(f"blur {s}", make_enhancer("blur", s).enhance(list(raw))) for s in args.blur]
     rows += [(f"pixelate {s}", make_enhancer("pixelate", s).enhance(list(raw))) for s in args.pixelate]
     rows += [(f"head-blur {s}", head_blur(list(raw), heads, s, args.head_scale)) for s in args.head_blur]
-    # the 12 body keypoints alone (what fall detection or workplace safety reads): the face's 5 unscored
-    body = [None if k is None else np.where(np.arange(17)[:, None] < 5, 0, k) for k in reference]
+    body = E.body_keypoints_only(reference)  # what fall detection or workplace safety reads
 
     def utility(crops: list[np.ndarray], weights: str | None) -> np.ndarray:
         people = E.portrait_poses(crops, SIZE, weights)
