@@ -708,6 +708,7 @@ def evaluate(config: EvalConfig, log: Callable[[str], None] = print) -> dict[str
         log(f"{source}: {len(raw)} portraits at {config.size[0]}×{config.size[1]}")
         outputs: dict[str, list[np.ndarray]] = {}
         raw_predictions = portrait_poses(raw, config.size)
+        orders = bootstrap_draws(len(raw), config.intervals, config.seed)  # every method's draws
         head_pin: dict[str, float] | None = None
         for name in config.methods:
             if name == "raw":
@@ -749,10 +750,7 @@ def evaluate(config: EvalConfig, log: Callable[[str], None] = print) -> dict[str
             ap, ap50 = oks_ap(reference, predictions, config.size)
             row: dict[str, Any] = {"psnr": psnr, "ssim": ssim, "oks_ap": ap, "oks_ap50": ap50}
             if config.intervals:
-                per_draw = np.array(
-                    [oks_ap(reference, predictions, config.size, order)[0]
-                     for order in bootstrap_draws(len(crops), config.intervals, config.seed)]
-                )  # fmt: skip
+                per_draw = np.array([oks_ap(reference, predictions, config.size, o)[0] for o in orders])
                 draws.setdefault(name, {})[source] = per_draw
                 row["oks_ap_interval"] = _interval(per_draw)
             if raw_faces is not None and any(raw_faces):
