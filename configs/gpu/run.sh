@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The GPU session's one prepared run (stop 14): three arms trained side by side on one lent GPU from
-# the same start and data, each for time_limit_min, then packed into $OUT/<arm>.tar.
+# A GPU session's one prepared run: arms (configs/gpu/<arm>.toml) trained side by side on one lent GPU,
+# each for its time_limit_min, then packed into $OUT/<arm>.tar. Stop 14's arms (the default):
 #   joint       GX, GY and P (YOLO11n-pose) trained together (the paper's method)
 #   p_alone     GX and GY frozen, P fine-tuned (the paper's ablation)
 #   generators  GX and GY trained with the pose loss, P frozen (how the packaged pair was made)
+# Stop 19's (prepare.sh shipped; ARMS="gy_m gen_pe joint_pe free_body"): a wider GY on the packaged GX,
+# and three ways to a GX that keeps more pose (see each config's header).
 # The lent machine has torch but not ultralytics or the YOLO weights, and cannot reach ../shared:
 # .gpu/ (ignored, carried; made by configs/gpu/prepare.sh) holds the wheels, the INRIA crops (lossless
 # WebP) and the start weights.
@@ -31,7 +33,7 @@ SETS=()
 # Trainer directly rather than `recanon train`: the CLI imports the key commands, whose cryptography
 # and PyNaCl the lent machine lacks; training needs neither.
 for arm in $ARMS; do
-  timeout 500 python3 - "configs/gpu/$arm.toml" "${SETS[@]}" > "/tmp/gpu_$arm.log" 2>&1 <<'PY' &
+  timeout "${ARM_TIMEOUT:-500}" python3 - "configs/gpu/$arm.toml" "${SETS[@]}" > "/tmp/gpu_$arm.log" 2>&1 <<'PY' &
 import sys, time
 from recanon_sdk.training.config import apply_overrides, load_config
 from recanon_sdk.training.loop import Trainer

@@ -93,6 +93,33 @@ def test_a_pinned_gx_stage_starts_from_an_unpinned_run_and_saves_a_pinned_gx(tmp
     assert any(not torch.equal(p, q) for p, q in pairs)
 
 
+def test_init_only_gx_starts_a_new_gy_architecture_on_a_given_gx(tmp_path: Path) -> None:
+    from recanon_sdk.models.weights import load_model
+
+    first = train(_tiny(tmp_path, "steps=1", "loss.lambda_adv=0.0"), progress=False)
+    start = f"init_from={str(first.out_dir)!r}"
+    with pytest.raises(ValueError, match="gy_unet_s, not gy"):  # both loaded: GY's arch differs
+        Trainer(_tiny(tmp_path / "b", "loss.lambda_adv=0.0", "model.gy='gy_unet_m'", start))
+    with pytest.raises(ValueError, match="init_only"):
+        Trainer(_tiny(tmp_path / "c", "loss.lambda_adv=0.0", "init_only=['gz']", start))
+    cfg = _tiny(
+        tmp_path / "d",
+        "steps=1",
+        "loss.lambda_adv=0.0",
+        "model.gy='gy_unet_m'",
+        "init_only=['gx']",
+        "optim.train_gx=false",
+        start,
+    )
+    result = train(cfg, progress=False)
+    gx, _ = load_model(result.gx_path)
+    given, _ = load_model(first.gx_path)
+    assert all(
+        torch.equal(p, q) for p, q in zip(gx.state_dict().values(), given.state_dict().values(), strict=True)
+    )
+    assert load_model(result.gy_path)[1]["arch"] == "gy_unet_m"
+
+
 def test_resume_replays_the_same_data_and_reaches_the_same_weights(tmp_path: Path) -> None:
     cfg = _tiny(tmp_path, "steps=2", "loss.lambda_adv=0.0", "codec.kind='none'")
     straight = Trainer(apply_overrides(cfg, [f"out={str(tmp_path / 'a')!r}"]))

@@ -119,6 +119,7 @@ class TrainConfig:
     tensorboard: bool = False
     time_limit_min: float = 0.0  # stop (and save) after this many minutes of training; 0 = no limit
     init_from: str = ""  # a run folder: start from its gx/gy.safetensors (fresh optimizer, step 0)
+    init_only: list[str] = field(default_factory=lambda: ["gx", "gy"])  # which of init_from's to load
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     loss: LossConfig = field(default_factory=LossConfig)

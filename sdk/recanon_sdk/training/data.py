@@ -38,6 +38,7 @@ __all__ = [
     "PersonCrops",
     "Record",
     "build_records",
+    "build_split_records",
     "coco17_index",
     "coco_records",
     "crop_person",
@@ -342,27 +343,53 @@ def synthetic_records(n: int, seed: int = 0, size: tuple[int, int] = (160, 96)) 
 
 def build_records(sources: Sequence[object]) -> list[Record]:
     """Records of every configured :class:`~recanon_sdk.training.config.SourceConfig`."""
+    return build_split_records(sources, 0.0)[0]
+
+
+def build_split_records(
+    sources: Sequence[object], holdout: float
+) -> tuple[list[Record], list[int], list[int]]:
+    """Records of every source and a (train, held-out) split of them made **per source**
+    (:func:`split_indices` on each source's own records), so that adding a source to a config never
+    moves another source's held-out samples into training: ``recanon eval --heldout`` splits a
+    folder the same way whatever else a run trained on.
+
+    >>> from recanon_sdk.training.config import SourceConfig
+    >>> recs, train, held = build_split_records([SourceConfig(kind="synthetic", limit=10)] * 2, 0.2)
+    >>> len(recs), len(train), [i for i in held if i >= 10] == [i + 10 for i in held if i < 10]
+    (20, 16, True)
+    """
     records: list[Record] = []
+    train: list[int] = []
+    held: list[int] = []
     for src in sources:
-        kind, path, limit = src.kind, src.path, src.limit  # type: ignore[attr-defined]
-        if kind != "synthetic" and not Path(path).exists():
-            raise FileNotFoundError(f"{kind} data source {path} does not exist")
-        if kind == "folder":
-            recs = folder_records(path, limit)
-        elif kind == "coco":
-            recs = coco_records(path, src.images or None)  # type: ignore[attr-defined]
-        elif kind == "mpii":
-            recs = mpii_records(path, src.images or None)  # type: ignore[attr-defined]
-        elif kind == "video":
-            recs = video_records(path, src.frame_stride, limit)  # type: ignore[attr-defined]
-        elif kind == "synthetic":
-            recs = synthetic_records(limit or 64)
-        else:
-            raise ValueError(f"unknown data source kind {kind!r} (folder, coco, mpii, video, synthetic)")
-        records.extend(recs[:limit] if limit else recs)
+        recs = _source_records(src)
+        kept, out = split_indices(len(recs), holdout) if recs else ([], [])
+        train += [len(records) + i for i in kept]
+        held += [len(records) + i for i in out]
+        records.extend(recs)
     if not records:
         raise ValueError("the configured data sources hold no people")
-    return records
+    return records, train, held
+
+
+def _source_records(src: object) -> list[Record]:
+    kind, path, limit = src.kind, src.path, src.limit  # type: ignore[attr-defined]
+    if kind != "synthetic" and not Path(path).exists():
+        raise FileNotFoundError(f"{kind} data source {path} does not exist")
+    if kind == "folder":
+        recs = folder_records(path, limit)
+    elif kind == "coco":
+        recs = coco_records(path, src.images or None)  # type: ignore[attr-defined]
+    elif kind == "mpii":
+        recs = mpii_records(path, src.images or None)  # type: ignore[attr-defined]
+    elif kind == "video":
+        recs = video_records(path, src.frame_stride, limit)  # type: ignore[attr-defined]
+    elif kind == "synthetic":
+        recs = synthetic_records(limit or 64)
+    else:
+        raise ValueError(f"unknown data source kind {kind!r} (folder, coco, mpii, video, synthetic)")
+    return recs[:limit] if limit else recs
 
 
 def split_indices(n: int, holdout: float, seed: int = 1234) -> tuple[list[int], list[int]]:

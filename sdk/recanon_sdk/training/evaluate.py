@@ -161,10 +161,9 @@ def held_out_portraits(data: DataConfig, limit: int = 0) -> list[np.ndarray]:
 
     ``limit`` > 0 keeps the first ``limit`` of them.
     """
-    from recanon_sdk.training.data import PersonCrops, build_records, split_indices
+    from recanon_sdk.training.data import PersonCrops, build_split_records
 
-    records = build_records(data.sources)
-    _, held_out = split_indices(len(records), data.holdout)
+    records, _, held_out = build_split_records(data.sources, data.holdout)
     crops = PersonCrops(records, (int(data.size[0]), int(data.size[1])), data.margin, augment=False)
     held_out = held_out[:limit] if limit > 0 else held_out
     return [(crops[i]["image"].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8) for i in held_out]

@@ -49,7 +49,7 @@ from recanon_sdk.models.registry import create_model
 from recanon_sdk.models.weights import save_model
 from recanon_sdk.training.checkpoint import load_checkpoint, save_checkpoint
 from recanon_sdk.training.config import TrainConfig, config_to_dict
-from recanon_sdk.training.data import PersonCrops, build_records, split_indices
+from recanon_sdk.training.data import PersonCrops, build_split_records
 from torch import nn
 
 __all__ = ["TrainResult", "Trainer", "collate", "train"]
@@ -88,8 +88,7 @@ class Trainer:
         self.out = Path(cfg.out)
         size = (int(cfg.data.size[0]), int(cfg.data.size[1]))
         self.size = size
-        records = build_records(cfg.data.sources)
-        self.train_idx, self.holdout_idx = split_indices(len(records), cfg.data.holdout)
+        records, self.train_idx, self.holdout_idx = build_split_records(cfg.data.sources, cfg.data.holdout)
         self.dataset = PersonCrops(records, size, cfg.data.margin, cfg.data.augment, cfg.seed)
         self.eval_dataset = PersonCrops(records, size, cfg.data.margin, False, cfg.seed)
 
@@ -163,10 +162,18 @@ class Trainer:
         self.step = 0
 
     def _init_generators(self, run: Path) -> None:
-        """Load GX and GY weights from another run's ``gx.safetensors`` / ``gy.safetensors``."""
+        """Load GX and GY weights from another run's ``gx.safetensors`` / ``gy.safetensors`` (those
+        named in ``init_only``; e.g. ``["gx"]`` to train a new GY architecture on a given GX)."""
         from recanon_sdk.models.weights import load_model
 
+        unknown = set(self.cfg.init_only) - {"gx", "gy"}
+        if unknown or not self.cfg.init_only:
+            raise ValueError(
+                f"init_only names the generators to load, gx and/or gy; got {self.cfg.init_only}"
+            )
         for name, model in (("gx", self.gx), ("gy", self.gy)):
+            if name not in self.cfg.init_only:
+                continue
             source, meta = load_model(run / f"{name}.safetensors")
             if meta["arch"] != getattr(self.cfg.model, name):
                 raise ValueError(
