@@ -87,6 +87,7 @@ def main() -> None:
     parser.add_argument("--data", action="append", help="KIND:PATH[:IMAGES] as recanon eval; repeatable")
     parser.add_argument("--heldout", type=float, default=0.1, help="folder sources: the held-out share")
     parser.add_argument("--tuned", default="yolo11n-pose-gx", help="P fine-tuned for GX's output")
+    parser.add_argument("--gx", default=None, help="GX weights (.safetensors); default: the packaged GX")
     parser.add_argument(
         "--yunet", default=str(shared_data_dir().parent / "models" / "face_detection_yunet_2026may.onnx")
     )
@@ -96,7 +97,7 @@ def main() -> None:
         raise SystemExit(f"YuNet not found at {args.yunet}: pass --yunet PATH")
 
     rng = np.random.default_rng(args.seed)
-    gx = make_enhancer("gx", model_secret=bytes(rng.integers(0, 256, 32, dtype=np.uint8)))
+    gx = make_enhancer("gx", model_secret=bytes(rng.integers(0, 256, 32, dtype=np.uint8)), gx_weights=args.gx)
     raw, reference, labelled, heads, raw_faces = [], [], [], [], []
     for source in args.data or E.shared_suite():
         records, is_labelled = E.source_records(source, 200, args.heldout)

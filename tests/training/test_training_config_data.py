@@ -10,6 +10,7 @@ from recanon_sdk.training.config import TrainConfig, apply_overrides, config_fro
 from recanon_sdk.training.data import (
     MPII_TO_COCO,
     PersonCrops,
+    build_split_records,
     coco_records,
     crop_person,
     folder_records,
@@ -105,6 +106,27 @@ def test_split_is_deterministic_and_disjoint() -> None:
     assert (a, b) == split_indices(50, 0.2)
     assert not set(a) & set(b) and len(b) == 10 and sorted(a + b) == list(range(50))
     assert split_indices(1, 0.5) == ([0], [])
+
+
+def test_adding_a_source_never_moves_another_sources_held_out_samples(tmp_path: Path) -> None:
+    import cv2
+    from recanon_sdk.training.config import SourceConfig
+
+    for name, n in (("a", 30), ("b", 12)):
+        (tmp_path / name).mkdir()
+        for i in range(n):
+            cv2.imwrite(str(tmp_path / name / f"{i:03d}.png"), np.full((32, 16, 3), i, np.uint8))
+    a = SourceConfig(kind="folder", path=str(tmp_path / "a"))
+    b = SourceConfig(kind="folder", path=str(tmp_path / "b"))
+    records, _, held_alone = build_split_records([a], 0.1)
+    assert len(records) == 30
+    records, train, held = build_split_records([a, b], 0.1)
+    assert len(records) == 42
+    assert held_alone == split_indices(30, 0.1)[1]  # what `recanon eval --heldout 0.1` holds out of a
+    assert [i for i in held if i < 30] == held_alone  # not moved by b (a split over all 42 would)
+    assert [i - 30 for i in held if i >= 30] == split_indices(12, 0.1)[1]
+    assert sorted(train + held) == list(range(42)) and not set(train) & set(held)
+    assert split_indices(42, 0.1)[1][: len(held_alone)] != held_alone
 
 
 @needs_shared
