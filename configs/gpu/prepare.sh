@@ -9,6 +9,7 @@
 set -euo pipefail
 start=${1:?usage: prepare.sh RUN_FOLDER_TO_START_FROM | shipped}
 grep -qx "/.gpu/" .git/info/exclude || echo "/.gpu/" >> .git/info/exclude
+rm -rf .gpu/inria_person  # written afresh below (no copies left in another format)
 mkdir -p .gpu/whl .gpu/init .gpu/inria_person
 python -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
   --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 -d .gpu/whl \
