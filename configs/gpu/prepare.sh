@@ -42,9 +42,13 @@ fi
 python - <<'PY'
 from pathlib import Path
 
+import sys
+
 import cv2
 
-JPEG_95_444 = [cv2.IMWRITE_JPEG_QUALITY, 95, cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444]
+sys.path.insert(0, "configs/gpu")
+from scene_crops import JPEG_95_444  # the scene crops' format, for both folders
+
 src = Path("../shared/data/images/inria_person")
 for path in sorted(src.glob("*.png")):
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)

@@ -7,8 +7,8 @@
 # Stop 19's (prepare.sh shipped; ARMS="gy_m gen_pe joint_pe free_body"): a wider GY on the packaged GX,
 # and three ways to a GX that keeps more pose (see each config's header).
 # The lent machine has torch but not ultralytics or the YOLO weights, and cannot reach ../shared:
-# .gpu/ (ignored, carried; made by configs/gpu/prepare.sh) holds the wheels, the INRIA crops (lossless
-# WebP) and the start weights.
+# .gpu/ (ignored, carried; made by configs/gpu/prepare.sh) holds the wheels, the INRIA and scene person
+# crops (JPEG q95 4:4:4) and the start weights.
 #   run: bash configs/gpu/run.sh            (OUT=<folder> for the results; ARMS="joint" for a subset)
 #   rehearse on CPU: DEVICE=cpu LIMIT=0.1 BATCH=4 OUT=/tmp/gpu_out bash configs/gpu/run.sh
 set -u

@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 from recanon_sdk.anonymizer import AnonymizerConfig
 from recanon_sdk.detect.backend import create_pose_detector
-from recanon_sdk.training.scene_pose import _frames_of, load_scene_config
+from recanon_sdk.training.scene_pose import _frames_of, load_scene_config, scene_source
 
 JPEG_95_444 = [
     cv2.IMWRITE_JPEG_QUALITY,
@@ -65,22 +65,15 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=6, help="at most every n-th frame of videos and GIFs")
     parser.add_argument("--max-height", type=int, default=256, help="taller crops are scaled down to this")
     args = parser.parse_args()
-    cfg = load_scene_config(CONFIG)
-    detector = create_pose_detector(AnonymizerConfig().detector)
     if args.out.exists():
         raise SystemExit(f"{args.out} exists; remove it to cut the crops again")
+    cfg = load_scene_config(CONFIG)
+    detector = create_pose_detector(AnonymizerConfig().detector)
     partial = args.out.with_name(args.out.name + ".partial")
     partial.mkdir(parents=True, exist_ok=True)
     total = 0
     for item in cfg.sources:
-        text, every, skip = str(item), cfg.every, (0, 0)
-        if isinstance(item, dict):
-            text, every, skip = (
-                str(item["path"]),
-                int(item.get("every", cfg.every)),
-                tuple(item.get("skip", (0, 0))),
-            )
-        source = Path(text)
+        source, every, skip = scene_source(item, cfg.every)
         frames = _frames_of(source, max(every, args.every), 0, skip)
         n = 0
         for i, frame in enumerate(frames):

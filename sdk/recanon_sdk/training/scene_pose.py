@@ -58,6 +58,7 @@ __all__ = [
     "portraits_from_scenes",
     "prepare_portraits",
     "prepare_scenes",
+    "scene_source",
 ]
 
 logger = logging.getLogger("recanon.train")
@@ -186,6 +187,23 @@ def _frames_of(source: Path, every: int, max_frames: int, skip: Sequence[int] = 
     return [np.ascontiguousarray(f[: f.shape[0] // 2 * 2, : f.shape[1] // 2 * 2]) for f in frames]
 
 
+def scene_source(item: str | dict, every: int) -> tuple[Path, int, tuple[int, int]]:
+    """One entry of ``SceneConfig.sources`` (a path, or ``{path, every, skip}``) as ``(path, every,
+    skip)``, ``every`` defaulting to the config's; a path that does not exist is refused.
+
+    >>> scene_source({"path": ".", "every": 4, "skip": [40, 160]}, 1)
+    (PosixPath('.'), 4, (40, 160))
+    """
+    text, skip = str(item), (0, 0)
+    if isinstance(item, dict):
+        text, every = str(item["path"]), int(item.get("every", every))
+        skip = tuple(item.get("skip", (0, 0)))
+    source = Path(text).expanduser()
+    if not source.exists():
+        raise FileNotFoundError(f"scene source {source} does not exist")
+    return source, every, (int(skip[0]), int(skip[1]))
+
+
 def prepare_scenes(cfg: SceneConfig, log: Callable[[str], None] = logger.info) -> list[Scene]:
     """Run every source through the real pipeline and the codec (see the module docstring)."""
     from recanon_sdk.anonymizer import Anonymizer, AnonymizerConfig
@@ -195,13 +213,7 @@ def prepare_scenes(cfg: SceneConfig, log: Callable[[str], None] = logger.info) -
     detector = create_pose_detector(AnonymizerConfig().detector)
     scenes: list[Scene] = []
     for item in cfg.sources:
-        text, every, skip = str(item), cfg.every, (0, 0)
-        if isinstance(item, dict):
-            text, every = str(item["path"]), int(item.get("every", cfg.every))  # type: ignore[call-overload]
-            skip = tuple(item.get("skip", (0, 0)))  # type: ignore[arg-type]
-        source = Path(text).expanduser()
-        if not source.exists():
-            raise FileNotFoundError(f"scene source {source} does not exist")
+        source, every, skip = scene_source(item, cfg.every)
         frames = _frames_of(source, every, cfg.max_frames, skip)
         config = AnonymizerConfig(
             enhancer=cfg.enhancer, model_secret=os.urandom(32), gx_weights=cfg.gx_weights
