@@ -12,6 +12,7 @@ from recanon_sdk.enhance.portraits import head_pin_masks
 from recanon_sdk.export.generators import OnnxGenerator, export_generator_onnx, export_gx_with_key_inputs
 from recanon_sdk.geometry import CropGeometry, head_boxes, heads_in_regions
 from recanon_sdk.models import create_model
+from recanon_sdk.models.keyed import block_dct, dct_matrix
 from recanon_sdk.models.pinned import PinnedOutput
 from recanon_sdk.models.weights import save_model
 from recanon_sdk.types import People
@@ -21,9 +22,9 @@ HEAD_PIN = {"blur": 0.1, "cell": 8, "head": True}
 HEAD_SCALED = {"blur": 0.1, "cell": 0, "head": True, "head_scale": 0.1}
 
 
-def _noisy_gx(pin: dict | None) -> torch.nn.Module:
+def _noisy_gx(pin: dict | None, **kwargs) -> torch.nn.Module:
     torch.manual_seed(0)
-    gx = create_model("gx_unet_s", pin=pin)
+    gx = create_model("gx_unet_s", pin=pin, **kwargs)
     for p in gx.net.parameters():  # weights that pass plenty of the input's detail through
         p.data.normal_(0, 0.2)
     return gx
@@ -91,10 +92,49 @@ def test_a_head_scaled_pin_blurs_each_head_at_its_own_sigma_and_leaves_the_rest_
         PinnedOutput(scrambler, head_scale=0.1)
 
 
-@pytest.mark.parametrize(("pin", "key_inputs"), [(HEAD_PIN, False), (HEAD_PIN, True), (HEAD_SCALED, False)])
-def test_a_head_pinned_gx_exports_to_onnx_with_a_mask_input_and_parity(tmp_path, pin, key_inputs) -> None:
-    gx = _noisy_gx(pin)
-    path = save_model(tmp_path / "gx.safetensors", gx, "gx_unet_s", {"pin": pin}, (128, 64), {})
+def _diagonal_energy(img: torch.Tensor, low: int, high: int) -> torch.Tensor:
+    """Per 8×8 block, the luma DCT energy on the anti-diagonals ``low ≤ u+v ≤ high``: ``(B, H/8, W/8)``."""
+    luma = 0.299 * img[:, 0:1] + 0.587 * img[:, 1:2] + 0.114 * img[:, 2:3]
+    u = torch.arange(8)
+    diagonals = ((u[:, None] + u[None, :]) >= low) & ((u[:, None] + u[None, :]) <= high)
+    return block_dct(luma, dct_matrix(8))[..., diagonals].pow(2).sum(-1)[:, 0]
+
+
+def test_clear_diag_shows_a_pinned_head_nothing_below_a_high_band_and_leaves_the_body_free() -> None:
+    """A GX scrambling only 4 ≤ u+v ≤ 5 leaves u+v ∈ {2, 3} visible; ``clear_diag = 2`` empties those
+    diagonals where it pins (the head), so the head shows no more than under the 2..5 band."""
+    band = {"min_diag": 4, "max_diag": 5}
+    x = torch.rand(2, 3, 128, 64)
+    mask = torch.zeros(2, 1, 128, 64)
+    mask[:, :, :32, 16:48] = 3.0  # a head: blocks pinned at σ 3 px; the rest free
+    pinned = (mask > 0)[:, 0, ::8, ::8]
+    energies = {}
+    for clear in (0, 2):
+        gx = _noisy_gx({**HEAD_SCALED, "clear_diag": clear}, scrambler=band)
+        key = gx.key_for_secret(SECRET, 128, 64)
+        with torch.no_grad():  # the visible picture: the keyed band taken back out
+            out = gx.scrambler.unscramble(gx(x, key.expand(2), mask), key.expand(2))
+        energies[clear] = _diagonal_energy(out, 2, 3)
+    assert energies[2][pinned].max() < 1e-8  # cleared where the head is (clamping aside: none here)
+    assert energies[0][pinned].mean() > 1e-4  # without it the head's blur shows there
+    assert torch.allclose(energies[2][~pinned], energies[0][~pinned])  # the body: untouched
+    assert energies[2][~pinned].mean() > 1e-3
+    with pytest.raises(ValueError, match="below the keyed band"):
+        create_model("gx_unet_s", pin={**HEAD_SCALED, "clear_diag": 4}, scrambler=band)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "key_inputs"),
+    [
+        ({"pin": HEAD_PIN}, False),
+        ({"pin": HEAD_PIN}, True),
+        ({"pin": HEAD_SCALED}, False),
+        ({"pin": {**HEAD_SCALED, "clear_diag": 2}, "scrambler": {"min_diag": 4, "max_diag": 5}}, True),
+    ],
+)
+def test_a_head_pinned_gx_exports_to_onnx_with_a_mask_input_and_parity(tmp_path, kwargs, key_inputs) -> None:
+    gx = _noisy_gx(**kwargs)
+    path = save_model(tmp_path / "gx.safetensors", gx, "gx_unet_s", kwargs, (128, 64), {})
     data = export_gx_with_key_inputs(path) if key_inputs else export_generator_onnx(path, SECRET)
     onnx_gx = OnnxGenerator(data, model_secret=SECRET)
     assert onnx_gx.wants_heads

@@ -80,13 +80,16 @@ def test_a_pinned_gx_stage_starts_from_an_unpinned_run_and_saves_a_pinned_gx(tmp
         "steps=2",
         "loss.lambda_adv=0.0",
         "model.pin_blur=0.1",
+        "model.min_diag=4",  # a stage may move the band up (stop 20's probe) and clear below it
+        "model.pin_clear_diag=2",
         f"init_from={str(first.out_dir)!r}",
         f"out={str(tmp_path / 'pinned')!r}",
     )
     pinned = train(pinned_cfg, progress=False)
     gx, gx_meta = load_model(pinned.gx_path)
-    _, gy_meta = load_model(pinned.gy_path)
+    gy, gy_meta = load_model(pinned.gy_path)
     assert gx.pin is not None and gx.pin.cfg.blur == 0.1 and gx.pin.cfg.cell == 8
+    assert gx.pin.cfg.clear_diag == 2 and gx.scrambler.cfg.min_diag == gy.scrambler.cfg.min_diag == 4
     assert "pin" not in gy_meta["kwargs"] and "pin" in gx_meta["kwargs"]
     start, _ = load_model(first.gx_path)
     pairs = zip(gx.state_dict().values(), start.state_dict().values(), strict=True)

@@ -232,12 +232,18 @@ class BandScrambler(nn.Module):
 
         Adding it to R, G and B changes the luma by exactly that much (the weights sum to 1).
         """
+        return self.diagonals_luma(x, self.cfg.min_diag, self.cfg.max_diag)
+
+    def diagonals_luma(self, x: torch.Tensor, low: int, high: int) -> torch.Tensor:
+        """The luma of ``x`` restricted to the anti-diagonals ``low ≤ u+v ≤ high`` of each block's DCT,
+        ``(B, 1, H, W)`` (:meth:`band_luma` is the scrambled band's)."""
         self._check_size(*x.shape[-2:])
         n = self.cfg.block
-        mask = torch.zeros(n * n, device=x.device, dtype=x.dtype)
-        mask[self.band_index] = 1
+        u = torch.arange(n, device=x.device)
+        diag = u[:, None] + u[None, :]
+        mask = ((diag >= low) & (diag <= high)).to(x.dtype)
         y = (x * self.luma).sum(1, keepdim=True)
-        return block_idct(block_dct(y, self.dct) * mask.view(n, n), self.dct)
+        return block_idct(block_dct(y, self.dct) * mask, self.dct)
 
     def scramble(self, x: torch.Tensor, key: DeploymentKey) -> torch.Tensor:
         """Scramble the mid-band luma of ``x`` (``(B, 3, H, W)``) with ``key``."""

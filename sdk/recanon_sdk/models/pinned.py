@@ -64,13 +64,17 @@ class PinConfig:
     estimator needs one) and a close-up face is blurred as strongly, relative to the face, as the
     Blur enhancer blurs a face that fills the region; the mask then carries each block's σ in
     pixels (0 = free) and a portrait whose head is unknown is blurred whole at the portrait-wide σ.
-    ``cell = 0``: no coarse correction."""
+    ``cell = 0``: no coarse correction. ``clear_diag`` (> 0): pinned blocks show nothing of the
+    anti-diagonals from ``clear_diag`` up to just below the keyed band (their luma there is zero), so a
+    GX whose band starts high enough to leave the body's lower mid band visible (``min_diag`` 4) still
+    shows a pinned head no finer than its band-free low band, as a ``min_diag`` 2 GX does; 0 = off."""
 
     blur: float = 0.1
     cell: int = 8
     top: float = 1.0
     head: bool = False
     head_scale: float = 0.0
+    clear_diag: int = 0
 
     def __post_init__(self) -> None:
         if self.blur <= 0 or self.cell < 0 or not 0 < self.top <= 1 or self.head_scale < 0:
@@ -78,6 +82,8 @@ class PinConfig:
                 "need blur > 0, cell >= 0, 0 < top <= 1 and head_scale >= 0, got "
                 f"{self.blur}, {self.cell}, {self.top}, {self.head_scale}"
             )
+        if self.clear_diag < 0:
+            raise ValueError(f"clear_diag is an anti-diagonal u+v >= 1 (0 = off), got {self.clear_diag}")
         if self.head and self.top != 1:
             raise ValueError("a head-pinned GX pins where the head is: leave top at 1")
         if self.head_scale and not self.head:
@@ -103,10 +109,17 @@ class PinnedOutput(nn.Module):
         top: float = 1.0,
         head: bool = False,
         head_scale: float = 0.0,
+        clear_diag: int = 0,
     ) -> None:
         super().__init__()
         self.scrambler = scrambler
-        self.cfg = PinConfig(float(blur), int(cell), float(top), bool(head), float(head_scale))
+        self.cfg = PinConfig(
+            float(blur), int(cell), float(top), bool(head), float(head_scale), int(clear_diag)
+        )
+        if clear_diag and clear_diag >= scrambler.cfg.min_diag:
+            raise ValueError(
+                f"clear_diag {clear_diag} must lie below the keyed band (min_diag {scrambler.cfg.min_diag})"
+            )
 
     def masks(
         self,
@@ -184,6 +197,10 @@ class PinnedOutput(nn.Module):
             d = self.target(x)
         c = self.coarse(u - d)
         pinned = d + c + self.scrambler.band_luma(u - d - c)
+        if self.cfg.clear_diag:  # nothing between clear_diag and the band where it pins
+            pinned = pinned - self.scrambler.diagonals_luma(
+                d + c, self.cfg.clear_diag, self.scrambler.cfg.min_diag - 1
+            )
         if self.cfg.head:
             return pinned if mask is None else mask * pinned + (1 - mask) * u
         rows = self.pinned_rows(x.shape[-2])
@@ -205,5 +222,7 @@ def wrap_generator(
     if pin is None:
         return KeyedEnhancer(net, scrambler)
     return KeyedEnhancer(
-        net, scrambler, PinnedOutput(scrambler, pin.blur, pin.cell, pin.top, pin.head, pin.head_scale)
+        net,
+        scrambler,
+        PinnedOutput(scrambler, pin.blur, pin.cell, pin.top, pin.head, pin.head_scale, pin.clear_diag),
     )

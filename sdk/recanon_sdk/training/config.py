@@ -49,6 +49,7 @@ class ModelConfig:
     pin_head: bool = False  # pin only where the teacher's face keypoints put the head (needs lambda_pe)
     pin_head_scale: float = 0.0  # > 0: blur each head at σ = this × its box's longer side (needs pin_head)
     pin_whole_p: float = 0.0  # share of training portraits pinned whole anyway (as deployed close-ups are)
+    pin_clear_diag: int = 0  # > 0: pinned blocks show no luma from this u+v up to just below min_diag
 
 
 @dataclass

@@ -103,8 +103,12 @@ class Trainer:
                 self.gx_kwargs["pin"]["head"] = True
             if m.pin_head_scale:
                 self.gx_kwargs["pin"]["head_scale"] = m.pin_head_scale
-        elif m.pin_head:
-            raise ValueError("model.pin_head pins GX's output: it needs model.pin_blur > 0")
+            if m.pin_clear_diag:
+                self.gx_kwargs["pin"]["clear_diag"] = m.pin_clear_diag
+        elif m.pin_head or m.pin_clear_diag:
+            raise ValueError(
+                "model.pin_head and model.pin_clear_diag shape the pinned output, so need model.pin_blur > 0"
+            )
         self.gx = create_model(m.gx, **self.gx_kwargs).to(self.device)
         self.gy = create_model(m.gy, **self.model_kwargs).to(self.device)
         self.models: dict[str, nn.Module] = {"gx": self.gx, "gy": self.gy}
