@@ -66,7 +66,10 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--clip", type=Path, default=SHARED / "data/videos/intel/one-by-one-person-detection.mp4"
+        "--clip",
+        type=Path,
+        default=None,
+        help="a video or GIF path (default: the corridor video in ../shared, else examples/walking.mp4)",
     )
     parser.add_argument("--frames", type=int, default=120)
     parser.add_argument(
@@ -79,7 +82,10 @@ def main() -> int:
         help="plain GY weights of an experiment (.safetensors) instead of the sealed demo bundle",
     )
     args = parser.parse_args()
-    clip = args.clip if args.clip.exists() else ROOT / "examples" / "walking.mp4"
+    if args.clip is not None and not args.clip.is_file():
+        parser.error(f"--clip {args.clip}: no such file; give the path of a video or GIF")
+    corridor = SHARED / "data/videos/intel/one-by-one-person-detection.mp4"
+    clip = args.clip or (corridor if corridor.exists() else ROOT / "examples" / "walking.mp4")
     device = rk.load_device_key((DEMO / "DEMO-device.key").read_bytes(), passphrase=None)
     holder = rk.load_holder_key((DEMO / "DEMO-holder.key").read_bytes(), passphrase=None)
     dep = rk.load_deployment((DEMO / "demo.deployment").read_bytes())
