@@ -170,7 +170,9 @@ def cover_head(boxes: np.ndarray, keypoints: np.ndarray, *, keypoint_conf: float
     return out
 
 
-def head_boxes(keypoints: np.ndarray, boxes: np.ndarray, *, keypoint_conf: float = 0.3) -> np.ndarray:
+def head_boxes(
+    keypoints: np.ndarray, boxes: np.ndarray, *, keypoint_conf: float = 0.3, bust_conf: float = 0.5
+) -> np.ndarray:
     """Where each person's head is, generously, from the face keypoints: ``(n, 4)`` x0, y0, x1, y1.
 
     The centre is the mean of the confident face keypoints (nose, eyes, ears; confidence ≥
@@ -179,22 +181,32 @@ def head_boxes(keypoints: np.ndarray, boxes: np.ndarray, *, keypoint_conf: float
     (a standing person's head is about an eighth of their height); the box reaches ``1.3 r`` left
     and right, ``1.6 r`` up (hair) and ``1.3 r`` down (chin).
 
+    A person seen from the waist up (no hip or knee; a "bust") gets a head box too when the face is
+    seen whole and square above shoulders as wide as a body's (:func:`_is_bust`, every keypoint
+    involved ≥ ``bust_conf``); then ``r`` is at least 0.45 × the shoulder width and 0.25 × the
+    person box width (a head is about 0.4 shoulder widths wide).
+
     A row is NaN — the head's place is unknown, and whoever uses the boxes must treat the whole
-    person as head (fail closed) — where no face keypoint is confident, or no hip or knee is, or the
-    hips and knees seen lie closer to the face than a torso (4 ``r``; 2 ``r`` when the person box is
-    wider than tall, someone lying down): the keypoints place heads well only on people whose body
-    the detector sees. On close-ups (ORL's faces filling the frame) YOLO11n-pose puts the face
-    keypoints on one eye or the nose, and hips inside the face, and boxes from them covered on
-    average 65 % of the face YuNet finds (a quarter of the faces less than half).
+    person as head (fail closed) — where no face keypoint is confident, or neither a body (hip or
+    knee) nor a bust (shoulders as above) is seen, or the hips and knees seen lie closer to the face
+    than a torso (4 ``r``; 2 ``r`` when the person box is wider than tall, someone lying down): the
+    keypoints place heads well only on people whose body the detector sees. On close-ups (ORL's
+    faces filling the frame) YOLO11n-pose puts the face keypoints on one eye or the nose, and hips
+    inside the face, and boxes from them covered on average 65 % of the face YuNet finds (a quarter
+    of the faces less than half).
 
     >>> box = np.array([[0.0, 0.0, 60.0, 200.0]])
     >>> kpts = np.zeros((1, 17, 3)); kpts[0, 0] = (30, 20, 0.9)     # the nose ...
     >>> kpts[0, 11] = (25, 110, 0.8)                                 # ... and a hip are seen
     >>> head_boxes(kpts, box).round(1).tolist()
     [[11.8, -2.4, 48.2, 38.2]]
-    >>> kpts[0, 11, 2] = 0.1                                         # no hip or knee: a bust?
+    >>> kpts[0, 11, 2] = 0.1                                         # no hip or knee ...
     >>> bool(np.isnan(head_boxes(kpts, box)).all())
     True
+    >>> kpts[0, 1:5] = [(26, 17, 0.9), (34, 17, 0.9), (22, 19, 0.9), (38, 19, 0.9)]
+    >>> kpts[0, 5:7] = [(10, 50, 0.9), (50, 50, 0.9)]               # ... but face and shoulders: a bust
+    >>> head_boxes(kpts, box).round(1).tolist()
+    [[6.6, -10.4, 53.4, 41.8]]
     >>> bool(np.isnan(head_boxes(np.zeros((1, 17, 3)), box)).all())  # no face keypoint: unknown
     True
     """
@@ -206,14 +218,21 @@ def head_boxes(keypoints: np.ndarray, boxes: np.ndarray, *, keypoint_conf: float
         seen = face[face[:, 2] >= keypoint_conf, :2]
         body = points[list(LOWER_BODY_KEYPOINTS)]
         below = body[body[:, 2] >= keypoint_conf, :2]
-        if not len(seen) or not len(below):
+        if not len(seen):
             continue
         cx, cy = seen.mean(axis=0)
         spread = float((seen.max(axis=0) - seen.min(axis=0)).max())
         r = max(0.75 * spread, 0.07 * (box[3] - box[1]), 0.15 * (box[2] - box[0]), 1.0)
         shoulders = points[[5, 6]]
+        width = float(np.hypot(*(shoulders[0, :2] - shoulders[1, :2])))
         if (shoulders[:, 2] >= keypoint_conf).all():
-            r = max(r, 0.35 * float(np.hypot(*(shoulders[0, :2] - shoulders[1, :2]))))
+            r = max(r, 0.35 * width)
+        if not len(below):
+            if not _is_bust(points, float(box[2] - box[0]), bust_conf):
+                continue
+            r = max(r, 0.45 * width, 0.25 * (box[2] - box[0]))
+            out[i] = (cx - 1.3 * r, cy - 1.6 * r, cx + 1.3 * r, cy + 1.3 * r)
+            continue
         # a body, not a face mistaken for one: the hips/knees lie a torso away from the face
         # (4 r upright; 2 r for someone lying down, whose box is wider than tall)
         torso = 4.0 if box[3] - box[1] >= box[2] - box[0] else 2.0
@@ -221,6 +240,26 @@ def head_boxes(keypoints: np.ndarray, boxes: np.ndarray, *, keypoint_conf: float
             continue
         out[i] = (cx - 1.3 * r, cy - 1.6 * r, cx + 1.3 * r, cy + 1.3 * r)
     return out
+
+
+def _is_bust(points: np.ndarray, box_width: float, conf: float) -> bool:
+    """A person seen from the waist up, not a close-up read as a body: all five face keypoints and both
+    shoulders confident (≥ ``conf``), the shoulders at least half their width below the lowest face
+    keypoint and on either side of the face, as wide as half the person box at least, and the face
+    (ear to ear) no wider than 0.6 of them. Measured on the shared clips and ORL's close-ups
+    (docs/metrics.md, "Heads of people seen from the waist up")."""
+    face, shoulders = points[list(FACE_KEYPOINTS)], points[[5, 6]]
+    if not ((face[:, 2] >= conf).all() and (shoulders[:, 2] >= conf).all()):
+        return False
+    width = float(np.hypot(*(shoulders[0, :2] - shoulders[1, :2])))
+    spread = float(np.ptp(face[:, 0]))
+    left, right = sorted(shoulders[:, 0])
+    return bool(
+        shoulders[:, 1].min() - face[:, 1].max() >= 0.5 * width
+        and ((face[:, 0] >= left) & (face[:, 0] <= right)).all()
+        and width >= 0.5 * box_width
+        and spread <= 0.6 * width
+    )
 
 
 def heads_in_regions(

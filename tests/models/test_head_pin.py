@@ -178,6 +178,55 @@ def test_head_boxes_cover_every_face_keypoint_and_bystanders_count_too() -> None
     assert 0 < masks.mean() < 0.25
 
 
+def _bust(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A person seen from the waist up, as the detector reads face-demographics-walking-and-pause: all
+    five face keypoints, shoulders about 0.7 of the box wide and 0.6 of their width below the face."""
+    x0, y0 = rng.uniform(0, 200, 2)
+    w = rng.uniform(60, 160)
+    box = np.array([[x0, y0, x0 + w, y0 + 1.3 * w]])
+    cx, cy = x0 + w / 2 + rng.uniform(-0.05, 0.05) * w, y0 + 0.2 * 1.3 * w
+    kp = np.zeros((1, 17, 3))
+    shoulder = 0.7 * w
+    face = 0.46 * shoulder  # ear to ear
+    nose, eyes = (cx, cy + 0.1 * face), [(cx - 0.2 * face, cy), (cx + 0.2 * face, cy)]
+    ears = [(cx - face / 2, cy + 0.05 * face), (cx + face / 2, cy + 0.05 * face)]
+    kp[0, :5, :2] = [nose, *eyes, *ears]
+    kp[0, 5:7, :2] = [(cx + shoulder / 2, cy + 0.7 * shoulder), (cx - shoulder / 2, cy + 0.7 * shoulder)]
+    kp[0, :7, 2] = 0.9
+    return kp, box
+
+
+def test_a_bust_gets_a_head_box_only_when_face_and_shoulders_are_plain() -> None:
+    """People seen from the waist up (no hip or knee) get a head box when the whole face sits square
+    above shoulders as wide as a body's; a close-up read as one (narrow "shoulders" in a face-filling
+    box, a face seen in part, shoulders beside the face or above it) stays unknown: pinned whole."""
+    rng = np.random.default_rng(5)
+    for _ in range(50):
+        kp, box = _bust(rng)
+        (bx0, by0, bx1, by1) = head_boxes(kp, box)[0]
+        assert (kp[0, :5, 0] > bx0).all() and (kp[0, :5, 0] < bx1).all()
+        assert (kp[0, :5, 1] > by0).all() and (kp[0, :5, 1] < by1).all()
+        shoulder = abs(kp[0, 5, 0] - kp[0, 6, 0])
+        assert bx1 - bx0 >= 2.6 * 0.45 * shoulder - 1e-6  # r ≥ 0.45 shoulder widths
+    kp, box = _bust(rng)
+    narrow = box.copy()
+    narrow[0, 2] = box[0, 0] + 2.5 * (box[0, 2] - box[0, 0])  # shoulders 0.28 of the box wide
+    partial = kp.copy()
+    partial[0, 3, 2] = 0.2  # an ear unseen: a face turned or cut
+    unsure = kp.copy()
+    unsure[0, 5, 2] = 0.4  # a shoulder under bust_conf (0.5)
+    beside = kp.copy()
+    beside[0, 5:7, 0] = beside[0, 5:7, 0] + 2 * abs(kp[0, 5, 0] - kp[0, 6, 0])  # both to one side
+    high = kp.copy()
+    high[0, 5:7, 1] = kp[0, 0, 1] + 0.2 * abs(kp[0, 5, 0] - kp[0, 6, 0])  # level with the chin
+    wide_face = kp.copy()
+    wide_face[0, 3:5, 0] = [kp[0, 6, 0] + 1, kp[0, 5, 0] - 1]  # ears at the shoulders: a close-up
+    cases = ((kp, narrow), (partial, box), (unsure, box), (beside, box), (high, box), (wide_face, box))
+    for points, person in cases:
+        assert np.isnan(head_boxes(points, person)).all()
+    assert not np.isnan(head_boxes(kp, box)).any()  # the unaltered bust, for contrast
+
+
 class _OnePerson:
     def detect(self, images):
         kp = np.zeros((1, 17, 3), np.float32)
