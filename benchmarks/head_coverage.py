@@ -19,10 +19,13 @@ the free network: the smaller, the more of the body is left to pose).
     python benchmarks/head_coverage.py                   # the clips in ../shared/data/videos/intel
     python benchmarks/head_coverage.py --clip my.mp4 --frames 300
     python benchmarks/head_coverage.py --orl 3           # + ORL close-ups, 3 photos per person
+    python benchmarks/head_coverage.py --stills ../shared/data/faces/dlib_examples   # photos, summed
 
 ``--orl N`` adds ORL's close-ups (``../shared/data/faces/orl``, a face filling a 92×112 frame), N
 photos of each of the 40 people as the frames of one clip (libx264 CRF 12): the case where the
 detector's keypoints do not place a head well (docs/models.md, "Pinned where the head is").
+``--stills DIR`` (repeatable) adds every .jpg/.png in DIR, each photo as a one-frame clip, and a
+total line per folder: a check on framings the clips do not show (busts, crowds, portraits).
 """
 
 from __future__ import annotations
@@ -120,11 +123,22 @@ def main() -> int:
     )
     parser.add_argument("--frames", type=int, default=120)
     parser.add_argument("--orl", type=int, default=0, help="also ORL close-ups, N photos per person")
+    parser.add_argument(
+        "--stills", type=Path, action="append", default=[], help="a folder of photos (repeatable)"
+    )
     args = parser.parse_args()
     if not YUNET.is_file():
         print(f"needs YuNet at {YUNET} (../shared/models); set RECANON_SHARED to where shared/ is")
         return 2
-    clips = args.clip or [SHARED / "data" / "videos" / "intel" / name for name in CLIPS]
+    missing = [str(folder) for folder in args.stills if not folder.is_dir()]
+    if missing:
+        print(f"--stills takes folders of photos; not a folder: {', '.join(missing)}")
+        return 2
+    stills = [sorted(p for p in d.iterdir() if p.suffix.lower() in (".jpg", ".png")) for d in args.stills]
+    if args.clip or args.stills:
+        clips = list(args.clip or [])
+    else:
+        clips = [SHARED / "data" / "videos" / "intel" / name for name in CLIPS]
     scratch = tempfile.TemporaryDirectory()
     if args.orl:
         clips.append(orl_clip(Path(scratch.name) / "orl-close-ups.mp4", args.orl))
@@ -141,6 +155,22 @@ def main() -> int:
         print(
             f"{clip.name:46s} {r['frames']:6d} {r['regions']:7d} {r['heads_known']:10d} {r['faces']:6d} "
             f"{r['covered']:8d} {r['least']:6.2f} {100 * r['pinned_share']:6.1f}%"
+        )
+    for folder, photos in zip(args.stills, stills, strict=True):
+        total = {"regions": 0, "heads_known": 0, "faces": 0, "covered": 0}
+        least = []
+        for photo in photos:
+            r = coverage(photo, 1)
+            for key in total:
+                total[key] += r[key]
+            if r["faces"]:
+                least.append(r["least"])
+                if r["covered"] < r["faces"]:
+                    print(f"  {photo.name}: {r['faces'] - r['covered']} of {r['faces']} faces not covered")
+        print(
+            f"{folder.name + f' ({len(photos)} photos)':46s} {len(photos):6d} {total['regions']:7d} "
+            f"{total['heads_known']:10d} {total['faces']:6d} {total['covered']:8d} "
+            f"{min(least, default=float('nan')):6.2f}       -"
         )
     return 0
 
