@@ -228,7 +228,7 @@ def head_boxes(
         if (shoulders[:, 2] >= keypoint_conf).all():
             r = max(r, 0.35 * width)
         if not len(below):
-            if not _is_bust(points, float(box[2] - box[0]), bust_conf):
+            if not _is_bust(points, width, float(box[2] - box[0]), bust_conf):
                 continue
             r = max(r, 0.45 * width, 0.25 * (box[2] - box[0]))
             out[i] = (cx - 1.3 * r, cy - 1.6 * r, cx + 1.3 * r, cy + 1.3 * r)
@@ -242,16 +242,15 @@ def head_boxes(
     return out
 
 
-def _is_bust(points: np.ndarray, box_width: float, conf: float) -> bool:
+def _is_bust(points: np.ndarray, width: float, box_width: float, conf: float) -> bool:
     """A person seen from the waist up, not a close-up read as a body: all five face keypoints and both
-    shoulders confident (≥ ``conf``), the shoulders at least half their width below the lowest face
-    keypoint and on either side of the face, as wide as half the person box at least, and the face
-    (ear to ear) no wider than 0.6 of them. Measured on the shared clips and ORL's close-ups
+    shoulders confident (≥ ``conf``), the shoulders (``width`` apart) at least half their width below
+    the lowest face keypoint and on either side of the face, as wide as half the person box at least,
+    and the face (ear to ear) no wider than 0.6 of them. Measured on the shared clips and ORL's close-ups
     (docs/metrics.md, "Heads of people seen from the waist up")."""
     face, shoulders = points[list(FACE_KEYPOINTS)], points[[5, 6]]
     if not ((face[:, 2] >= conf).all() and (shoulders[:, 2] >= conf).all()):
         return False
-    width = float(np.hypot(*(shoulders[0, :2] - shoulders[1, :2])))
     spread = float(np.ptp(face[:, 0]))
     left, right = sorted(shoulders[:, 0])
     return bool(
