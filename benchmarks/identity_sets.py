@@ -14,15 +14,24 @@ real libx264 round trip (CRF 23, all images of a method as one sequence), then d
 
 0.5 = no identity, 1.0 = fully identifying. The other-images rates come with 95 % intervals from a
 bootstrap over the people (one person's photos are not independent). GX (and ``--gx`` weights, e.g. a
-head-pinned GX) is keyed with a random secret.
+head-pinned GX) is keyed with the DEMO deployment's secret (``examples/demo``).
+
+``--recover`` adds the recovery side of issue 4 on the same faces: the packaged GX's output after
+libx264, each region run through the sealed demo GY with the right secret (opened with the DEMO
+holder key) and with another deployment's secret, and pasted back as ``recanon recover --learned``
+pastes it; ``--attacker W`` also applies an unkeyed network trained without the secret
+(``learned_attacker.py --save W``). Those rows also give the PSNR over the anonymized regions
+against the raw photo.
 
     python benchmarks/identity_sets.py                         # blur, pixelate, the packaged GX
     python benchmarks/identity_sets.py --gx RUN/gx.safetensors --per-subject 5
+    python benchmarks/identity_sets.py --no-baselines --recover --attacker /tmp/attacker.safetensors
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import importlib.util
 import os
 from pathlib import Path
@@ -31,14 +40,18 @@ os.environ.setdefault("YOLO_OFFLINE", "1")
 
 import cv2
 import numpy as np
+import recanon_keys as rk
 from recanon_sdk.anonymizer import Anonymizer, AnonymizerConfig
 from recanon_sdk.detect.backend import create_pose_detector
 from recanon_sdk.evaluation import clustered_interval, face_embeddings, identity_scores
 from recanon_sdk.models.codec import x264_roundtrip
+from recanon_sdk.models.recover import TorchGenerator
+from recanon_sdk.models.sealed import open_sealed_gy
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("RECANON_SHARED", ROOT.parent / "shared"))
 ORL = SHARED / "data" / "faces" / "orl"
+DEMO = ROOT / "examples" / "demo"
 
 
 def orl_photos(per_subject: int) -> tuple[list[np.ndarray], list[int]]:
@@ -51,13 +64,41 @@ def orl_photos(per_subject: int) -> tuple[list[np.ndarray], list[int]]:
     return images, identities
 
 
+def region_psnr(produced: list[np.ndarray], raw: list[np.ndarray], regions: list[np.ndarray]) -> float:
+    """PSNR (dB) over the pixels of all ``regions`` of each photo, ``produced`` against ``raw``."""
+    squared, count = 0.0, 0
+    for out, ref, found in zip(produced, raw, regions, strict=True):
+        for x0, y0, x1, y1 in found:
+            diff = out[y0:y1, x0:x1].astype(np.float64) - ref[y0:y1, x0:x1].astype(np.float64)
+            squared += float((diff**2).sum())
+            count += diff.size
+    return float(10 * np.log10(255**2 / (squared / count))) if count else float("nan")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--gx", type=Path, action="append", default=[], help="more GX weights to measure")
     parser.add_argument("--per-subject", type=int, default=10, help="photos per ORL subject (≤ 10)")
+    parser.add_argument(
+        "--baselines",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="measure blur and pixelation too (--no-baselines: GX and its recovery only)",
+    )
+    parser.add_argument(
+        "--recover", action="store_true", help="add the demo GY with the right and a wrong secret"
+    )
+    parser.add_argument(
+        "--attacker",
+        type=Path,
+        default=None,
+        help="an unkeyed attacker's weights (learned_attacker.py --save) to apply as well",
+    )
     args = parser.parse_args()
+    if args.attacker is not None and not args.attacker.is_file():
+        parser.error(f"--attacker {args.attacker}: no such file; write one with learned_attacker.py --save")
     if importlib.util.find_spec("face_recognition") is None:
         print("needs dlib's embedder: pip install -e '.[eval]'")
         return 2
@@ -65,12 +106,15 @@ def main() -> int:
         print(f"needs ORL at {ORL} (../shared); set RECANON_SHARED to where shared/ is")
         return 2
     images, identities = orl_photos(args.per_subject)
-    secret = os.urandom(32)
-    methods: dict[str, AnonymizerConfig] = {
-        "blur": AnonymizerConfig(enhancer="blur"),
-        "pixelate": AnonymizerConfig(enhancer="pixelate"),
-        "GX (packaged)": AnonymizerConfig(enhancer="gx", model_secret=secret),
-    }
+    device = rk.load_device_key((DEMO / "DEMO-device.key").read_bytes(), passphrase=None)
+    holder = rk.load_holder_key((DEMO / "DEMO-holder.key").read_bytes(), passphrase=None)
+    deployment = rk.load_deployment((DEMO / "demo.deployment").read_bytes())
+    secret = rk.derive_model_secret(device, deployment)
+    methods: dict[str, AnonymizerConfig] = {}
+    if args.baselines:
+        methods["blur"] = AnonymizerConfig(enhancer="blur")
+        methods["pixelate"] = AnonymizerConfig(enhancer="pixelate")
+    methods["GX (packaged)"] = AnonymizerConfig(enhancer="gx", model_secret=secret)
     for weights in args.gx:
         methods[f"GX ({weights.parent.name})"] = AnonymizerConfig(
             enhancer="gx", model_secret=secret, gx_weights=str(weights)
@@ -78,13 +122,36 @@ def main() -> int:
     detector = create_pose_detector(AnonymizerConfig().detector)
     raw_after = x264_roundtrip(images, crf=23)  # the raw faces as the camera's video would hold them
     outputs: dict[str, list[np.ndarray]] = {"raw (after x264)": raw_after}
+    regions: list[np.ndarray] = []  # the packaged GX's regions in each photo
     for name, config in methods.items():
         anonymizer = Anonymizer(config, detector=detector)
         produced = []
         for image in images:
             anonymizer.reset()  # independent photos: no tracking across them
-            produced.append(anonymizer.process_frame(image)[0])
+            frame, people = anonymizer.process_frame(image)
+            produced.append(frame)
+            if name == "GX (packaged)":
+                found = people.region if people.region is not None else np.zeros((0, 4), int)
+                regions.append(np.asarray(found, dtype=np.int64).reshape(-1, 4))
         outputs[name] = x264_roundtrip(produced, crf=23)
+    if args.recover or args.attacker:
+        gy = open_sealed_gy(DEMO / "demo.gy.sealed", holder, deployment)
+        restorers: dict[str, TorchGenerator] = {}
+        if args.recover:
+            wrong = copy.copy(gy)  # the same GY weights, keyed with another deployment's secret
+            wrong.key = gy.model.key_for_secret(os.urandom(32), *gy.input_size)
+            restorers = {"GY, right secret": gy, "GY, wrong secret": wrong}
+        if args.attacker:
+            restorers["attacker (no secret)"] = TorchGenerator(args.attacker, None)
+        geometry = methods["GX (packaged)"].geometry
+        for name, net in restorers.items():
+            outputs[name] = [
+                geometry.paste(anon, found, net.run(geometry.extract(anon, found, net.input_size)))
+                for anon, found in zip(outputs["GX (packaged)"], regions, strict=True)
+            ]
+        print(f"GX's regions against the raw photo, {sum(len(r) for r in regions)} regions:")
+        for name in ["raw (after x264)", "GX (packaged)", *restorers]:
+            print(f"  {name:28s} PSNR {region_psnr(outputs[name], images, regions):6.2f} dB")
     names = list(outputs)
     embedded = face_embeddings(
         [im for im in images for _ in names], [outputs[n][i] for i in range(len(images)) for n in names]

@@ -9,6 +9,11 @@ per sample, then applies A to the held-out portraits anonymized under the demo d
 
     python benchmarks/learned_attacker.py --minutes 20
     python benchmarks/learned_attacker.py --gx RUN/gx.safetensors --gy RUN/gy.safetensors  # a trained pair
+    python benchmarks/learned_attacker.py --minutes 15 --save /tmp/attacker.safetensors  # keep it
+
+``--save`` writes the trained attacker (an unkeyed ``gy_unet_s``, safetensors) so that other
+measurements can apply it too: ``identity_sets.py --recover --attacker`` (ORL's 40 people) and
+``recovery_fidelity.py --attacker`` (real clips) report its re-identification next to GY's.
 
 A head-pinned GX (``pin.head``) gets the head boxes the packaged pose model finds on each raw portrait,
 as ``recanon eval`` and the pipeline give them; the attacker's pairs use the same boxes, so it learns
@@ -39,7 +44,7 @@ from recanon_sdk.models.codec import CodecStandIn
 from recanon_sdk.models.losses import psnr, ssim
 from recanon_sdk.models.recover import GYRecoverer, crops_to_tensor, tensor_to_crops
 from recanon_sdk.models.sealed import open_sealed_gy
-from recanon_sdk.models.weights import load_model
+from recanon_sdk.models.weights import load_model, save_model
 from recanon_sdk.training.data import PersonCrops, folder_records, split_indices
 from recanon_sdk.training.evaluate import x264_roundtrip
 
@@ -81,6 +86,9 @@ def main() -> int:
     parser.add_argument("--gx", type=Path, default=None, help="GX weights (default: the packaged GX)")
     parser.add_argument(
         "--gy", type=Path, default=None, help="plain GY weights of that run (default: the sealed demo GY)"
+    )
+    parser.add_argument(
+        "--save", type=Path, default=None, help="write the trained attacker here (.safetensors)"
     )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -124,6 +132,11 @@ def main() -> int:
                 flush=True,
             )
     attacker.eval()
+    if args.save is not None:
+        save_model(
+            args.save, attacker, "gy_unet_s", {"keyed": False}, SIZE, {"steps": step, "gx": str(gx_path)}
+        )
+        print(f"attacker written to {args.save}")
     print(
         f"attacker trained {step} steps in {(time.perf_counter() - started) / 60:.1f} min, batch {args.batch}"
     )

@@ -18,6 +18,11 @@ the sealed GY), so it runs from a fresh checkout. On the first ``--frames`` fram
 
     python benchmarks/recovery_fidelity.py --frames 120
     python benchmarks/recovery_fidelity.py --gx run/gx.safetensors --gy run/gy.safetensors  # a trial pair
+    python benchmarks/recovery_fidelity.py --attacker /tmp/attacker.safetensors  # + the keyless attacker
+
+``--attacker W`` adds a row for an unkeyed network trained without the secret
+(``learned_attacker.py --save W``), run on each region of the sidecar as GY is: what someone who
+has the video, its sidecar and GX's weights, but not the deployment's secret, gets back.
 """
 
 from __future__ import annotations
@@ -81,7 +86,15 @@ def main() -> int:
         default=None,
         help="plain GY weights of an experiment (.safetensors) instead of the sealed demo bundle",
     )
+    parser.add_argument(
+        "--attacker",
+        type=Path,
+        default=None,
+        help="an unkeyed attacker's weights (learned_attacker.py --save) to apply to each region too",
+    )
     args = parser.parse_args()
+    if args.attacker is not None and not args.attacker.is_file():
+        parser.error(f"--attacker {args.attacker}: no such file; write one with learned_attacker.py --save")
     if args.clip is not None and not args.clip.is_file():
         parser.error(f"--clip {args.clip}: no such file; give the path of a video or GIF")
     corridor = SHARED / "data/videos/intel/one-by-one-person-detection.mp4"
@@ -119,6 +132,8 @@ def main() -> int:
             "GY, wrong secret": Recoverer(holder, dep, gy=gy_wrong),
             "exact (sealed originals)": Recoverer(holder, dep),
         }
+        if args.attacker is not None:  # the regions come from the sidecar, as they would to an attacker
+            recoverers["attacker (no secret)"] = Recoverer(holder, dep, gy=GYRecoverer(args.attacker, None))
         streams = {}
         for name, rec in recoverers.items():
             inputs, mode = rec.check(out, exact=name.startswith("exact"))
