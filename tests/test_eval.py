@@ -339,3 +339,29 @@ def test_eval_gives_a_head_pinned_gx_the_heads_p_finds_on_the_raw_portraits(tmp_
     height, width = config.size
     for boxes in known:  # in the portrait's pixels
         assert ((boxes[:, 2] > 0) & (boxes[:, 0] < width) & (boxes[:, 3] > 0) & (boxes[:, 1] < height)).all()
+
+
+def test_eval_measures_a_keyless_attacker_next_to_gy(tmp_path):
+    need_shared(COCO)
+    from recanon_sdk.models import create_model
+    from recanon_sdk.models.weights import save_model
+
+    keyless = save_model(
+        tmp_path / "attacker.safetensors", create_model("gy_unet_s", keyed=False), "gy_unet_s",
+        {"keyed": False}, (128, 64),
+    )  # fmt: skip
+    gy = save_model(tmp_path / "gy.safetensors", create_model("gy_unet_s"), "gy_unet_s", {}, (128, 64))
+    base = EvalConfig(sources=[f"coco:{COCO}"], limit=4, methods=["gx"], reid=False, gy_weights=str(gy))
+    report = evaluate(replace(base, attacker_weights=str(keyless)), log=lambda line: None)
+    rows = report["sources"][f"coco:{COCO}"]["methods"]
+    assert list(rows) == ["gx", "gy_right", "gy_wrong", "attacker"]
+    assert 5 < rows["attacker"]["psnr"] < 60 and rows["attacker"]["psnr"] != rows["gx"]["psnr"]
+    write_report(report, tmp_path / "r")
+    assert "| attacker |" in (tmp_path / "r" / "report.md").read_text()
+    with pytest.raises(ValueError, match="are keyed; pass an unkeyed network"):  # GY is no attacker
+        evaluate(replace(base, attacker_weights=str(gy)), log=lambda line: None)
+    result = CliRunner().invoke(
+        app, ["eval", "--data", "folder:.", "--attacker", str(tmp_path / "nope"), "-o", str(tmp_path / "x")]
+    )
+    assert result.exit_code == 1 and "attacker weights" in result.stderr and "--save" in result.stderr
+    assert not (tmp_path / "x").exists()

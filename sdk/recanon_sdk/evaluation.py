@@ -16,12 +16,15 @@ CRF 23 by default) and is compared with the raw portrait:
   processed portraits, against the ground-truth keypoints, or, for unlabelled crops, against P's
   own prediction on the raw portrait (the teacher); over all 17 COCO keypoints, or with
   ``keypoints="body"`` over the 12 body keypoints alone (:func:`body_keypoints_only`);
-* **recovery** — the same for GY with the right and with a wrong deployment secret.
+* **recovery** — the same for GY with the right and with a wrong deployment secret, and, given an
+  unkeyed inverse of GX trained without any secret (``benchmarks/learned_attacker.py --save``), for
+  that ``attacker``: the honest bound of docs/security.md, on the same portraits as GY.
 
 Methods: ``raw`` (codec only: the ceiling), ``blur``, ``pixelate``, ``mask`` (the classic enhancers
 at their defaults), ``gx`` (the packaged or a given GX, keyed with a random secret), and, when GY
-weights are given, ``gy_right`` / ``gy_wrong``. Output: ``report.json``, ``report.md`` and
-``privacy_utility.png`` (AP against face detection rate, one point per method).
+weights are given, ``gy_right`` / ``gy_wrong``; with attacker weights, ``attacker``. Output:
+``report.json``, ``report.md`` and ``privacy_utility.png`` (AP against face detection rate, one
+point per method).
 
 >>> parse_source("coco:data/ann.json")
 ('coco', 'data/ann.json', None)
@@ -148,6 +151,9 @@ class EvalConfig:
     #: drawn with replacement, the same draws for every method (so rows compare pairwise), and the
     #: all-sources figure from the same draws. About 0.1 s per resample per method per 120 portraits.
     intervals: int = 0
+    #: An unkeyed network trained to undo GX without the secret (``benchmarks/learned_attacker.py
+    #: --save``): the ``attacker`` row applies it to GX's output after the codec, next to GY's rows.
+    attacker_weights: str | None = None
 
 
 def shared_suite(shared: str | Path | None = None) -> list[str]:
@@ -671,6 +677,19 @@ def psnr_ssim(raw: Sequence[np.ndarray], crops: Sequence[np.ndarray]) -> tuple[f
     return 10 * float(np.log10(1 / max(mse, 1e-12))), float(ssim(a, b))
 
 
+def _keyless(weights: str) -> Any:
+    """The attacker's network, refusing keyed weights (a GY with a secret is not an attacker)."""
+    from recanon_sdk.models.recover import GYRecoverer
+
+    try:
+        return GYRecoverer(weights, None)
+    except ValueError as error:  # a keyed model asks for a secret
+        raise ValueError(
+            f"attacker weights '{weights}' are keyed; pass an unkeyed network "
+            "(benchmarks/learned_attacker.py --save)"
+        ) from error
+
+
 def evaluate(config: EvalConfig, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Run every method on every source; return the numbers (also what :func:`write_report` writes)."""
     from recanon_sdk.training.evaluate import x264_roundtrip
@@ -738,6 +757,8 @@ def evaluate(config: EvalConfig, log: Callable[[str], None] = print) -> dict[str
 
             outputs["gy_right"] = GYRecoverer(config.gy_weights, secret).recover(outputs["gx"])
             outputs["gy_wrong"] = GYRecoverer(config.gy_weights, wrong).recover(outputs["gx"])
+        if config.attacker_weights and "gx" in outputs:
+            outputs["attacker"] = _keyless(config.attacker_weights).recover(outputs["gx"])
         reference = truth if labelled else teacher_keypoints(raw_predictions)
         if config.keypoints == "body":
             reference = body_keypoints_only(reference)

@@ -34,6 +34,14 @@ def eval_command(
             help="GY weights (.safetensors, a training output) to measure recovery.", show_default=False
         ),
     ] = None,
+    attacker: Annotated[
+        Path | None,
+        typer.Option(
+            help="An unkeyed inverse of GX trained without the secret (benchmarks/learned_attacker.py "
+            "--save) to measure next to GY: the honest bound of docs/security.md.",
+            show_default=False,
+        ),
+    ] = None,
     pose_weights: Annotated[
         str | None,
         typer.Option(
@@ -128,6 +136,11 @@ def eval_command(
             fail(f"data source '{source}': image folder '{images}' does not exist")
     if gy is not None and not gy.is_file():
         fail(f"GY weights '{gy}' do not exist")
+    if attacker is not None and not attacker.is_file():
+        fail(
+            f"attacker weights '{attacker}' do not exist",
+            "write them with benchmarks/learned_attacker.py --save",
+        )
     if pose_weights is not None and pose_weights not in PACKAGED_WEIGHTS and not Path(pose_weights).is_file():
         fail(f"pose weights '{pose_weights}' do not exist", "pass a .pt file or yolo11n-pose-gx")
     if out.exists() and not overwrite:
@@ -146,6 +159,7 @@ def eval_command(
         crf=crf,
         gx_weights=None if gx == "none" else (gx or DEFAULT_GX_WEIGHTS),
         gy_weights=None if gy is None else str(gy),
+        attacker_weights=None if attacker is None else str(attacker),
         pose_weights=pose_weights,
         reid=reid,
         heldout=heldout,
