@@ -365,3 +365,38 @@ def test_eval_measures_a_keyless_attacker_next_to_gy(tmp_path):
     )
     assert result.exit_code == 1 and "attacker weights" in result.stderr and "--save" in result.stderr
     assert not (tmp_path / "x").exists()
+
+
+def test_eval_measures_a_deployments_sealed_gy_keyed_like_its_gx(tmp_path):
+    """`recanon eval --bundle` opens the demo deployment's sealed GY in memory and keys GX with the
+    bundle's secret: GY then recovers (right secret), and gives GX's output back under another."""
+    inria = need_shared(SHARED / "data" / "images" / "inria_person")
+    from tests.conftest import ROOT
+
+    demo = ROOT / "examples" / "demo"
+    args = ["eval", "--data", f"folder:{inria}", "--heldout", "0.1", "--limit", "12", "--method", "gx"]
+    args += ["--no-reid", "--bundle", str(demo / "demo.gy.sealed"), "--key", str(demo / "DEMO-holder.key")]
+    result = CliRunner().invoke(app, [*args, "-d", str(demo / "demo.deployment"), "-o", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.stderr
+    report = json.loads((tmp_path / "r" / "report.json").read_text())
+    rows = report["sources"][f"folder:{inria}"]["methods"]
+    assert rows["gy_right"]["psnr"] > rows["gx"]["psnr"] + 3  # measured: about +7 dB
+    assert abs(rows["gy_wrong"]["psnr"] - rows["gx"]["psnr"]) < 0.5
+    assert report["config"]["gy_bundle"].endswith("demo.gy.sealed") and report["config"]["gy_weights"] is None
+    bad = CliRunner().invoke(app, [*args, "-o", str(tmp_path / "x")])  # no deployment given
+    assert bad.exit_code == 1 and "--bundle needs the holder key" in bad.stderr
+    bad = CliRunner().invoke(app, [*args, "--gy", str(demo / "demo.gy.sealed"), "-o", str(tmp_path / "x")])
+    assert bad.exit_code == 1 and "not both" in bad.stderr and not (tmp_path / "x").exists()
+
+
+def test_evaluate_refuses_two_gys_or_a_sealed_gy_without_a_secret():
+    from recanon_sdk.models import create_model
+    from recanon_sdk.models.recover import GYRecoverer
+
+    config = EvalConfig(sources=["folder:."], methods=["gx"], gy_weights="gy.safetensors")
+    keyless = GYRecoverer(create_model("gy_unet_s", keyed=False).state_dict(), None, arch="gy_unet_s",
+                          model_kwargs={"keyed": False})  # fmt: skip
+    with pytest.raises(ValueError, match="not both"):
+        evaluate(config, log=lambda line: None, sealed_gy=(keyless, bytes(32)))
+    with pytest.raises(ValueError, match="carries no deployment secret"):
+        evaluate(replace(config, gy_weights=None), log=lambda line: None, sealed_gy=(keyless, None))

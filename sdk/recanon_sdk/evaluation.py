@@ -34,6 +34,7 @@ point per method).
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from collections.abc import Callable, Sequence
@@ -154,6 +155,9 @@ class EvalConfig:
     #: An unkeyed network trained to undo GX without the secret (``benchmarks/learned_attacker.py
     #: --save``): the ``attacker`` row applies it to GX's output after the codec, next to GY's rows.
     attacker_weights: str | None = None
+    #: Where GY came from when it was opened from a sealed bundle (``evaluate(sealed_gy=…)``, ``recanon
+    #: eval --bundle``): recorded in the report only; GX is then keyed with the bundle's secret.
+    gy_bundle: str | None = None
 
 
 def shared_suite(shared: str | Path | None = None) -> list[str]:
@@ -690,8 +694,19 @@ def _keyless(weights: str) -> Any:
         ) from error
 
 
-def evaluate(config: EvalConfig, log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Run every method on every source; return the numbers (also what :func:`write_report` writes)."""
+def evaluate(
+    config: EvalConfig,
+    log: Callable[[str], None] = print,
+    *,
+    sealed_gy: tuple[Any, bytes | None] | None = None,
+) -> dict[str, Any]:
+    """Run every method on every source; return the numbers (also what :func:`write_report` writes).
+
+    ``sealed_gy``: a deployment's GY and secret as
+    :func:`~recanon_sdk.models.sealed.open_sealed_gy_with_secret` returns them, instead of plain
+    ``config.gy_weights``: GX is keyed with that secret, so the GY rows measure the deployment's own
+    recovery (``gy_wrong`` under a random secret), without GY's weights ever on disk.
+    """
     from recanon_sdk.training.evaluate import x264_roundtrip
 
     rng = np.random.default_rng(config.seed)
@@ -699,6 +714,21 @@ def evaluate(config: EvalConfig, log: Callable[[str], None] = print) -> dict[str
         bytes(rng.integers(0, 256, 32, dtype=np.uint8)),
         bytes(rng.integers(0, 256, 32, dtype=np.uint8)),
     )
+    gy_pair: tuple[Any, Any] | None = None  # GY with the right secret, the same GY with the wrong one
+    if sealed_gy is not None:
+        if config.gy_weights:
+            raise ValueError("give GY weights or a sealed GY, not both")
+        gy, secret_in_bundle = sealed_gy
+        if secret_in_bundle is None:
+            raise ValueError("the sealed GY carries no deployment secret: it cannot be keyed like GX")
+        secret = secret_in_bundle
+        wrong_gy = copy.copy(gy)  # the same weights, keyed with another (random) secret
+        wrong_gy.key = gy.model.key_for_secret(wrong, *gy.input_size).to(gy.device)
+        gy_pair = (gy, wrong_gy)
+    elif config.gy_weights:
+        from recanon_sdk.models.recover import GYRecoverer
+
+        gy_pair = (GYRecoverer(config.gy_weights, secret), GYRecoverer(config.gy_weights, wrong))
     yunet = config.yunet or str(
         Path(os.environ.get("RECANON_SHARED", Path(__file__).resolve().parents[2].parent / "shared"))
         / "models"
@@ -752,11 +782,9 @@ def evaluate(config: EvalConfig, log: Callable[[str], None] = print) -> dict[str
             else:
                 produced = _classic(name)(list(raw))
             outputs[name] = x264_roundtrip(produced, crf=config.crf)
-        if config.gy_weights and "gx" in outputs:
-            from recanon_sdk.models.recover import GYRecoverer
-
-            outputs["gy_right"] = GYRecoverer(config.gy_weights, secret).recover(outputs["gx"])
-            outputs["gy_wrong"] = GYRecoverer(config.gy_weights, wrong).recover(outputs["gx"])
+        if gy_pair is not None and "gx" in outputs:
+            outputs["gy_right"] = gy_pair[0].recover(outputs["gx"])
+            outputs["gy_wrong"] = gy_pair[1].recover(outputs["gx"])
         if config.attacker_weights and "gx" in outputs:
             outputs["attacker"] = _keyless(config.attacker_weights).recover(outputs["gx"])
         reference = truth if labelled else teacher_keypoints(raw_predictions)

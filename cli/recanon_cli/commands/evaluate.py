@@ -34,6 +34,40 @@ def eval_command(
             help="GY weights (.safetensors, a training output) to measure recovery.", show_default=False
         ),
     ] = None,
+    bundle: Annotated[
+        Path | None,
+        typer.Option(
+            help="A deployment's sealed GY bundle (instead of --gy): opened in memory with --key and "
+            "--deployment; GX is keyed with the bundle's secret, so the GY rows measure that deployment's "
+            "own recovery.",
+            show_default=False,
+            dir_okay=False,
+        ),
+    ] = None,
+    key: Annotated[
+        Path | None,
+        typer.Option(
+            "--key", "-k", help="Holder key that opens --bundle.", show_default=False, dir_okay=False
+        ),
+    ] = None,
+    deployment: Annotated[
+        Path | None,
+        typer.Option(
+            "--deployment",
+            "-d",
+            help="The deployment file --bundle is sealed for (default: $RECANON_DEPLOYMENT).",
+            envvar="RECANON_DEPLOYMENT",
+            show_default=False,
+            dir_okay=False,
+        ),
+    ] = None,
+    passphrase_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="File whose first line is the key's passphrase (else $RECANON_PASSPHRASE or a prompt).",
+            show_default=False,
+        ),
+    ] = None,
     attacker: Annotated[
         Path | None,
         typer.Option(
@@ -136,6 +170,14 @@ def eval_command(
             fail(f"data source '{source}': image folder '{images}' does not exist")
     if gy is not None and not gy.is_file():
         fail(f"GY weights '{gy}' do not exist")
+    if bundle is not None:
+        if gy is not None:
+            fail("give --gy (plain weights) or --bundle (a sealed GY), not both")
+        if key is None or deployment is None:
+            fail("--bundle needs the holder key that opens it and its deployment", "pass --key and -d")
+        for path, what in ((bundle, "GY bundle"), (key, "key file"), (deployment, "deployment file")):
+            if not path.is_file():
+                fail(f"the {what} '{path}' does not exist")
     if attacker is not None and not attacker.is_file():
         fail(
             f"attacker weights '{attacker}' do not exist",
@@ -153,6 +195,18 @@ def eval_command(
                 "recanon: note: re-identification skipped (pip install 'recanon[eval]')", markup=False
             )
             reid = False
+    sealed_gy = None
+    if bundle is not None:
+        import recanon_keys as rk
+        from recanon_sdk.models.sealed import open_sealed_gy_with_secret
+
+        from recanon_cli.commands.keys import _errors, _load_deployment, _load_private
+
+        assert key is not None and deployment is not None
+        with _errors():
+            dep = _load_deployment(deployment)
+            holder = _load_private(key, passphrase_file, "holder-key", rk.load_holder_key)
+            sealed_gy = open_sealed_gy_with_secret(bundle, holder, dep)
     config = EvalConfig(
         sources=list(data),
         limit=limit,
@@ -160,6 +214,7 @@ def eval_command(
         gx_weights=None if gx == "none" else (gx or DEFAULT_GX_WEIGHTS),
         gy_weights=None if gy is None else str(gy),
         attacker_weights=None if attacker is None else str(attacker),
+        gy_bundle=None if bundle is None else str(bundle),
         pose_weights=pose_weights,
         reid=reid,
         heldout=heldout,
@@ -168,7 +223,7 @@ def eval_command(
         **({"methods": list(dict.fromkeys(method))} if method else {}),
     )
     try:
-        report = evaluate(config, log=lambda line: stderr.print(line, markup=False))
+        report = evaluate(config, log=lambda line: stderr.print(line, markup=False), sealed_gy=sealed_gy)
     except (OSError, ValueError, KeyError) as error:
         fail(f"evaluation failed: {error}")
     for path in write_report(report, out):

@@ -32,7 +32,7 @@ from torch import nn
 from recanon_sdk.models.recover import GYRecoverer
 from recanon_sdk.models.weights import FORMAT
 
-__all__ = ["GY_MODEL_NAME", "open_sealed_gy", "seal_gy"]
+__all__ = ["GY_MODEL_NAME", "open_sealed_gy", "open_sealed_gy_with_secret", "seal_gy"]
 
 GY_MODEL_NAME = "gy"
 GY_MODEL_VERSION = "1"
@@ -81,6 +81,19 @@ def open_sealed_gy(
     device: str = "cpu",
 ) -> GYRecoverer:
     """Open a sealed GY bundle in memory and return a ready :class:`GYRecoverer` with its secret."""
+    return open_sealed_gy_with_secret(bundle, holder, deployment, device=device)[0]
+
+
+def open_sealed_gy_with_secret(
+    bundle: bytes | str | os.PathLike[str],
+    holder: rk.HolderKey,
+    deployment: rk.Deployment,
+    *,
+    device: str = "cpu",
+) -> tuple[GYRecoverer, bytes | None]:
+    """As :func:`open_sealed_gy`, also returning the deployment secret the bundle carries (``None`` for
+    an unkeyed GY): what a key holder needs to key GX the same way, e.g. to evaluate this
+    deployment's recovery (``recanon eval --bundle``). Both stay in memory."""
     payload = rk.open_sealed(
         bundle, holder, deployment=deployment, model_name=GY_MODEL_NAME, model_version=GY_MODEL_VERSION
     )
@@ -92,7 +105,7 @@ def open_sealed_gy(
     secret = bytes.fromhex(secret_hex) if isinstance(secret_hex, str) else None
     state: dict[str, torch.Tensor] = load_safetensors(payload)
     input_size = json.loads(meta.get("input_size") or "null")
-    return GYRecoverer(
+    gy = GYRecoverer(
         state,
         secret,
         device=device,
@@ -100,3 +113,4 @@ def open_sealed_gy(
         input_size=None if input_size is None else (int(input_size[0]), int(input_size[1])),
         model_kwargs=json.loads(meta.get("kwargs") or "{}"),
     )
+    return gy, secret
