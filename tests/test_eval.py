@@ -367,9 +367,10 @@ def test_eval_measures_a_keyless_attacker_next_to_gy(tmp_path):
     assert not (tmp_path / "x").exists()
 
 
-def test_eval_measures_a_deployments_sealed_gy_keyed_like_its_gx(tmp_path):
+def test_eval_measures_a_deployments_sealed_gy_keyed_like_its_gx(tmp_path, monkeypatch):
     """`recanon eval --bundle` opens the demo deployment's sealed GY in memory and keys GX with the
     bundle's secret: GY then recovers (right secret), and gives GX's output back under another."""
+    monkeypatch.delenv("RECANON_DEPLOYMENT", raising=False)  # "no deployment given" below means it
     inria = need_shared(SHARED / "data" / "images" / "inria_person")
     from tests.conftest import ROOT
 
