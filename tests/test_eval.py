@@ -282,7 +282,8 @@ def test_eval_command_refuses_bad_sources(tmp_path, monkeypatch):
 
     seen = []
 
-    def stop(config, log):
+    def stop(config, log, sealed_gy=None):
+        assert sealed_gy is None  # no --bundle given
         seen.append(config)
         raise ValueError("stopped here")
 
