@@ -244,6 +244,10 @@ def test_seal_gy_from_the_command_line(site, tmp_path):
     assert again.exit_code == 1 and "already exists" in again.stderr
     wrong = CliRunner().invoke(app, [*args[:2], str(folder / "run" / "out.mp4"), *args[3:], "--overwrite"])
     assert wrong.exit_code == 1 and "recanon: error:" in wrong.stderr
+    learned = recover(site, "--learned", "--bundle", tmp_path / "lobby.gy.sealed", "-o", tmp_path / "gy.mp4")
+    assert "learned recovery (GY) is an approximation" in learned.stderr and "--exact" in learned.stderr
+    exact = recover(site, "--exact", "-o", tmp_path / "exact.mp4")
+    assert "approximation" not in exact.stderr
 
 
 def test_recover_writes_stills_of_the_recovered_frames(site, tmp_path):

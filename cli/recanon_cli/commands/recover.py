@@ -184,6 +184,12 @@ def recover(
         fail(error.message, *([error.hint] if error.hint else []))
     except ValueError as error:
         fail(str(error))
+    if result.mode == "learned":  # said even with --quiet: it changes what the output is
+        stderr.print(
+            "recanon: note: learned recovery (GY) is an approximation: bodies come back, faces mostly "
+            "do not (docs/model-card.md); for evidence, recover --exact from sealed originals",
+            markup=False,
+        )
     if not quiet:
         stderr.print(
             f"[bold]recovered[/bold]  {result.selection.describe()} · {result.mode} · "
