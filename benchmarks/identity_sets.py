@@ -31,7 +31,6 @@ against the raw photo.
 from __future__ import annotations
 
 import argparse
-import copy
 import importlib.util
 import os
 from pathlib import Path
@@ -138,8 +137,7 @@ def main() -> int:
         gy = open_sealed_gy(DEMO / "demo.gy.sealed", holder, deployment)
         restorers: dict[str, TorchGenerator] = {}
         if args.recover:
-            wrong = copy.copy(gy)  # the same GY weights, keyed with another deployment's secret
-            wrong.key = gy.model.key_for_secret(os.urandom(32), *gy.input_size)
+            wrong = gy.with_secret(os.urandom(32))  # the same GY weights, another deployment's secret
             restorers = {"GY, right secret": gy, "GY, wrong secret": wrong}
         if args.attacker:
             restorers["attacker (no secret)"] = TorchGenerator(args.attacker, None)

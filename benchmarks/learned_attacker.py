@@ -156,8 +156,7 @@ def main() -> int:
         y_c = x264_roundtrip(y, crf=23)
         gy = GYRecoverer(args.gy, secret) if args.gy else open_sealed_gy(DEMO / "demo.gy.sealed", holder, dep)
         gy_right = gy.recover(y_c)
-        gy.key = gy.model.key_for_secret(os.urandom(32), *SIZE)  # another deployment's secret
-        gy_wrong = gy.recover(y_c)
+        gy_wrong = gy.with_secret(os.urandom(32)).recover(y_c)  # another deployment's secret
         outputs = {
             "GX (after x264)": y_c,
             "attacker A (no secret)": tensor_to_crops(

@@ -28,7 +28,6 @@ has the video, its sidecar and GX's weights, but not the deployment's secret, ge
 from __future__ import annotations
 
 import argparse
-import copy
 import importlib.util
 import os
 import tempfile
@@ -125,8 +124,7 @@ def main() -> int:
             gy_right = GYRecoverer(args.gy, secret)
         else:
             gy_right = open_sealed_gy(DEMO / "demo.gy.sealed", holder, dep)
-        gy_wrong = copy.copy(gy_right)  # the same GY weights, keyed with another deployment's secret
-        gy_wrong.key = gy_right.model.key_for_secret(wrong_secret, *gy_right.input_size)
+        gy_wrong = gy_right.with_secret(wrong_secret)  # the same GY weights, another deployment's secret
         recoverers = {
             "GY, right secret": Recoverer(holder, dep, gy=gy_right),
             "GY, wrong secret": Recoverer(holder, dep, gy=gy_wrong),

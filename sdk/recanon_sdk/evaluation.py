@@ -34,7 +34,6 @@ point per method).
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 from collections.abc import Callable, Sequence
@@ -722,13 +721,13 @@ def evaluate(
         if secret_in_bundle is None:
             raise ValueError("the sealed GY carries no deployment secret: it cannot be keyed like GX")
         secret = secret_in_bundle
-        wrong_gy = copy.copy(gy)  # the same weights, keyed with another (random) secret
-        wrong_gy.key = gy.model.key_for_secret(wrong, *gy.input_size).to(gy.device)
-        gy_pair = (gy, wrong_gy)
+        gy_pair = (gy, gy.with_secret(wrong))
     elif config.gy_weights:
         from recanon_sdk.models.recover import GYRecoverer
 
-        gy_pair = (GYRecoverer(config.gy_weights, secret), GYRecoverer(config.gy_weights, wrong))
+        gy = GYRecoverer(config.gy_weights, secret)
+        gy_pair = (gy, gy.with_secret(wrong))
+    attacker = _keyless(config.attacker_weights) if config.attacker_weights else None
     yunet = config.yunet or str(
         Path(os.environ.get("RECANON_SHARED", Path(__file__).resolve().parents[2].parent / "shared"))
         / "models"
@@ -785,8 +784,8 @@ def evaluate(
         if gy_pair is not None and "gx" in outputs:
             outputs["gy_right"] = gy_pair[0].recover(outputs["gx"])
             outputs["gy_wrong"] = gy_pair[1].recover(outputs["gx"])
-        if config.attacker_weights and "gx" in outputs:
-            outputs["attacker"] = _keyless(config.attacker_weights).recover(outputs["gx"])
+        if attacker is not None and "gx" in outputs:
+            outputs["attacker"] = attacker.recover(outputs["gx"])
         reference = truth if labelled else teacher_keypoints(raw_predictions)
         if config.keypoints == "body":
             reference = body_keypoints_only(reference)

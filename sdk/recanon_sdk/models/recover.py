@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,13 @@ class TorchGenerator:
         self.device = torch_device
         self.batch_size = batch_size
         self.key = key
+
+    def with_secret(self, deployment_secret: bytes) -> TorchGenerator:
+        """The same weights keyed with another deployment's secret (the weights are shared, not copied):
+        how GY with a wrong secret is measured."""
+        other = copy.copy(self)
+        other.key = self.model.key_for_secret(deployment_secret, *self.input_size).to(self.device)
+        return other
 
     @property
     def wants_heads(self) -> bool:
