@@ -9,6 +9,7 @@ A vector file is a header of ``name: value`` lines, one empty line, then the fil
             authentication_failed | wrong_key | wrong_passphrase | wrong_deployment | wrong_model
     kind: holder_key | device_key | holder_pub | deployment | bundle | sidecar | manifest
     comment: free text
+    allow_unsigned: "yes" opens a bundle vector with unsafe_allow_unsigned=True (an old v1 bundle)
     passphrase: the passphrase to open a holder_key/device_key vector
     identity: a one-line holder key file (unprotected) that opens a bundle vector
     deployment: a one-line deployment file the vector is checked against
@@ -28,14 +29,17 @@ import hashlib
 import io
 import json
 import sys
+import warnings
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
-from recanon_keys import deployments, identities, sealing
+from recanon_keys import deployments, identities, rewrapping, sealing
 from recanon_keys._format import bundle as bundle_fmt
 from recanon_keys._format import kdf, keyfile, stream
 from recanon_keys._format.encoding import canonical
+from recanon_keys.errors import UnsignedBundleWarning
 from recanon_keys.manifest import FileDigest, build_run_manifest, sign_manifest
 from recanon_keys.sidecar import SidecarSigner
 from recanon_keys.streams import SealedStreamWriter
@@ -80,6 +84,13 @@ class Fixtures:
         self.lobby2 = self.lobby._revise(
             holders=(self.alice.public, self.carol.public), device_key=self.device
         )
+        # the same deployment as an old recanon-deployment/v1 file (no audit keys)
+        self.lobby_v1 = deployments._sign(
+            replace(
+                self.lobby, version=1, holders=tuple(replace(h, audit_key=None) for h in self.lobby.holders)
+            ),
+            self.device,
+        )
 
     def identity_line(self, holder: identities.HolderKey) -> str:
         data = holder._to_bytes(
@@ -112,16 +123,28 @@ def flip(data: bytes, index: int, mask: int = 0x01) -> bytes:
     return bytes(out)
 
 
-def seal(fx: Fixtures, plain: bytes, seed: str, *, dep=None, model=("gy", "1.0")) -> bytes:
+SIGNED_BY_DEVICE = object()
+
+
+def seal(
+    fx: Fixtures, plain: bytes, seed: str, *, dep=None, model=("gy", "1.0"), signer=SIGNED_BY_DEVICE
+) -> bytes:
+    """A bundle sealed with fixed randomness; ``signer``: the device key that signs it (default the
+    lobby's device, ``None``: an unsigned v1 bundle, as recanon wrote before bundles were signed)."""
     out = io.BytesIO()
+    dep = dep or fx.lobby
+    device_key = fx.device if signer is SIGNED_BY_DEVICE else signer
+    if device_key is not None and device_key.key_id != dep.device.key_id:  # a forger: skip the check
+        dep = replace(dep, device=device_key.public)
     sealing._seal_stream(
         io.BytesIO(plain),
         out,
         size=len(plain),
         sha256=sha(plain),
-        deployment=dep or fx.lobby,
+        deployment=dep,
         model_name=model[0],
         model_version=model[1],
+        device_key=device_key,
         rng=Drbg(seed),
         now=NOW,
     )
@@ -129,7 +152,8 @@ def seal(fx: Fixtures, plain: bytes, seed: str, *, dep=None, model=("gy", "1.0")
 
 
 def craft_bundle(fx: Fixtures, plain: bytes, seed: str, *, sha256=None, nonces=None, chunks=None) -> bytes:
-    """A bundle made by hand (valid MAC), to express stream-level faults a correct sealer never makes."""
+    """A bundle made by hand (valid signature and MAC), to express stream-level faults a correct sealer
+    never makes."""
     rng = Drbg(seed)
     data_key, salt = rng(32), rng(bundle_fmt.SALT_SIZE)
     recipients = tuple(bundle_fmt.wrap(data_key, h.key_id, h.public_key, rng) for h in fx.lobby.holders)
@@ -142,6 +166,7 @@ def craft_bundle(fx: Fixtures, plain: bytes, seed: str, *, sha256=None, nonces=N
         created=NOW,
         payload_salt=salt,
         recipients=recipients,
+        device_key=fx.device,
     )
     aead = ChaCha20Poly1305(bundle_fmt.payload_key(data_key, salt))
     parts = chunks or [
@@ -265,6 +290,20 @@ def build_vectors() -> dict[str, bytes]:
         kind="holder_pub",
         comment="the all-zero X25519 point",
     )
+    v["holder_pub_v1_ok"] = vector(
+        replace(fx.alice.public, audit_key=None).to_bytes(),
+        expect="ok",
+        kind="holder_pub",
+        key_id=fx.alice.key_id,
+        comment="an old recanon-holder-pub/v1 file: no audit key",
+    )
+
+    v["holder_pub_audit_key_damaged"] = vector(
+        redoc(pub, lambda o: o.update(audit_key=base64.b64encode(fx.bob.public.audit_key).decode())),
+        expect="invalid_format",
+        kind="holder_pub",
+        comment="audit key changed, checksum kept",
+    )
 
     # --- deployments -------------------------------------------------------------------------------
     d = dict(kind="deployment")
@@ -290,6 +329,21 @@ def build_vectors() -> dict[str, bytes]:
     v["deployment_wrong_type"] = vector(pub, expect="wrong_file_type", **d)
     v["deployment_duplicate_field"] = vector(
         dep_bytes.replace(b'"name":"lobby"', b'"name":"lobby","name":"lobby"'), expect="invalid_format", **d
+    )
+    v["deployment_v1_ok"] = vector(
+        fx.lobby_v1.to_bytes(), expect="ok", **d, comment="an old recanon-deployment/v1 file: no audit keys"
+    )
+    v["deployment_audit_key_swapped"] = vector(
+        redoc(dep_bytes, lambda o: o["holders"][0].update(audit_key=o["holders"][1]["audit_key"])),
+        expect="authentication_failed",
+        **d,
+        comment="alice's audit key replaced by bob's, signature kept",
+    )
+    v["deployment_audit_key_missing"] = vector(
+        redoc(dep_bytes, lambda o: o["holders"][0].pop("audit_key")),
+        expect="invalid_format",
+        **d,
+        comment="a v2 holder entry without its audit key",
     )
 
     # --- bundles -----------------------------------------------------------------------------------
@@ -347,9 +401,72 @@ def build_vectors() -> dict[str, bytes]:
         comment="MAC and tags valid, header SHA-256 wrong: nothing is returned",
     )
     v["bundle_unsupported_version"] = vector(
-        redoc(ok[:header_len], lambda o: o.update(format="recanon-bundle/v2")) + ok[header_len:],
+        redoc(ok[:header_len], lambda o: o.update(format="recanon-bundle/v3")) + ok[header_len:],
         expect="unsupported_version",
         **b,
+    )
+    # Sender authentication: only the deployment's device key signs bundles holders accept
+    unsigned = seal(fx, small, "bundle_unsigned", signer=None)
+    v["bundle_unsigned_refused"] = vector(
+        unsigned,
+        expect="authentication_failed",
+        **b,
+        comment="a v1 bundle (no signature): anyone with the deployment file can make one",
+    )
+    v["bundle_unsigned_allowed_ok"] = vector(
+        unsigned,
+        expect="ok",
+        **b,
+        allow_unsigned="yes",
+        payload=sha(small),
+        comment="the same, opened with unsafe_allow_unsigned=True (an old bundle, with a warning)",
+    )
+    v["bundle_foreign_signer"] = vector(
+        seal(fx, small, "bundle_foreign", signer=fx.other_device),
+        expect="authentication_failed",
+        **b,
+        comment="sealed to lobby's holders, signed by device cam-99 (not lobby's)",
+    )
+    sig = base64.b64decode(hdr["sig"])
+    v["bundle_signature_bad"] = vector(
+        redoc(ok[:header_len], lambda o: o.update(sig=base64.b64encode(flip(sig, 7)).decode()))
+        + ok[header_len:],
+        expect="authentication_failed",
+        **b,
+        comment="one signature bit flipped (the MAC is over the altered line too: refused before it)",
+    )
+    forged = seal(fx, small, "bundle_forged", signer=fx.other_device)
+    v["bundle_signer_claimed"] = vector(
+        redoc(forged[: forged.index(b"\n") + 1], lambda o: o.update(signer=fx.device.key_id))
+        + forged[forged.index(b"\n") + 1 :],
+        expect="authentication_failed",
+        **b,
+        comment="signed by cam-99 but naming lobby's device as signer",
+    )
+    v["bundle_signature_stripped"] = vector(
+        redoc(ok[:header_len], lambda o: (o.pop("sig"), o.pop("signer"))) + ok[header_len:],
+        expect="invalid_format",
+        **b,
+        comment="signer and sig removed from a v2 header",
+    )
+    v["bundle_downgraded"] = vector(
+        redoc(
+            ok[:header_len], lambda o: (o.pop("sig"), o.pop("signer"), o.update(format="recanon-bundle/v1"))
+        )
+        + ok[header_len:],
+        expect="authentication_failed",
+        **b,
+        comment="a v2 bundle relabelled v1 without its signature: refused as unsigned",
+    )
+    v["bundle_downgraded_allowed"] = vector(
+        redoc(
+            ok[:header_len], lambda o: (o.pop("sig"), o.pop("signer"), o.update(format="recanon-bundle/v1"))
+        )
+        + ok[header_len:],
+        expect="authentication_failed",
+        **b,
+        allow_unsigned="yes",
+        comment="the same with unsafe_allow_unsigned=True: the header MAC still fails",
     )
     v["bundle_wrong_type"] = vector(dep_bytes, expect="wrong_file_type", **b)
     v["bundle_not_recanon"] = vector(b"\x00\x00\x00\x18ftypmp42" + bytes(16), expect="invalid_format", **b)
@@ -401,8 +518,14 @@ def build_vectors() -> dict[str, bytes]:
 
     # Re-wrap and rotation
     rewrapped = io.BytesIO()
-    sealing._rewrap_stream(
-        io.BytesIO(ok), rewrapped, fx.alice, deployment=fx.lobby2, rng=Drbg("rewrap"), what="x"
+    rewrapping._rewrap_stream(
+        io.BytesIO(ok),
+        rewrapped,
+        fx.alice,
+        deployment=fx.lobby2,
+        device_key=fx.device,
+        rng=Drbg("rewrap"),
+        what="x",
     )
     lobby2 = fx.lobby2.to_bytes().decode().rstrip("\n")
     v["bundle_rewrapped_ok"] = vector(
@@ -419,8 +542,15 @@ def build_vectors() -> dict[str, bytes]:
         comment="bob was removed",
     )
     rotated = io.BytesIO()
-    sealing._rotate_stream(
-        io.BytesIO(ok_two), rotated, fx.bob, deployment=fx.lobby2, rng=Drbg("rotate"), now=NOW, what="x"
+    rewrapping._rotate_stream(
+        io.BytesIO(ok_two),
+        rotated,
+        fx.bob,
+        deployment=fx.lobby2,
+        device_key=fx.device,
+        rng=Drbg("rotate"),
+        now=NOW,
+        what="x",
     )
     v["bundle_rotated_ok"] = vector(
         rotated.getvalue(),
@@ -428,6 +558,26 @@ def build_vectors() -> dict[str, bytes]:
         **{**b, "deployment": lobby2},
         payload=sha(two),
         comment="fresh data key, wrapped to alice and carol",
+    )
+    resigned = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnsignedBundleWarning)  # re-signing an old bundle, as meant
+        rewrapping._rewrap_stream(
+            io.BytesIO(unsigned),
+            resigned,
+            fx.alice,
+            deployment=fx.lobby,
+            device_key=fx.device,
+            rng=Drbg("resign"),
+            what="x",
+            unsafe_allow_unsigned=True,
+        )
+    v["bundle_unsigned_rewrapped_ok"] = vector(
+        resigned.getvalue(),
+        expect="ok",
+        **b,
+        payload=sha(small),
+        comment="an unsigned v1 bundle re-wrapped by alice with the device key: now signed (v2)",
     )
 
     # --- sidecars ----------------------------------------------------------------------------------
