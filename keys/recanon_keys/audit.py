@@ -179,8 +179,8 @@ def verify_audit_log(
     if expect_head is not None and not _HEAD_RE.fullmatch(expect_head):
         raise ValueError("the expected head is a SHA-256 in 64 lowercase hex digits")
     given = audit_keys or {}
-    pinned = deployment.pins_audit_keys or all(h.key_id in given for h in deployment.holders)
-    report = AuditReport(pinned=pinned)
+    explicit = bool(deployment.holders) and all(h.key_id in given for h in deployment.holders)
+    report = AuditReport(pinned=deployment.pins_audit_keys or explicit)
     what = f"the audit log {os.fspath(path)}"
     prev = genesis(deployment.deployment_id)
     try:
@@ -208,8 +208,8 @@ def verify_audit_log(
                 problem = (
                     f"line {number} was written by {entry.holder}, who is not a holder of this deployment"
                 )
-            elif (pinned := _pinned_key(deployment, audit_keys, entry.holder)) not in (None, entry.signer):
-                problem = _signer_problem(number, entry, deployment, pinned)
+            elif (expected := _pinned_key(deployment, audit_keys, entry.holder)) not in (None, entry.signer):
+                problem = _signer_problem(number, entry, deployment, expected)
             elif report.holders.setdefault(entry.holder, entry.signer) != entry.signer:
                 problem = _signer_problem(number, entry, deployment, None)
             if problem:
