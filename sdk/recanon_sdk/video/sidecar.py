@@ -15,6 +15,7 @@ crash leaves a valid prefix; the file only gets its final name after the end lin
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -330,8 +331,10 @@ def _frame_poses(record: dict[str, Any], where: str) -> FramePoses:
     try:
         time = record.get("time")
         pts = record.get("pts")
-        if time is not None and (isinstance(time, bool) or not isinstance(time, int | float)):
-            raise TypeError("'time' is not a number")
+        if time is not None and (
+            isinstance(time, bool) or not isinstance(time, int | float) or not math.isfinite(time)
+        ):
+            raise TypeError("'time' is not a finite number")
         if pts is not None and (isinstance(pts, bool) or not isinstance(pts, int)):
             raise TypeError("'pts' is not an integer")
         events = record.get("events", [])
