@@ -72,3 +72,37 @@ def test_only_regular_files_are_pinned(tmp_path):
         PinnedFile(tmp_path)
     with pytest.raises(FileNotFoundError):
         PinnedFile(tmp_path / "missing")
+
+
+def test_a_video_rewritten_while_ffmpeg_reads_it_is_caught_even_if_ffmpeg_swallows_the_error(tmp_path):
+    import av
+    import numpy as np
+    from recanon_sdk.recovery.restore import PinnedVideoSource
+
+    path = tmp_path / "noise.mkv"
+    rng = np.random.default_rng(0)
+    with av.open(str(path), "w") as container:  # lossless noise: megabytes in a few frames
+        stream = container.add_stream("libx264rgb", rate=25, options={"qp": "0", "preset": "ultrafast"})
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "rgb24"
+        for i in range(40):
+            frame = av.VideoFrame.from_ndarray(rng.integers(0, 256, (240, 320, 3), np.uint8), format="rgb24")
+            frame.pts = i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    size = path.stat().st_size
+    assert size > 5 * BLOCK_SIZE  # more blocks than the cache holds
+    files = PinnedFiles()
+    files.open(path).read()  # the check: every block hashed
+    clean = [f.image for f in PinnedVideoSource(path, files)]
+    with open(path, "r+b") as handle:  # rewritten in place after the check, past the header
+        handle.seek(3 * BLOCK_SIZE)
+        handle.write(np.random.default_rng(1).integers(0, 256, BLOCK_SIZE, np.uint8).tobytes())
+    seen = []
+    with pytest.raises(FileChanged):  # raised through FFmpeg, or, where FFmpeg ends quietly, after
+        for frame in PinnedVideoSource(path, files):
+            seen.append(frame.image)
+        files.raise_if_changed()
+    assert all(np.array_equal(a, b) for a, b in zip(seen, clean, strict=False))  # never the new bytes
+    with pytest.raises(FileChanged):
+        files.raise_if_changed()
+    files.close()

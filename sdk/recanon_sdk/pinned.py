@@ -36,6 +36,7 @@ b'verified bytes'
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import io
@@ -69,12 +70,15 @@ class PinnedFile:
         first = os.fstat(self._fd)
         if not stat.S_ISREG(first.st_mode):
             os.close(self._fd)
+            self._fd = -1
             raise OSError(errno.EINVAL, "not a regular file", str(self.path))
         self._opened = first
         self._hashes: list[bytes] = []
         self._size: int | None = None  # known once the last (short) block has been recorded
         self._cache: OrderedDict[int, bytes] = OrderedDict()
         self._lock = threading.Lock()
+        #: Set once a read found the file changed (see :meth:`PinnedFiles.raise_if_changed`).
+        self.changed = False
 
     # -- blocks ----------------------------------------------------------------------------------
 
@@ -90,6 +94,7 @@ class PinnedFile:
         return b"".join(parts)
 
     def _changed(self) -> FileChanged:
+        self.changed = True  # sticky: a reader (e.g. FFmpeg's) may swallow the exception
         return FileChanged(
             f"'{self.path.name}' changed on disk after it was verified",
             hint="nothing is used from a file that changes while recanon reads it; "
@@ -167,6 +172,12 @@ class PinnedFile:
                 self._fd = -1
             self._cache.clear()
 
+    def __del__(self) -> None:
+        if getattr(self, "_fd", -1) >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = -1
+
 
 class _PinnedRaw(io.RawIOBase):
     def __init__(self, pinned: PinnedFile) -> None:
@@ -227,7 +238,15 @@ class PinnedFiles:
         """A reader of ``path``'s pinned bytes (pinned at the first call for that path)."""
         return self.pin(path).reader()
 
+    def raise_if_changed(self) -> None:
+        """Raise :class:`FileChanged` if any read so far found a file changed (cheap; no reading)."""
+        for pinned in self._files.values():
+            if pinned.changed:
+                raise pinned._changed()
+
     def check_unchanged(self) -> None:
+        """:meth:`PinnedFile.check_unchanged` for every file (reads them all again)."""
+        self.raise_if_changed()
         for pinned in self._files.values():
             pinned.check_unchanged()
 

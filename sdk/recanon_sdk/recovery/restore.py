@@ -63,9 +63,15 @@ def restore_frames(
 ) -> Iterator[tuple[Frame, np.ndarray, np.ndarray]]:
     """Yield ``(anonymized frame, recovered image, restored regions (k, 4))`` for every frame, in order.
 
-    Only for audited inputs (the caller wrote the audit entry): the sealed originals are opened here.
-    ``source``: the pinned video to read (default: a new one over ``inputs``).
+    Only for audited inputs (``inputs.audit_entry``, set once the caller wrote the audit entry): the
+    sealed originals are opened here. ``source``: the pinned video to read (default: a new one).
     """
+    if inputs.audit_entry is None:
+        raise RecoveryError(
+            "these inputs were checked but their recovery was not logged: nothing is decrypted "
+            "without an audit entry",
+            hint="use Recoverer.recover(...) or process_video(...), which write the entry first",
+        )
     geometry = _geometry_of(inputs.header)
     originals = _open_originals(inputs, holder, deployment) if mode == "exact" else None
     poses_iter = Sidecar(inputs.sidecar, opener=inputs.pins.open).frames()
@@ -89,6 +95,7 @@ def restore_frames(
                 image[mask] = source_image[mask]
                 restored = selected
         yield frame, image, restored
+    inputs.pins.raise_if_changed()  # FFmpeg ends a stream quietly when a read raises
     if source.stopped_early:
         raise InputError(f"'{inputs.video.name}': {source.stopped_early}", hint="get an intact copy")
     if next(poses_iter, None) is not None:
