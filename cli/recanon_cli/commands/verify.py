@@ -9,6 +9,7 @@ import recanon_keys as rk
 import typer
 
 from recanon_cli._console import fail, stdout
+from recanon_cli._untrusted import fail_clean, say
 
 
 def verify(
@@ -50,11 +51,23 @@ def verify(
             show_default=False,
         ),
     ] = None,
+    allow_rename: Annotated[
+        bool,
+        typer.Option(
+            "--allow-rename",
+            help="Accept an output whose file name differs from the name the device signed (default: "
+            "such an output fails: it may be another run's files copied over this one).",
+        ),
+    ] = False,
 ) -> None:
     """Verify that an output, its pose sidecar and its run manifest are what the deployment's device signed.
 
-    Names exactly what does not match (the file, and the first altered sidecar line). Exit code 0 when
-    everything verifies, 1 otherwise.
+    Names exactly what does not match (the file, and the first altered sidecar line), and prints what
+    was signed: input and output names, run id, start and end, frame count. The video must carry the
+    name the device signed (see --allow-rename). Sealed originals (X.originals.sealed) that the signed
+    sidecar names are checked against their signed size and SHA-256 when present; when absent, that is
+    printed (ABSENT) but is no failure: the output itself is intact, only exact recovery is impossible
+    (recanon recover --exact refuses). Exit code 0 when everything verifies, 1 otherwise.
 
     Examples:
 
@@ -83,27 +96,44 @@ def verify(
         _verify_audit_log(audit_log, dep, expect_head)
     if output is None:
         return
-    report = rk.verify_output(output, deployment=dep)
-    stdout.print(
-        f"{output}: deployment {dep.name!r} ({dep.deployment_id}), device {dep.device.key_id}", markup=False
-    )
+    _verify_output(output, dep, allow_rename=allow_rename)
+
+
+def _verify_output(output: Path, dep: rk.Deployment, *, allow_rename: bool) -> None:
+    from recanon_sdk.errors import RecanonError
+    from recanon_sdk.verification import verify_run
+
+    try:
+        result = verify_run(output, deployment=dep, allow_rename=allow_rename)
+    except RecanonError as error:
+        fail_clean(error.message, error.hint)
+    result.pins.close()
+    report = result.report
+    say(stdout, f"{output}: deployment {dep.name!r} ({dep.deployment_id}), device {dep.device.key_id}")
     for check in report.checks:
-        mark = "ok  " if check.ok else "FAIL"
-        stdout.print(f"  {mark} {check.name}: {check.detail}", markup=False)
+        say(stdout, f"  {'ok  ' if check.ok else 'FAIL'} {check.name}: {check.detail}")
+    if result.originals == "absent":
+        say(stdout, f"  ABSENT originals: {result.originals_detail}")
+    elif result.originals == "none":
+        say(stdout, f"  none originals: {result.originals_detail}")
+    if result.signed is not None:
+        say(stdout, f"  signed: {result.signed.describe()}")
     if not report.ok:
         failures = report.failures()
         lines = [c.line for c in failures if c.line is not None]
-        fail(
+        renamed = any(c.name == "video" and "signed as" in c.detail for c in failures)
+        fail_clean(
             f"{output} does not verify: {', '.join(c.name for c in failures)}",
             *([f"the first altered sidecar line is line {lines[0]}"] if lines else []),
+            *(["if you renamed the output yourself, pass --allow-rename"] if renamed else []),
             "do not rely on the failing files; get intact copies from the device's operator",
         )
     m = report.manifest
     if m is not None:
-        stdout.print(
+        say(
+            stdout,
             f"  verified: run {m.sidecar.run_id}, {m.started:%Y-%m-%d %H:%M:%S} to "
             f"{m.finished:%H:%M:%S} UTC, {m.tool_name} {m.tool_version}",
-            markup=False,
         )
 
 
