@@ -312,3 +312,16 @@ def test_open_takes_the_deployment_from_the_environment_or_says_what_is_missing(
     rec = Recoverer.open(key=tmp_path / "alice.key")
     assert rec.deployment.deployment_id == site["dep"].deployment_id
     assert rec.audit_log == tmp_path / "lobby.audit.jsonl"
+
+
+def test_the_sdk_refuses_an_unprotected_holder_key_that_others_can_read(site, tmp_path):
+    import os
+
+    key = tmp_path / "alice.key"
+    rk.save_private_key(key, site["alice"], passphrase=None, unsafe_no_passphrase=True)
+    (tmp_path / "lobby.deployment").write_bytes(site["dep"].to_bytes())
+    os.chmod(key, 0o644)
+    with pytest.raises(RecoveryError, match="other users can read it"):
+        Recoverer.open(key=key, deployment=tmp_path / "lobby.deployment")
+    os.chmod(key, 0o600)
+    assert Recoverer.open(key=key, deployment=tmp_path / "lobby.deployment").deployment is not None

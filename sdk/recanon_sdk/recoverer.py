@@ -429,9 +429,9 @@ def _load_deployment(path: Path) -> rk.Deployment:
 
 
 def _load_holder(path: Path, passphrase: str | None) -> rk.HolderKey:
+    """The holder key at ``path``: read bounded, refused when it has no passphrase and others can read it."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(64 * 1024 + 1)
+        data = rk.read_private_key_file(path, kind="holder-key")
     except OSError as error:
         raise RecoveryError(f"cannot read the key file '{path}': {error.strerror}") from None
     return rk.load_holder_key(data, passphrase=passphrase, what=str(path))
