@@ -41,8 +41,8 @@ os.environ.setdefault("YOLO_OFFLINE", "1")
 import cv2
 import numpy as np
 from recanon_sdk import evaluation as E
+from recanon_sdk.crops import head_pin_masks
 from recanon_sdk.enhance import make_enhancer
-from recanon_sdk.enhance.portraits import head_pin_masks
 from recanon_sdk.training.data import shared_data_dir
 from recanon_sdk.training.evaluate import x264_roundtrip
 

@@ -45,7 +45,7 @@ from recanon_sdk.detect.backend import create_pose_detector
 from recanon_sdk.evaluation import clustered_interval, face_embeddings, identity_scores
 from recanon_sdk.models.codec import x264_roundtrip
 from recanon_sdk.models.recover import TorchGenerator
-from recanon_sdk.models.sealed import open_sealed_gy
+from recanon_sdk.runtime.sealed_gy import open_sealed_gy
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("RECANON_SHARED", ROOT.parent / "shared"))

@@ -43,8 +43,8 @@ from recanon_sdk.models import create_model
 from recanon_sdk.models.codec import CodecStandIn
 from recanon_sdk.models.losses import psnr, ssim
 from recanon_sdk.models.recover import GYRecoverer, crops_to_tensor, tensor_to_crops
-from recanon_sdk.models.sealed import open_sealed_gy
 from recanon_sdk.models.weights import load_model, save_model
+from recanon_sdk.runtime.sealed_gy import open_sealed_gy
 from recanon_sdk.training.data import PersonCrops, folder_records, split_indices
 from recanon_sdk.training.evaluate import x264_roundtrip
 

@@ -234,14 +234,14 @@ def portrait_crops(
 
 def resampled(crops: Sequence[np.ndarray], size: tuple[int, int]) -> list[np.ndarray]:
     """The crops taken to a generator's input ``size`` (h, w) and back, exactly as the pipeline
-    resamples them around GX and GY (:mod:`recanon_sdk.enhance.portraits`), with no network between:
+    resamples them around GX and GY (:mod:`recanon_sdk.crops`), with no network between:
     what any generator at that size can at best give back.
 
     >>> out = resampled([np.full((256, 128, 3), 200, np.uint8)], (128, 64))
     >>> out[0].shape, int(out[0].min()), int(out[0].max())
     ((256, 128, 3), 200, 200)
     """
-    from recanon_sdk.enhance.portraits import batch_to_crops, crops_to_batch
+    from recanon_sdk.crops import batch_to_crops, crops_to_batch
 
     return batch_to_crops(crops_to_batch(crops, size), [c.shape for c in crops])
 
@@ -702,7 +702,7 @@ def evaluate(
     """Run every method on every source; return the numbers (also what :func:`write_report` writes).
 
     ``sealed_gy``: a deployment's GY and secret as
-    :func:`~recanon_sdk.models.sealed.open_sealed_gy_with_secret` returns them, instead of plain
+    :func:`~recanon_sdk.runtime.sealed_gy.open_sealed_gy_with_secret` returns them, instead of plain
     ``config.gy_weights``: GX is keyed with that secret, so the GY rows measure the deployment's own
     recovery (``gy_wrong`` under a random secret), without GY's weights ever on disk.
     """
@@ -767,7 +767,7 @@ def evaluate(
                 if gx is None:
                     continue
                 if getattr(gx, "wants_heads", False):  # where the faces are, as the detector sees them
-                    from recanon_sdk.enhance.portraits import head_pin_masks
+                    from recanon_sdk.crops import head_pin_masks
 
                     heads = [portrait_heads(people) for people in raw_predictions]
                     produced = gx.enhance(list(raw), heads=heads)  # type: ignore[call-arg]

@@ -198,7 +198,7 @@ def eval_command(
     sealed_gy = None
     if bundle is not None:
         import recanon_keys as rk
-        from recanon_sdk.models.sealed import open_sealed_gy_with_secret
+        from recanon_sdk.runtime.sealed_gy import open_sealed_gy_with_secret
 
         from recanon_cli.commands.keys import _errors, _load_deployment, _load_private
 

@@ -25,7 +25,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from recanon_sdk import __version__
+from recanon_sdk._version import __version__
 from recanon_sdk.errors import SidecarError
 from recanon_sdk.types import KEYPOINT_NAMES, SKELETON, People
 from recanon_sdk.video.atomic import commit, discard, temporary_name

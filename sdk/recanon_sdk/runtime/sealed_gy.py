@@ -1,11 +1,13 @@
-"""GY in a sealed bundle: weights plus the deployment secret, opened in memory by a key holder.
+"""GY in a sealed bundle, in both of its forms, opened in memory by a key holder.
 
-The payload of a ``recanon-bundle/v2`` bundle with model name ``gy`` is a safetensors file (never
-pickle) whose metadata is that of :func:`~recanon_sdk.models.weights.save_model` plus
-``deployment_secret`` (hex, 32 bytes) in ``extra``. :func:`seal_gy` makes one from a trained GY,
-signed with the deployment's device key; :func:`open_sealed_gy` checks that signature against the
-deployment before it decrypts anything, and opens the bundle without ever writing the weights or
-the secret to disk.
+* ``gy`` (torch): a safetensors file (never pickle) whose metadata is that of
+  :func:`~recanon_sdk.models.weights.save_model` plus ``deployment_secret`` (hex, 32 bytes) in
+  ``extra``; :func:`seal_gy` makes one from a trained GY, :func:`open_sealed_gy` opens it.
+* ``gy-onnx`` (ONNX Runtime, no torch): GY exported with the deployment key inside
+  (:func:`seal_gy_onnx`, :func:`open_sealed_gy_onnx`).
+
+Every bundle is signed with the deployment's device key; the openers check that signature against
+the deployment before they decrypt anything, and never write the weights or the secret to disk.
 
 >>> import recanon_keys as rk
 >>> from recanon_sdk.models import create_model
@@ -24,19 +26,31 @@ import json
 import os
 import struct
 from collections.abc import Mapping
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import recanon_keys as rk
-import torch
-from safetensors.torch import load as load_safetensors
-from safetensors.torch import save as save_safetensors
-from torch import nn
 
-from recanon_sdk.models.recover import GYRecoverer
-from recanon_sdk.models.weights import FORMAT
+if TYPE_CHECKING:
+    from torch import nn
 
-__all__ = ["GY_MODEL_NAME", "open_sealed_gy", "open_sealed_gy_with_secret", "seal_gy"]
+    from recanon_sdk.models.recover import GYRecoverer
+    from recanon_sdk.runtime.onnx_generator import OnnxGenerator
 
+__all__ = [
+    "GY_MODEL_NAME",
+    "GY_ONNX_MODEL_NAME",
+    "open_sealed_gy",
+    "open_sealed_gy_onnx",
+    "open_sealed_gy_with_secret",
+    "seal_gy",
+    "seal_gy_onnx",
+]
+
+#: The model format of a sealed ``gy`` payload (as :mod:`recanon_sdk.models.state` reads it).
+FORMAT = "recanon-model/1"
+GY_ONNX_MODEL_NAME = "gy-onnx"
+GY_ONNX_MODEL_VERSION = "1"
 GY_MODEL_NAME = "gy"
 GY_MODEL_VERSION = "1"
 
@@ -55,6 +69,8 @@ def seal_gy(
     signed by its ``device_key`` (without which no holder accepts it)."""
     if len(deployment_secret) != 32:
         raise ValueError("the deployment secret is 32 bytes")
+    from safetensors.torch import save as save_safetensors
+
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     meta = {
         "format": FORMAT,
@@ -127,7 +143,11 @@ def open_sealed_gy_with_secret(
     extra = json.loads(meta.get("extra") or "{}")
     secret_hex = extra.get("deployment_secret")
     secret = bytes.fromhex(secret_hex) if isinstance(secret_hex, str) else None
-    state: dict[str, torch.Tensor] = load_safetensors(payload)
+    from safetensors.torch import load as load_safetensors
+
+    from recanon_sdk.models.recover import GYRecoverer
+
+    state = load_safetensors(payload)
     input_size = json.loads(meta.get("input_size") or "null")
     gy = GYRecoverer(
         state,
@@ -138,3 +158,56 @@ def open_sealed_gy_with_secret(
         model_kwargs=json.loads(meta.get("kwargs") or "{}"),
     )
     return gy, secret
+
+
+def seal_gy_onnx(
+    weights: str | Path,
+    secret: bytes,
+    *,
+    deployment: object,
+    device_key: object,
+    opset: int = 17,
+    half: bool = False,
+) -> bytes:
+    """Export GY keyed with ``secret`` and seal the ONNX bytes to ``deployment``'s holders (in memory),
+    signed by its ``device_key``."""
+    import recanon_keys as rk
+
+    from recanon_sdk.export.generators import export_generator_onnx
+
+    onnx_bytes = export_generator_onnx(weights, secret, opset=opset, half=half)
+    return rk.seal(
+        onnx_bytes,
+        deployment=deployment,
+        model_name=GY_ONNX_MODEL_NAME,
+        model_version=GY_ONNX_MODEL_VERSION,
+        device_key=device_key,
+    )
+
+
+def open_sealed_gy_onnx(
+    bundle: bytes | str | os.PathLike[str],
+    holder: object,
+    deployment: object,
+    *,
+    unsafe_allow_unsigned: bool = False,
+) -> OnnxGenerator:
+    """Open a ``gy-onnx`` bundle in memory and return a ready generator (``recover`` = ``run``).
+
+    The bundle's device signature is checked against ``deployment`` before anything is decrypted,
+    so no model is loaded that the deployment's device did not seal; an unsigned v1 bundle raises
+    ``recanon_keys.AuthenticationFailed`` unless ``unsafe_allow_unsigned=True`` (with a warning).
+    """
+    import recanon_keys as rk
+
+    onnx_bytes = rk.open_sealed(
+        bundle,
+        holder,
+        deployment=deployment,
+        model_name=GY_ONNX_MODEL_NAME,
+        model_version=GY_ONNX_MODEL_VERSION,
+        unsafe_allow_unsigned=unsafe_allow_unsigned,
+    )
+    from recanon_sdk.runtime.onnx_generator import OnnxGenerator
+
+    return OnnxGenerator(onnx_bytes)
