@@ -2,8 +2,8 @@
 
 * Every relative link in README.md, docs/, research/, benchmarks/README.md and examples/ resolves to a
   file, and every ``#anchor`` to a heading of the target (GitHub's heading slugs).
-* No tracked file speaks of numbered work rounds, issue numbers or "this session" (the research log
-  may narrate rounds as findings but never cites issue numbers).
+* No tracked file speaks of numbered work rounds, issue numbers or the current work session (the
+  research log may narrate experiments as findings but never cites issue numbers).
 * Every ``recanon …`` command in a shell block of README.md and docs/guide.md runs, in document order,
   in one folder per page that holds what the pages assume: ``walk.mp4`` (3 frames of the bundled
   sample with a person in view), ``photos/`` (one still) and the DEMO kit as ``examples/demo/``.
@@ -39,7 +39,7 @@ USER_DOCS = [
     *sorted((ROOT / "examples").rglob("*.md")),
 ]
 
-WORK_LOG = re.compile(r"\b(stop[- ][0-9]+|issue[- ]?#?[0-9]+|this session)\b", re.IGNORECASE)
+WORK_LOG = re.compile(r"\b(stop[- ][0-9]+|issue[- ]?#?[0-9]+|this\s+session)\b", re.IGNORECASE)
 ISSUE = re.compile(r"\bissue[- ]?#?[0-9]+\b", re.IGNORECASE)
 RESEARCH_LOG = "research/LOG.md"
 #: Files another owner is rewording: how many matches they still hold. The test fails once the count
