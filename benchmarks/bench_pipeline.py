@@ -33,8 +33,9 @@ from pathlib import Path
 os.environ.setdefault("YOLO_OFFLINE", "1")
 
 
-from recanon_sdk.anonymizer import Anonymizer, AnonymizerConfig, _batches
+from recanon_sdk.anonymizer import Anonymizer, AnonymizerConfig
 from recanon_sdk.detect.backend import PoseBackend, create_pose_detector
+from recanon_sdk.streaming import batches as _batches
 from recanon_sdk.types import Frame
 from recanon_sdk.video.reader import VideoSource
 from recanon_sdk.video.writer import EncoderConfig, VideoSink

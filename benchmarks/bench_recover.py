@@ -171,7 +171,7 @@ def main() -> int:
         else:
             arch, size = "gy_unet_s", (128, 64)
             model = create_model(arch)
-        bundle = seal_gy(model, arch, os.urandom(32), deployment=dep, input_size=size)
+        bundle = seal_gy(model, arch, os.urandom(32), deployment=dep, device_key=device, input_size=size)
         learned = Recoverer(alice, dep, gy=open_sealed_gy(bundle, alice, dep))
         started = time.perf_counter()
         result = learned.process_video(out, tmp_path / "learned.mp4", exact=False)

@@ -247,7 +247,12 @@ def test_learned_recovery_with_a_sealed_gy_touches_only_the_selected_regions(sit
     from recanon_sdk.models.sealed import open_sealed_gy, seal_gy
 
     bundle = seal_gy(
-        create_model("gy_unet_s"), "gy_unet_s", bytes(range(32)), deployment=site["dep"], input_size=(64, 32)
+        create_model("gy_unet_s"),
+        "gy_unet_s",
+        bytes(range(32)),
+        deployment=site["dep"],
+        device_key=site["device"],
+        input_size=(64, 32),
     )
     with pytest.raises(rk.WrongKey):
         open_sealed_gy(bundle, rk.generate_holder("eve"), site["dep"])

@@ -24,11 +24,24 @@ class CommandFailed(Exception):
         self.code = code
 
 
+def terminal_safe(text: object) -> str:
+    r"""``text`` with control characters (escape sequences, TABs, carriage returns) written as ``\xNN``,
+    so that names from files and URLs cannot drive the terminal.
+
+    >>> print(terminal_safe("clip\x1b[2J.mp4"))
+    clip\x1b[2J.mp4
+    """
+    shown = "".join(
+        f"\\x{ord(c):02x}" if (ord(c) < 32 and c != "\n") or 127 <= ord(c) < 160 else c for c in str(text)
+    )
+    return shown.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def print_error(message: str, *hints: str) -> None:
     """Print ``recanon: error: message`` and one ``recanon: hint:`` line per hint, on stderr."""
-    stderr.print(f"recanon: error: {message}", markup=False)
+    stderr.print(f"recanon: error: {terminal_safe(message)}", markup=False)
     for hint in hints:
-        stderr.print(f"recanon: hint: {hint}", markup=False)
+        stderr.print(f"recanon: hint: {terminal_safe(hint)}", markup=False)
 
 
 def fail(message: str, *hints: str, code: int = 1) -> NoReturn:
@@ -49,7 +62,7 @@ def require_torch(what: str) -> None:
 
 
 def warn(message: str) -> None:
-    stderr.print(f"recanon: warning: {message}", markup=False)
+    stderr.print(f"recanon: warning: {terminal_safe(message)}", markup=False)
 
 
 def is_interactive() -> bool:

@@ -89,10 +89,11 @@ def test_onnx_gx_enhances_crops_like_the_torch_enhancer(gx_path, gx_onnx, tmp_pa
 
 
 def test_gy_is_exported_straight_into_a_sealed_bundle(tmp_path):
-    alice = rk.generate_holder("alice")
-    dep = rk.create_deployment("lobby", device_key=rk.generate_device_key("cam"), holders=[alice.public])
+    alice, cam = rk.generate_holder("alice"), rk.generate_device_key("cam")
+    dep = rk.create_deployment("lobby", device_key=cam, holders=[alice.public])
     save_model(tmp_path / "gy.safetensors", create_model("gy_unet_s"), "gy_unet_s", input_size=(128, 64))
-    bundle = seal_gy_onnx(tmp_path / "gy.safetensors", SECRET, deployment=dep)
+    bundle = seal_gy_onnx(tmp_path / "gy.safetensors", SECRET, deployment=dep, device_key=cam)
+    assert rk.read_bundle_info(bundle).signer == cam.key_id
     assert rk.read_bundle_info(bundle).model_name == "gy-onnx"
     assert b"portraits" not in bundle  # the graph is not readable without a holder key
     gy = open_sealed_gy_onnx(bundle, alice, dep)

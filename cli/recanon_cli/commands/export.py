@@ -173,7 +173,9 @@ def _export_generator(
             write_atomic(target, data, mode=0o600, overwrite=overwrite)
             note = "holds the deployment's key: keep it on the device (mode 0600)"
         else:
-            data = seal_gy_onnx(source.path, secret, deployment=dep, opset=opset, half=half)
+            data = seal_gy_onnx(
+                source.path, secret, deployment=dep, device_key=device, opset=opset, half=half
+            )
             target = out / f"{dep.name}.gy-onnx.sealed"
             write_atomic(target, data, mode=0o644, overwrite=overwrite)
             note = f"sealed to {len(dep.holders)} holder(s); the ONNX bytes never touched the disk in clear"

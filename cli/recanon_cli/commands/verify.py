@@ -41,6 +41,15 @@ def verify(
             dir_okay=False,
         ),
     ] = None,
+    expect_head: Annotated[
+        str | None,
+        typer.Option(
+            help="With --audit-log: the head (SHA-256) printed by an earlier verification and kept "
+            "elsewhere; fails if the log no longer contains it, i.e. entries were cut from its end "
+            "(default: none, a cut tail goes unnoticed).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Verify that an output, its pose sidecar and its run manifest are what the deployment's device signed.
 
@@ -51,7 +60,7 @@ def verify(
 
       recanon verify out.mp4 --deployment lobby.deployment
 
-      recanon verify --audit-log lobby.audit.jsonl --deployment lobby.deployment
+      recanon verify --audit-log lobby.audit.jsonl --deployment lobby.deployment --expect-head HEAD
     """
     if deployment is None:
         fail(
@@ -68,8 +77,10 @@ def verify(
         fail(f"cannot read {deployment}: {exc.strerror}")
     if output is None and audit_log is None:
         fail("nothing to verify", "pass an anonymized video, --audit-log FILE, or both")
+    if expect_head is not None and audit_log is None:
+        fail("--expect-head needs --audit-log", "pass the audit log whose head you kept")
     if audit_log is not None:
-        _verify_audit_log(audit_log, dep)
+        _verify_audit_log(audit_log, dep, expect_head)
     if output is None:
         return
     report = rk.verify_output(output, deployment=dep)
@@ -96,10 +107,14 @@ def verify(
         )
 
 
-def _verify_audit_log(path: Path, dep: rk.Deployment) -> None:
+def _verify_audit_log(path: Path, dep: rk.Deployment, expect_head: str | None = None) -> None:
     if not path.is_file():
         fail(f"the audit log '{path}' does not exist")
-    report = rk.verify_audit_log(path, deployment=dep)
+    head = None if expect_head is None else expect_head.strip().lower()
+    try:
+        report = rk.verify_audit_log(path, deployment=dep, expect_head=head)
+    except ValueError as error:
+        fail(f"--expect-head {expect_head}: {error}")
     stdout.print(f"{path}: audit log of deployment {dep.name!r} ({dep.deployment_id})", markup=False)
     for entry in report.log[-20:]:
         event = entry.event
@@ -115,16 +130,33 @@ def _verify_audit_log(path: Path, dep: rk.Deployment) -> None:
             f"  {entry.seq:4d} {entry.time:%Y-%m-%d %H:%M:%S} {who} {event.get('action')} {name}: {what}",
             markup=False,
         )
-    for key_id, signer in report.holders.items():
-        stdout.print(f"  audit key of {key_id}: {signer.hex()}", markup=False)
+    if report.pinned:
+        stdout.print(
+            "  signers: every entry checked against the audit keys the deployment lists", markup=False
+        )
+    else:
+        stdout.print(
+            "  signers NOT pinned: this v1 deployment file lists no audit keys, so a log re-signed with "
+            "other keys would verify; compare these with copies taken when each holder was enrolled "
+            "(`recanon keys upgrade` pins them):",
+            markup=False,
+        )
+        for key_id, signer in report.holders.items():
+            stdout.print(f"  audit key of {key_id}: {signer.hex()}", markup=False)
     if not report.ok:
         fail(
             f"{path} does not verify: {report.problems[0]}",
             *([f"the first bad entry is line {report.first_bad_line}"] if report.first_bad_line else []),
             "entries before it are intact; restore the log from a copy",
         )
+    if report.head_line is not None:
+        stdout.print(
+            f"  the head you kept is line {report.head_line}; {report.entries - report.head_line} "
+            "entries were appended since",
+            markup=False,
+        )
     stdout.print(
-        f"  ok: {report.entries} entries, chain intact; head {report.head or '-'} "
-        "(keep the count and head elsewhere to detect a cut tail)",
+        f"  ok: {report.entries} entries, chain intact; head {report.head or '-'}"
+        + ("" if head else " (keep it elsewhere and pass it as --expect-head to detect a cut tail)"),
         markup=False,
     )

@@ -159,21 +159,41 @@ def _export(weights: str | Path, secret: bytes | None, *, key_inputs: bool, opse
 
 
 def seal_gy_onnx(
-    weights: str | Path, secret: bytes, *, deployment: object, opset: int = 17, half: bool = False
+    weights: str | Path,
+    secret: bytes,
+    *,
+    deployment: object,
+    device_key: object,
+    opset: int = 17,
+    half: bool = False,
 ) -> bytes:
-    """Export GY keyed with ``secret`` and seal the ONNX bytes to ``deployment``'s holders (in memory)."""
+    """Export GY keyed with ``secret`` and seal the ONNX bytes to ``deployment``'s holders (in memory),
+    signed by its ``device_key``."""
     import recanon_keys as rk
 
     onnx_bytes = export_generator_onnx(weights, secret, opset=opset, half=half)
     return rk.seal(
-        onnx_bytes, deployment=deployment, model_name=GY_ONNX_MODEL_NAME, model_version=GY_ONNX_MODEL_VERSION
+        onnx_bytes,
+        deployment=deployment,
+        model_name=GY_ONNX_MODEL_NAME,
+        model_version=GY_ONNX_MODEL_VERSION,
+        device_key=device_key,
     )
 
 
 def open_sealed_gy_onnx(
-    bundle: bytes | str | os.PathLike[str], holder: object, deployment: object
+    bundle: bytes | str | os.PathLike[str],
+    holder: object,
+    deployment: object,
+    *,
+    unsafe_allow_unsigned: bool = False,
 ) -> OnnxGenerator:
-    """Open a ``gy-onnx`` bundle in memory and return a ready generator (``recover`` = ``run``)."""
+    """Open a ``gy-onnx`` bundle in memory and return a ready generator (``recover`` = ``run``).
+
+    The bundle's device signature is checked against ``deployment`` before anything is decrypted,
+    so no model is loaded that the deployment's device did not seal; an unsigned v1 bundle raises
+    ``recanon_keys.AuthenticationFailed`` unless ``unsafe_allow_unsigned=True`` (with a warning).
+    """
     import recanon_keys as rk
 
     onnx_bytes = rk.open_sealed(
@@ -182,6 +202,7 @@ def open_sealed_gy_onnx(
         deployment=deployment,
         model_name=GY_ONNX_MODEL_NAME,
         model_version=GY_ONNX_MODEL_VERSION,
+        unsafe_allow_unsigned=unsafe_allow_unsigned,
     )
     return OnnxGenerator(onnx_bytes)
 

@@ -1,15 +1,18 @@
 """GY in a sealed bundle: weights plus the deployment secret, opened in memory by a key holder.
 
-The payload of a ``recanon-bundle/v1`` bundle with model name ``gy`` is a safetensors file (never
+The payload of a ``recanon-bundle/v2`` bundle with model name ``gy`` is a safetensors file (never
 pickle) whose metadata is that of :func:`~recanon_sdk.models.weights.save_model` plus
-``deployment_secret`` (hex, 32 bytes) in ``extra``. :func:`seal_gy` makes one from a trained GY;
-:func:`open_sealed_gy` opens it without ever writing the weights or the secret to disk.
+``deployment_secret`` (hex, 32 bytes) in ``extra``. :func:`seal_gy` makes one from a trained GY,
+signed with the deployment's device key; :func:`open_sealed_gy` checks that signature against the
+deployment before it decrypts anything, and opens the bundle without ever writing the weights or
+the secret to disk.
 
 >>> import recanon_keys as rk
 >>> from recanon_sdk.models import create_model
->>> alice = rk.generate_holder("alice")
->>> dep = rk.create_deployment("lobby", device_key=rk.generate_device_key("cam"), holders=[alice.public])
->>> bundle = seal_gy(create_model("gy_unet_s"), "gy_unet_s", bytes(32), deployment=dep, input_size=(128, 64))
+>>> alice, cam = rk.generate_holder("alice"), rk.generate_device_key("cam")
+>>> dep = rk.create_deployment("lobby", device_key=cam, holders=[alice.public])
+>>> gy = create_model("gy_unet_s")
+>>> bundle = seal_gy(gy, "gy_unet_s", bytes(32), deployment=dep, device_key=cam, input_size=(128, 64))
 >>> gy = open_sealed_gy(bundle, alice, dep)
 >>> gy.input_size
 (128, 64)
@@ -44,10 +47,12 @@ def seal_gy(
     deployment_secret: bytes,
     *,
     deployment: rk.Deployment,
+    device_key: rk.DeviceKey,
     input_size: tuple[int, int],
     kwargs: Mapping[str, Any] | None = None,
 ) -> bytes:
-    """GY's weights and the deployment secret as one sealed bundle (bytes) for ``deployment``'s holders."""
+    """GY's weights and the deployment secret as one sealed bundle (bytes) for ``deployment``'s holders,
+    signed by its ``device_key`` (without which no holder accepts it)."""
     if len(deployment_secret) != 32:
         raise ValueError("the deployment secret is 32 bytes")
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
@@ -59,7 +64,13 @@ def seal_gy(
         "extra": json.dumps({"deployment_secret": deployment_secret.hex()}, sort_keys=True),
     }
     payload = save_safetensors(state, metadata=meta)
-    return rk.seal(payload, deployment=deployment, model_name=GY_MODEL_NAME, model_version=GY_MODEL_VERSION)
+    return rk.seal(
+        payload,
+        deployment=deployment,
+        model_name=GY_MODEL_NAME,
+        model_version=GY_MODEL_VERSION,
+        device_key=device_key,
+    )
 
 
 def _metadata(payload: bytes) -> dict[str, str]:
@@ -79,9 +90,16 @@ def open_sealed_gy(
     deployment: rk.Deployment,
     *,
     device: str = "cpu",
+    unsafe_allow_unsigned: bool = False,
 ) -> GYRecoverer:
-    """Open a sealed GY bundle in memory and return a ready :class:`GYRecoverer` with its secret."""
-    return open_sealed_gy_with_secret(bundle, holder, deployment, device=device)[0]
+    """Open a sealed GY bundle in memory and return a ready :class:`GYRecoverer` with its secret.
+
+    The bundle must be signed by ``deployment``'s device (checked before anything is decrypted);
+    an unsigned v1 bundle raises ``recanon_keys.AuthenticationFailed`` unless
+    ``unsafe_allow_unsigned=True`` (then with a warning)."""
+    return open_sealed_gy_with_secret(
+        bundle, holder, deployment, device=device, unsafe_allow_unsigned=unsafe_allow_unsigned
+    )[0]
 
 
 def open_sealed_gy_with_secret(
@@ -90,12 +108,18 @@ def open_sealed_gy_with_secret(
     deployment: rk.Deployment,
     *,
     device: str = "cpu",
+    unsafe_allow_unsigned: bool = False,
 ) -> tuple[GYRecoverer, bytes | None]:
     """As :func:`open_sealed_gy`, also returning the deployment secret the bundle carries (``None`` for
     an unkeyed GY): what a key holder needs to key GX the same way, e.g. to evaluate this
     deployment's recovery (``recanon eval --bundle``). Both stay in memory."""
     payload = rk.open_sealed(
-        bundle, holder, deployment=deployment, model_name=GY_MODEL_NAME, model_version=GY_MODEL_VERSION
+        bundle,
+        holder,
+        deployment=deployment,
+        model_name=GY_MODEL_NAME,
+        model_version=GY_MODEL_VERSION,
+        unsafe_allow_unsigned=unsafe_allow_unsigned,
     )
     meta = _metadata(payload)
     if meta.get("format") != FORMAT:

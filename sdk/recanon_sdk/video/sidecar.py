@@ -14,6 +14,7 @@ crash leaves a valid prefix; the file only gets its final name after the end lin
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -145,15 +146,25 @@ class SidecarWriter:
 
     def finish(self, **summary: Any) -> None:
         """Write the end line (``complete: true`` plus ``summary``) and move the file to its final name."""
+        self.finalize(**summary)
+        self.commit()
+
+    def finalize(self, **summary: Any) -> None:
+        """Write the end line and close the file under its temporary name (:meth:`commit` names it)."""
         self._write({"type": "end", "complete": True, **summary})
         if self._temporary is not None:
             self._handle.close()
+
+    def commit(self) -> None:
+        """Give the finalized sidecar its final name."""
+        if self._temporary is not None:
             commit(self._temporary, self.path)
             self._temporary = None
 
     def abort(self) -> None:
         if self._temporary is not None:
-            self._handle.close()
+            with contextlib.suppress(OSError):
+                self._handle.close()
             discard(self._temporary)
             self._temporary = None
 
