@@ -35,10 +35,8 @@ def test_tiny_config_loads_and_is_small() -> None:
 
 
 #: Every training config in the repository: the user's smoke config and the research recipes.
-CONFIGS = sorted(
-    [*(REPO / "configs").rglob("*.toml"), *(REPO / "research" / "configs").rglob("*.toml")]
-    + sorted((REPO / "research" / "gpu").rglob("*.toml"))
-)
+CONFIG_FOLDERS = ("configs", "research/configs", "research/gpu")
+CONFIGS = sorted(path for folder in CONFIG_FOLDERS for path in (REPO / folder).rglob("*.toml"))
 
 
 def test_every_config_in_the_repository_parses() -> None:
