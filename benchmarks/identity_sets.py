@@ -16,7 +16,7 @@ real libx264 round trip (CRF 23, all images of a method as one sequence), then d
 bootstrap over the people (one person's photos are not independent). GX (and ``--gx`` weights, e.g. a
 head-pinned GX) is keyed with the DEMO deployment's secret (``examples/demo``).
 
-``--recover`` adds the recovery side of issue 4 on the same faces: the packaged GX's output after
+``--recover`` adds the recovery side on the same faces: the packaged GX's output after
 libx264, each region run through the sealed demo GY with the right secret (opened with the DEMO
 holder key) and with another deployment's secret, and pasted back as ``recanon recover --learned``
 pastes it; ``--attacker W`` also applies an unkeyed network trained without the secret

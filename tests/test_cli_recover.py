@@ -162,7 +162,7 @@ def test_the_demo_kit_is_consistent_and_its_gy_carries_the_devices_model_secret(
 def test_the_demo_gy_recovers_with_its_secret_and_gives_gx_back_under_another():
     """The shipped GY on held-out INRIA portraits after a real libx264 round trip: the
     deployment's secret recovers far above GX's output; another deployment's secret gives GX's
-    output back (docs/model-card.md; the issue-4 bound is ≤ 1 dB)."""
+    output back (docs/model-card.md; the target is ≤ 1 dB above GX)."""
     import torch
     from recanon_sdk.enhance import make_enhancer
     from recanon_sdk.evaluation import detected_heads

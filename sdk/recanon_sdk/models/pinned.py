@@ -1,6 +1,6 @@
 """GX's pinned output structure: outside the keyed band, GX's output *is* the desensitization.
 
-A probe (docs/metrics.md, "Probe") found that a GX free to deviate from its blur target anywhere
+A probe (research/LOG.md) found that a GX free to deviate from its blur target anywhere
 puts person structure, useful to the pose estimator and to a face embedder alike, into components
 the keyed band scrambling leaves readable: luma outside the scrambled DCT band, and chroma. A loss
 cannot forbid that reliably, so :class:`PinnedOutput` forbids it by construction. Given the raw
