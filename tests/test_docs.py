@@ -44,8 +44,6 @@ ISSUE = re.compile(r"\bissue[- ]?#?[0-9]+\b", re.IGNORECASE)
 RESEARCH_LOG = "research/LOG.md"
 #: Files another owner is rewording: how many matches they still hold. The test fails once the count
 #: changes, so the exception is removed as soon as it is no longer needed.
-PENDING = {"docs/key-formats.md": 1}
-
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 NOT_RUN = re.compile(r"<!--\s*not run:\s*(\S.*?)\s*-->\s*$")
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
@@ -150,17 +148,13 @@ def test_no_work_rounds_issue_numbers_or_sessions_in_the_tree():
     for path in tracked_text_files():
         words = work_log_words(path)
         name = path.relative_to(ROOT).as_posix()
-        if words and len(words) != PENDING.get(name):
+        if words:
             found[name] = words
     assert found == {}
-    for name, count in PENDING.items():
-        assert len(work_log_words(ROOT / name)) == count, f"{name} was reworded: remove it from PENDING"
 
 
 def test_user_docs_do_not_point_at_the_test_data():
     for doc in USER_DOCS:
-        if doc.name in ("security.md", "key-formats.md"):  # not owned here; checked by their owner
-            continue
         text = doc.read_text()
         assert "../shared" not in text and "RECANON_SHARED" not in text, doc.relative_to(ROOT)
 
