@@ -43,7 +43,7 @@ os.environ.setdefault("YOLO_OFFLINE", "1")
 import cv2
 import numpy as np
 from recanon_sdk.metrics.faces import FaceEmbedder, embedder_available, face_boxes
-from recanon_sdk.metrics.linkage import Linkage, linkage, linkage_table
+from recanon_sdk.metrics.linkage import Linkage, linkage, linkage_table, probe_scores
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("RECANON_SHARED", ROOT.parent / "shared"))
@@ -216,8 +216,13 @@ def main() -> int:
     parser.add_argument(
         "--min-face", type=float, default=0.0, help="smallest raw face kept (shorter side, px)"
     )
+    parser.add_argument(
+        "--large", type=float, default=32.0, help="also score the faces at least this large alone (px, 0: no)"
+    )
     parser.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples over people")
-    parser.add_argument("--json", type=Path, default=None, help="write the figures here too")
+    parser.add_argument(
+        "--json", type=Path, default=None, help="write the figures here too (and the embeddings beside, .npz)"
+    )
     args = parser.parse_args()
     if not embedder_available():
         print("needs dlib's embedder: pip install -e '.[eval]' (dlib-bin, face_recognition_models)")
@@ -250,8 +255,25 @@ def main() -> int:
         f"{people} people; stills detector; "
         "dlib 128-d given the raw face's location, threshold 0.6"
     )
+    ids = [f.identity for f in faces]
+
+    def per_face(probes: np.ndarray, kept: list[int]) -> list[dict]:
+        """Each probe's scores (own photo) with its photo and face size, for the JSON."""
+        got = probe_scores(probes[kept], [ids[i] for i in kept], gallery[kept], [ids[i] for i in kept],
+                           own=range(len(kept)))  # fmt: skip
+        return [
+            {"photo": photos[faces[i].photo].path.name, "identity": str(faces[i].identity),
+             "face_px": float(min(faces[i].box[2] - faces[i].box[0], faces[i].box[3] - faces[i].box[1])),
+             **{k: float(getattr(got, k)[j]) for k in ("self_match", "impostor", "auc", "rank1", "chance")}}
+            for j, i in enumerate(kept)
+        ]  # fmt: skip
+
+    size = np.array([min(f.box[2] - f.box[0], f.box[3] - f.box[1]) for f in faces])
     rows: dict[str, Linkage] = {}
     others: dict[str, Linkage] = {}
+    large: dict[str, Linkage] = {}
+    large_extra: dict[str, dict[str, str]] = {}
+    embedded: dict[str, np.ndarray] = {"gallery": gallery}
     extra: dict[str, dict[str, str]] = {}
     report: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -279,19 +301,27 @@ def main() -> int:
             for i in kept
         )
         probes = embed_faces(embedder, images, faces)
+        embedded[name] = probes
         rows[name] = score(gallery, probes, faces, kept, other=False, resamples=args.resamples)
+        big = [i for i in kept if size[i] >= args.large]
+        if args.large > 0 and big:
+            large[name] = score(gallery, probes, faces, big, other=False, resamples=args.resamples)
+            large_extra[name] = {"faces": str(len(big))}
         extra[name] = {
             "faces": str(len(kept)),
             "outside regions": str(len(faces) - len(kept)),
             "YuNet left": str(left),
         }
-        report[name] = {**extra[name], "own_photo": rows[name].as_dict()}
+        report[name] = {**extra[name], "own_photo": rows[name].as_dict(), "per_face": per_face(probes, kept)}
         if args.set != "stills":
             others[name] = score(gallery, probes, faces, kept, other=True, resamples=args.resamples)
             report[name]["other_photos"] = others[name].as_dict()
         print(f"  {name}: {rows[name].summary()}", flush=True)
     print("\nagainst each face's own raw photo (genuine) and other people's raw faces (impostors):")
     print(linkage_table(rows, extra))
+    if large:
+        print(f"\nthe same, faces of {args.large:g} px or more only (gallery and probes):")
+        print(linkage_table(large, large_extra))
     if others:
         print("\nagainst the person's OTHER raw photos (re-identification; its own photo is no candidate):")
         print(linkage_table(others, extra))
@@ -300,6 +330,12 @@ def main() -> int:
         "person's, p: as many hits or more by guessing; verdict: AUC interval and rank-1 p (< 0.025)"
     )
     if args.json:
+        np.savez_compressed(
+            args.json.with_suffix(".npz"), kept=np.array(kept_by[first]), size=size, **embedded,
+            identity=np.array([str(i) for i in ids]), photo=np.array([f.photo for f in faces]),
+        )  # fmt: skip
+        for name, rows_large in large.items():
+            report[name]["own_photo_large"] = rows_large.as_dict()
         args.json.write_text(
             json.dumps({"set": args.set, "faces": len(faces), "people": people, "rows": report}, indent=1)
         )
