@@ -7,7 +7,9 @@ embedder (``eval`` extra) is then *given* each face's location on the raw photo 
 the anonymized one (the probe): the attacker is told where the face is. The faces inside a person
 region the pipeline anonymized are the probes, their raw embeddings the gallery; a face outside
 every region is left raw by the detector (``benchmarks/privacy_floor.py`` measures that) and only
-counted. Per enhancer
+counted. Faces under ``--min-face`` (16 px) are left out: dlib reads no identity there — on the
+stills, 113 raw faces of 6–15 px (a stadium crowd) lie within 0.6 of 74 % of each other *raw*, and
+even the solid mask "links" a few of them through their surroundings. Per enhancer
 (:mod:`recanon_sdk.metrics.linkage`): faces, YuNet faces left in the output (IoU ≥ 0.3 with the raw
 face), self vs impostor match rate at dlib's 0.6, rank-1 vs chance, AUC, 95 % intervals over
 people, and the verdict. The ``raw (JPEG q75)`` row is the control: the raw photo, only
@@ -214,7 +216,10 @@ def main() -> int:
     parser.add_argument("--per-subject", type=int, default=3, help="ORL photos per person (≤ 10)")
     parser.add_argument("--enhancers", nargs="+", default=["blur", "pixelate", "mask", "gx"])
     parser.add_argument(
-        "--min-face", type=float, default=0.0, help="smallest raw face kept (shorter side, px)"
+        "--min-face",
+        type=float,
+        default=16.0,
+        help="smallest raw face kept (shorter side, px; default 16: below it dlib reads no identity)",
     )
     parser.add_argument(
         "--large", type=float, default=32.0, help="also score the faces at least this large alone (px, 0: no)"
