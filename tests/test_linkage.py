@@ -104,6 +104,7 @@ def test_other_photos_mode_excludes_the_own_photo_and_sets_chance_by_the_candida
     assert other.self_rate == 1.0 and other.rank1 == 1.0  # the person's other photos are found
     alone = linkage(gallery[:1], [99], gallery, ids)  # a person absent from the gallery: no genuine face
     assert np.isnan(alone.self_rate) and np.isnan(alone.rank1) and alone.verdict == "too few people"
+    assert alone.cells()["rank-1 (chance, p)"] == "-" and alone.cells()["AUC [95 %]"] == "-"  # no "nan %"
 
 
 def test_missing_probes_count_as_no_match_and_as_chance():
@@ -134,7 +135,9 @@ def test_verdict_reads_the_auc_interval_and_the_rank1_test():
     assert verdict((0.51, 0.6), 0.3) == "above chance"  # AUC alone above 0.5
     assert verdict((0.3, 0.45), 0.9) == "below chance"
     assert verdict((float("nan"),) * 2, 0.3) == "at chance"
-    assert rank1_p_value(np.zeros(50), np.full(50, 0.02)) == pytest.approx(1.0)  # no hit: nothing above chance
+    assert rank1_p_value(np.zeros(50), np.full(50, 0.02)) == pytest.approx(
+        1.0
+    )  # no hit: nothing above chance
     assert rank1_p_value(np.array([1.0] * 3 + [0.0] * 47), np.full(50, 0.02)) < 0.1
     raw = _people(MIN_IDENTITIES - 1)
     few = linkage(raw, range(len(raw)), raw, range(len(raw)), own=range(len(raw)))

@@ -187,12 +187,17 @@ class Linkage:
         >>> r.cells()["rank-1 (chance, p)"], r.cells()["AUC [95 %]"]
         ('100.0 % [100.0, 100.0] (16.7 %, p 2.1e-05)', '1.00 [1.00, 1.00]')
         """
+        rank1 = _percent(self.rank1, self.rank1_interval)
+        auc = "-"
+        if np.isfinite(self.auc):
+            auc = f"{self.auc:.2f} [{self.auc_interval[0]:.2f}, {self.auc_interval[1]:.2f}]"
         return {
             "self [95 %]": _percent(self.self_rate, self.self_interval),
             "impostor [95 %]": _percent(self.impostor_rate, self.impostor_interval),
-            "rank-1 (chance, p)": f"{_percent(self.rank1, self.rank1_interval)} "
-            f"({100 * self.chance:.1f} %, p {_p(self.rank1_p)})",
-            "AUC [95 %]": f"{self.auc:.2f} [{self.auc_interval[0]:.2f}, {self.auc_interval[1]:.2f}]",
+            "rank-1 (chance, p)": rank1
+            if not np.isfinite(self.chance)
+            else f"{rank1} ({100 * self.chance:.1f} %, p {_p(self.rank1_p)})",
+            "AUC [95 %]": auc,
             "verdict": self.verdict,
         }
 
