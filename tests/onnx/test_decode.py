@@ -121,7 +121,16 @@ def test_backend_choice_follows_the_model() -> None:
         choose_backend("torch", "m/pose.onnx")
 
 
-@pytest.mark.parametrize("name", ["recanon_sdk.detect.onnx_pose", "recanon_sdk.detect.backend"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "recanon_sdk.detect.onnx_pose",
+        "recanon_sdk.detect.backend",
+        "recanon_sdk.detect.engine",
+        "recanon_sdk.detect.exported",
+        "recanon_sdk.detect.yolo_io",
+    ],
+)
 def test_docstring_examples_run(name: str) -> None:
     import doctest
     import importlib
