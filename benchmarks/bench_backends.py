@@ -3,11 +3,12 @@
 Engines: ONNX Runtime f32 (the baseline), OpenVINO f32 and bf16 (where ``openvino`` is installed; bf16
 where the CPU has it natively), and with ``--torch`` the Ultralytics/torch backend. Each detector runs
 the default video setting (the main pass at the clip's automatic size plus the zoom-out pass) on the
-same frames; the pose stage is timed batch by batch with the engines alternating on each batch, so a
-busy machine slows all alike. For every batch size × thread count it prints ms/frame, fps and the ratio
-to ONNX Runtime f32 at the same batch size and threads, and whether every engine found the same number
-of people in every frame. Then (unless ``--no-pipeline``) ``Anonymizer.process_video`` runs once per
-engine (batch and threads as the first given) and prints whole-pipeline fps.
+same frames, ``--batch`` frames per call and per network run; the pose stage is timed batch by batch
+with the engines alternating on each batch, so a busy machine slows all alike. For every batch size ×
+thread count it prints ms/frame, fps and the ratio to ONNX Runtime f32 at the same batch size and
+threads, and whether every engine found the same number of people in every frame. Then (unless
+``--no-pipeline``) ``Anonymizer.process_video`` runs once per engine (batch and threads as the first
+given) and prints whole-pipeline fps.
 
 With ``--ort-settings`` it also times ONNX Runtime sessions with other settings (graph optimization
 level, memory arena off, default intra-op threads) on the main pass's input, against the setting
@@ -150,6 +151,8 @@ def main() -> int:
     for threads in args.threads:
         detectors = make_detectors(config.detector, threads, args.torch)
         for batch in args.batch:
+            for detector in detectors.values():
+                detector.engine_batch = batch  # frames per network call, not only per detect() call
             ms, agree = time_pose_stage(detectors, images, batch)
             for name, value in ms.items():
                 print(

@@ -54,9 +54,18 @@ def resolve_exported_model(
 class ExportedPoseDetector(PoseDetector):
     """:class:`PoseDetector` over an exported YOLO pose network; subclasses supply the engine.
 
-    Subclasses set ``weights``, ``config``, ``engine``, ``providers`` and ``precision``, call
-    :meth:`_configure`, and implement :meth:`_infer`.
+    Subclasses set ``weights``, ``config``, ``engine``, ``providers``, ``precision`` and
+    ``engine_batch``, call :meth:`_configure`, and implement :meth:`_infer`.
+
+    ``engine_batch`` is how many frames go through the network per engine call (``detect`` takes any
+    number and runs them in such chunks). The network's activations are held for every frame of a call:
+    at 960 px (a 768×432 source) each frame in a call adds about 100 MB of peak memory on ONNX Runtime
+    and 55 MB on OpenVINO bf16, while on 2 cores the whole pipeline ran no faster with 4 frames per
+    call than with 1 (``benchmarks/bench_backends.py --batch 1 2 4``); hence 1 by default.
     """
+
+    #: Frames per engine call (see the class docstring).
+    engine_batch = 1
 
     backend = "onnx"
     #: The inference engine that runs the network (``onnxruntime`` or ``openvino``).
@@ -108,7 +117,7 @@ class ExportedPoseDetector(PoseDetector):
         target = self._fixed_size or (imgsz, imgsz)
         rect = self._fixed_size is None and len({image.shape for image in images}) == 1
         boxed = [letterbox(image, target, rect=rect, stride=self._stride) for image in images]
-        step = self._max_batch or len(boxed)
+        step = max(1, min(self._max_batch or len(boxed), self.engine_batch))
         out: list[People] = []
         for start in range(0, len(boxed), step):
             chunk = boxed[start : start + step]

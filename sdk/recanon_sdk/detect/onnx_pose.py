@@ -102,8 +102,9 @@ class OnnxPoseDetector(ExportedPoseDetector):
 
     ``model`` is a packaged name (``yolo11n-pose-onnx``, sha256 checked), a path to an ``.onnx``
     file, or its bytes. ``providers`` is as in :func:`resolve_providers`; ``threads`` sets ONNX
-    Runtime's intra-op threads (``None``: its default, one per physical core). ``config.weights`` is
-    ignored: the model is ``model``.
+    Runtime's intra-op threads (``None``: its default, one per physical core); ``engine_batch`` the
+    frames per network call (:class:`~recanon_sdk.detect.exported.ExportedPoseDetector`).
+    ``config.weights`` is ignored: the model is ``model``.
     ``.weights`` describes the ONNX file (name, sha256) for the sidecar; ``.providers`` lists the
     execution providers the session actually uses.
     """
@@ -119,10 +120,12 @@ class OnnxPoseDetector(ExportedPoseDetector):
         *,
         threads: int | None = None,
         name: str | None = None,
+        engine_batch: int = 1,
     ) -> None:
         import onnxruntime as ort
 
         self.config = config or DetectorConfig()
+        self.engine_batch = engine_batch
         source, self.weights = resolve_exported_model(model, name)
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL

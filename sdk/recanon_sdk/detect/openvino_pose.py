@@ -39,8 +39,9 @@ class OpenVinoPoseDetector(ExportedPoseDetector):
 
     ``model`` is as for :class:`~recanon_sdk.detect.onnx_pose.OnnxPoseDetector` (a packaged name, an
     ``.onnx`` path or its bytes). ``precision`` is ``auto``, ``f32`` or ``bf16``; ``threads`` sets
-    OpenVINO's inference threads (``None``: its default). ``.precision`` is the precision in use,
-    ``.providers`` the OpenVINO device (``["CPU"]``).
+    OpenVINO's inference threads (``None``: its default, one per core), ``engine_batch`` the frames per
+    network call (:class:`~recanon_sdk.detect.exported.ExportedPoseDetector`). ``.precision`` is the
+    precision in use, ``.providers`` the OpenVINO device (``["CPU"]``).
     """
 
     backend = "openvino"
@@ -54,10 +55,12 @@ class OpenVinoPoseDetector(ExportedPoseDetector):
         precision: str = "auto",
         threads: int | None = None,
         name: str | None = None,
+        engine_batch: int = 1,
     ) -> None:
         import openvino as ov
 
         self.config = config or DetectorConfig()
+        self.engine_batch = engine_batch
         if self.config.device.strip().lower() not in ("", "cpu"):
             raise ModelError(
                 f"the openvino engine runs on the CPU only, not device '{self.config.device}'",
