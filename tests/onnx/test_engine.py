@@ -213,8 +213,13 @@ def test_sidecar_header_records_the_engine(tmp_path, engine_name) -> None:
     assert pose["name"] == "yolo11n-pose-onnx"
     if engine_name == "onnxruntime":
         assert (pose["backend"], pose["providers"]) == ("onnx", ["CPUExecutionProvider"])
+        assert (detector.engine, detector.precision) == ("onnxruntime", "f32")
     else:
         assert (pose["backend"], pose["providers"]) == ("openvino", ["CPU"])
+        assert (detector.engine, detector.precision) == (
+            "openvino",
+            "bf16" if engine.openvino_native_bf16() else "f32",
+        )
 
 
 @pytest.mark.slow
@@ -226,7 +231,7 @@ def test_cli_engine_option(tmp_path, monkeypatch) -> None:
     args = ["anonymize", str(WALKING), "--max-frames", "2"]
     done = runner.invoke(app, [*args, "-o", str(tmp_path / "a.mp4"), "--engine", "onnxruntime"])
     assert done.exit_code == 0, done.output
-    assert "onnxruntime CPUExecutionProvider" in done.output
+    assert "onnxruntime CPUExecutionProvider f32" in done.output
     assert header_of(tmp_path / "a.pose.jsonl")["models"]["pose"]["backend"] == "onnx"
     monkeypatch.setattr(engine, "openvino_installed", lambda: False)
     done = runner.invoke(app, [*args, "-o", str(tmp_path / "b.mp4"), "--engine", "openvino"])

@@ -267,11 +267,11 @@ def anonymize(
         if not quiet:
             active = getattr(detector, "providers", None)
             engine_name = getattr(detector, "engine", "onnxruntime")
-            precision = getattr(detector, "precision", "model")
+            precision = getattr(detector, "precision", None)
             stderr.print(
                 f"pose: {detector.weights.name} (sha256 {detector.weights.sha256[:12]}…) on "
                 + (f"{engine_name} {', '.join(active)}" if active else f"torch {device}")
-                + (f" {precision}" if active and precision != "model" else "")
+                + (f" {precision}" if active and precision else "")
                 + f", imgsz {imgsz or 'auto (1280 up to 640 px sources, else 960)'}"
                 + f", conf {conf or 'auto (0.1 up to 640 px sources, else 0.2)'}, tiles {rows}x{cols}",
                 markup=False,

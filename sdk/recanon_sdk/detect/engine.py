@@ -4,8 +4,11 @@ Two engines run the ONNX pose model on the CPU: ONNX Runtime (a base dependency,
 TensorRT) and OpenVINO (the ``openvino`` extra). ``engine="auto"`` takes OpenVINO only where it pays:
 it is installed, the model runs on the CPU with no ONNX Runtime provider asked for, and the CPU computes
 bfloat16 natively (AVX512-BF16 or AMX), where OpenVINO's bf16 runs the default 960 px pose pass about
-1.9× as fast as ONNX Runtime's f32 on 2 cores (``benchmarks/bench_backends.py``). In f32 the two engines
-are within a few per cent of each other, so everywhere else ``auto`` keeps ONNX Runtime.
+2× as fast as ONNX Runtime's f32 on 2 cores (1.7–2.3× over batch sizes and thread counts,
+``benchmarks/bench_backends.py``). In f32 OpenVINO is 0.95–1.2× ONNX Runtime, so everywhere else
+``auto`` keeps ONNX Runtime. bf16 moves confident keypoints by 0.28 px on average (p99 2.6 px) and
+finds the same people; the model itself moves them more (0.36 px, p99 3.0 px, 9 of 301 people found or
+lost) when every pixel changes by one grey level (``benchmarks/engine_parity.py``).
 
 ``precision="auto"`` is ``bf16`` where the CPU has native bf16, else ``f32``.
 
@@ -73,8 +76,9 @@ def has_native_bf16(capabilities: Iterable[str], flags: Iterable[str] | None) ->
     return flags is None or bool(BF16_FLAGS & set(flags))
 
 
+@functools.cache
 def openvino_native_bf16() -> bool:
-    """Whether this machine's CPU computes bf16 natively (asks OpenVINO and ``/proc/cpuinfo``)."""
+    """Whether this machine's CPU computes bf16 natively (asks OpenVINO and ``/proc/cpuinfo``, once)."""
     import openvino as ov
 
     capabilities = ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")

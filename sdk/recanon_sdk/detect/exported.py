@@ -70,8 +70,8 @@ class ExportedPoseDetector(PoseDetector):
     backend = "onnx"
     #: The inference engine that runs the network (``onnxruntime`` or ``openvino``).
     engine = ""
-    #: The arithmetic the engine computes in (``f32``, ``bf16``), or ``model`` (as the model's types).
-    precision = "model"
+    #: The arithmetic the network runs in: ``f32``, ``bf16`` (OpenVINO) or ``f16`` (an fp16 export).
+    precision = "f32"
     providers: list[str]
 
     def _configure(

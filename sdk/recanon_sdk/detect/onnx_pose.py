@@ -145,6 +145,7 @@ class OnnxPoseDetector(ExportedPoseDetector):
             image_input.shape,
             np.float16 if image_input.type == "tensor(float16)" else np.float32,
         )
+        self.precision = "f16" if self._input_dtype == np.float16 else "f32"  # as the model computes
         logger.info(
             "pose backend onnx: %s (sha256 %s…), onnxruntime providers %s",
             self.weights.name,
