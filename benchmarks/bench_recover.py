@@ -29,7 +29,7 @@ import numpy as np
 import recanon_keys as rk
 from recanon_sdk.anonymizer import Anonymizer, AnonymizerConfig
 from recanon_sdk.originals import CONTENT, OriginalsConfig, OriginalsWriter, decode_originals
-from recanon_sdk.recoverer import Recoverer, Selection
+from recanon_sdk.recoverer import Recoverer
 from recanon_sdk.signing import RunSigner
 from recanon_sdk.video.reader import VideoSource
 from recanon_sdk.video.sidecar import Sidecar
@@ -154,16 +154,15 @@ def main() -> int:
             f"\nexact recovery (verify + audit + decode + paste + encode): {result.frames / exact_s:.2f} fps "
             f"= {anonymize_s / exact_s:.1f}× the anonymizer; {result.recovered_regions} regions restored"
         )
-        inputs, mode = recoverer.check(out)
         started = time.perf_counter()
-        count = sum(1 for _ in recoverer.recover_frames(inputs, mode, Selection()))
+        count = sum(1 for _ in recoverer.recover(out, audit_log=tmp_path / "audit.jsonl"))
         print(
             f"exact recovery, frames in memory (no encode): {count / (time.perf_counter() - started):.2f} fps"
         )
 
         from recanon_sdk.models import create_model
-        from recanon_sdk.models.sealed import open_sealed_gy, seal_gy
         from recanon_sdk.models.weights import load_model
+        from recanon_sdk.runtime.sealed_gy import open_sealed_gy, seal_gy
 
         if args.gy is not None:
             model, meta = load_model(args.gy)
@@ -171,10 +170,12 @@ def main() -> int:
         else:
             arch, size = "gy_unet_s", (128, 64)
             model = create_model(arch)
-        bundle = seal_gy(model, arch, os.urandom(32), deployment=dep, input_size=size)
+        bundle = seal_gy(model, arch, os.urandom(32), deployment=dep, device_key=device, input_size=size)
         learned = Recoverer(alice, dep, gy=open_sealed_gy(bundle, alice, dep))
         started = time.perf_counter()
-        result = learned.process_video(out, tmp_path / "learned.mp4", exact=False)
+        result = learned.process_video(
+            out, tmp_path / "learned.mp4", exact=False, audit_log=tmp_path / "audit.jsonl"
+        )
         learned_s = time.perf_counter() - started
         print(
             f"learned recovery ({arch}{'' if args.gy else ', untrained: speed only'}): "

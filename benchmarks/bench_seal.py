@@ -46,13 +46,14 @@ def main() -> None:
     holders = [rk.generate_holder(f"holder-{i}") for i in range(args.holders)]
     device = rk.generate_device_key("bench")
     dep = rk.create_deployment("bench", device_key=device, holders=[h.public for h in holders])
-    bundle = rk.seal(data, deployment=dep, model_name="gy", model_version="bench")
+    bundle = rk.seal(data, deployment=dep, model_name="gy", model_version="bench", device_key=device)
     assert rk.open_sealed(bundle, holders[-1], deployment=dep, model_name="gy", model_version="bench") == data
 
     results = {
         "sha256 (reference)": best_of(args.repeat, lambda: hashlib.sha256(data).digest()),
         "seal (bytes)": best_of(
-            args.repeat, lambda: rk.seal(data, deployment=dep, model_name="gy", model_version="bench")
+            args.repeat,
+            lambda: rk.seal(data, deployment=dep, model_name="gy", model_version="bench", device_key=device),
         ),
         "open (bytes)": best_of(
             args.repeat,
@@ -66,7 +67,15 @@ def main() -> None:
         src.write_bytes(data)
 
         def seal_file() -> None:
-            rk.seal_file(src, dst, deployment=dep, model_name="gy", model_version="bench", overwrite=True)
+            rk.seal_file(
+                src,
+                dst,
+                deployment=dep,
+                model_name="gy",
+                model_version="bench",
+                device_key=device,
+                overwrite=True,
+            )
 
         results["seal_file (disk to disk)"] = best_of(args.repeat, seal_file)
         results["open_sealed (from disk)"] = best_of(

@@ -26,8 +26,8 @@ os.environ.setdefault("YOLO_OFFLINE", "1")
 import numpy as np
 import torch
 from recanon_sdk.anonymizer import Anonymizer, AnonymizerConfig
+from recanon_sdk.crops import batch_to_crops, crops_to_batch
 from recanon_sdk.enhance.classic import Blur
-from recanon_sdk.enhance.portraits import batch_to_crops, crops_to_batch
 from recanon_sdk.evaluation import face_embeddings, identity_verification
 from recanon_sdk.models.codec import x264_roundtrip
 from recanon_sdk.models.weights import load_model

@@ -16,7 +16,7 @@ real libx264 round trip (CRF 23, all images of a method as one sequence), then d
 bootstrap over the people (one person's photos are not independent). GX (and ``--gx`` weights, e.g. a
 head-pinned GX) is keyed with the DEMO deployment's secret (``examples/demo``).
 
-``--recover`` adds the recovery side of issue 4 on the same faces: the packaged GX's output after
+``--recover`` adds the recovery side on the same faces: the packaged GX's output after
 libx264, each region run through the sealed demo GY with the right secret (opened with the DEMO
 holder key) and with another deployment's secret, and pasted back as ``recanon recover --learned``
 pastes it; ``--attacker W`` also applies an unkeyed network trained without the secret
@@ -45,7 +45,7 @@ from recanon_sdk.detect.backend import create_pose_detector
 from recanon_sdk.evaluation import clustered_interval, face_embeddings, identity_scores
 from recanon_sdk.models.codec import x264_roundtrip
 from recanon_sdk.models.recover import TorchGenerator
-from recanon_sdk.models.sealed import open_sealed_gy
+from recanon_sdk.runtime.sealed_gy import open_sealed_gy
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("RECANON_SHARED", ROOT.parent / "shared"))

@@ -44,8 +44,8 @@ from recanon_sdk.evaluation import face_embeddings, faces_found, identity_verifi
 from recanon_sdk.geometry import head_boxes
 from recanon_sdk.models.losses import psnr, ssim
 from recanon_sdk.models.recover import GYRecoverer
-from recanon_sdk.models.sealed import open_sealed_gy
-from recanon_sdk.recoverer import Recoverer, Selection
+from recanon_sdk.recoverer import Recoverer
+from recanon_sdk.runtime.sealed_gy import open_sealed_gy
 from recanon_sdk.signing import RunSigner
 from recanon_sdk.video.reader import VideoSource
 from recanon_sdk.video.sidecar import Sidecar
@@ -134,8 +134,9 @@ def main() -> int:
             recoverers["attacker (no secret)"] = Recoverer(holder, dep, gy=GYRecoverer(args.attacker, None))
         streams = {}
         for name, rec in recoverers.items():
-            inputs, mode = rec.check(out, exact=name.startswith("exact"))
-            streams[name] = rec.recover_frames(inputs, mode, Selection())
+            streams[name] = rec.recover(
+                out, exact=name.startswith("exact"), audit_log=Path(tmp) / "audit.jsonl"
+            )
         results: dict[str, list[tuple[float, float, float, bool]]] = {
             k: [] for k in [*baselines, "anonymized (GX, after x264)", *recoverers]
         }

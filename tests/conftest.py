@@ -18,11 +18,34 @@ SHARED = Path(os.environ.get("RECANON_SHARED", ROOT.parent / "shared"))
 WALKING_VIDEO = SHARED / "data" / "videos" / "intel" / "one-by-one-person-detection.mp4"
 
 
+#: Set (to 1) where the shared data must be present, as in CI: a test that needs it then fails
+#: instead of skipping.
+REQUIRE_SHARED = os.environ.get("RECANON_REQUIRE_SHARED", "") not in ("", "0")
+#: Fixtures that read ../shared: tests using them get the ``shared`` marker automatically.
+SHARED_FIXTURES = frozenset({"walking_video"})
+
+
 def need_shared(path: Path) -> Path:
-    """Return ``path`` or skip the test, saying what is missing and how to provide it."""
+    """Return ``path`` or skip the test (fail it under ``RECANON_REQUIRE_SHARED=1``), saying what is
+    missing and how to provide it."""
     if not path.exists():
-        pytest.skip(f"shared data not found at {path} (set RECANON_SHARED to the shared/ folder)")
+        message = f"shared data not found at {path} (set RECANON_SHARED to the shared/ folder)"
+        if REQUIRE_SHARED:
+            pytest.fail(f"{message}; RECANON_REQUIRE_SHARED is set, so this is an error", pytrace=False)
+        pytest.skip(message)
     return path
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if SHARED_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.shared)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test marked ``shared`` needs the data folder: skip (or fail, see ``REQUIRE_SHARED``) without it."""
+    if item.get_closest_marker("shared") is not None:
+        need_shared(SHARED / "data")
 
 
 @pytest.fixture(scope="session")

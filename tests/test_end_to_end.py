@@ -57,34 +57,54 @@ def test_frame_count_and_timestamps_equal_the_input(real_clip, anonymized):
     assert [f.time for f in Sidecar(anonymized.sidecar).frames()] == pytest.approx(source)
 
 
+def _band_detail_ratios(before: np.ndarray, after: np.ndarray, box: np.ndarray, bands: int = 6):
+    """Detail (neighbour differences) kept in each horizontal and vertical band of ``box``: the
+    anonymized share must hold in every band, not just on average (a feathered border once kept
+    most of a box's edge rows raw)."""
+    x0, y0, x1, y1 = np.round(box).astype(int)
+    x0, y0 = max(x0, 0), max(y0, 0)
+    x1, y1 = min(x1, before.shape[1]), min(y1, before.shape[0])
+    ratios = []
+    for axis, length in ((0, y1 - y0), (1, x1 - x0)):
+        edges = np.linspace(0, length, bands + 1).round().astype(int)
+        for a, b in itertools.pairwise(edges):
+            if b - a < 2:
+                continue
+            window = np.s_[y0 + a : y0 + b, x0:x1] if axis == 0 else np.s_[y0:y1, x0 + a : x0 + b]
+            detail_before = np.abs(np.diff(before[window], axis=1 - axis)).mean()
+            if detail_before < 3:  # flat floor or wall: nothing to hide, no ratio to trust
+                continue
+            ratios.append(np.abs(np.diff(after[window], axis=1 - axis)).mean() / detail_before)
+    return ratios
+
+
 def test_people_change_strongly_and_background_stays(real_clip, anonymized):
     raw = [f.image for f in VideoSource(real_clip)]
     out = [f.image for f in VideoSource(anonymized.output)]
     frames = list(Sidecar(anonymized.sidecar).frames())
     assert sum(len(f.people) for f in frames) >= 30, "the walking person should be found in most frames"
     checked = 0
-    ratios = []
+    worst_bands = []
     for frame in frames:
-        if not len(frame.people):
-            continue
         before, after = raw[frame.index].astype(np.int32), out[frame.index].astype(np.int32)
-        x0, y0, x1, y1 = frame.people.xyxy[0].astype(int)
-        # detail (neighbour differences) inside the person box collapses
-        detail_before = np.abs(np.diff(before[y0:y1, x0:x1], axis=1)).mean()
-        detail_after = np.abs(np.diff(after[y0:y1, x0:x1], axis=1)).mean()
-        ratios.append(detail_after / detail_before)
-        mse = ((after[y0:y1, x0:x1] - before[y0:y1, x0:x1]) ** 2).mean()
-        assert 10 * np.log10(255**2 / mse) < 28, f"frame {frame.index}: person region too close to raw"
-        assert ratios[-1] < 0.6, f"frame {frame.index}: person detail kept"
+        for box in frame.people.xyxy:  # every person, held ones included
+            x0, y0, x1, y1 = np.round(box).astype(int)
+            if (x1 - x0) * (y1 - y0) < 400:
+                continue  # a sliver entering at the frame edge
+            mse = ((after[y0:y1, x0:x1] - before[y0:y1, x0:x1]) ** 2).mean()
+            assert 10 * np.log10(255**2 / mse) < 25, f"frame {frame.index}: person box too close to raw"
+            bands = _band_detail_ratios(before, after, box)
+            assert bands and max(bands) < 0.45, f"frame {frame.index}: a band of the box kept detail {bands}"
+            worst_bands.append(max(bands))
+            checked += 1
         # pixels away from every anonymized region stay within codec tolerance
         far = np.ones(before.shape[:2], bool)
         for rx0, ry0, rx1, ry1 in frame.people.region:
             far[max(0, ry0 - 16) : ry1 + 16, max(0, rx0 - 16) : rx1 + 16] = False
         assert np.abs(after[far] - before[far]).mean() < 3.0
-        checked += 1
     assert checked >= 30
-    # people entering at the frame edge are small partial boxes; whole people lose ~90 % of their detail
-    assert np.median(ratios) < 0.25
+    # whole people lose ~90 % of their detail: even the worst band of a typical box keeps little
+    assert np.median(worst_bands) < 0.25
 
 
 def test_sidecar_persons_match_detections_on_raw_frames(real_clip, anonymized, pose_detector):
@@ -131,9 +151,18 @@ def test_real_detector_fault_injection_obscures_exactly_those_frames(real_clip, 
         assert np.abs(np.diff(after, axis=1)).mean() < 0.3 * np.abs(np.diff(before, axis=1)).mean()
 
 
-def test_gif_source_with_faces_is_processed(pose_detector, tmp_path):
+@pytest.mark.shared
+def test_gif_source_with_faces_is_processed_and_no_face_survives(pose_detector, tmp_path):
+    from recanon_sdk.evaluation import faces_found
+
     gif = need_shared(SHARED / "data" / "videos" / "intel" / "face-demographics-walking.gif")
+    yunet = need_shared(SHARED / "models" / "face_detection_yunet_2026may.onnx")
     result = Anonymizer(AnonymizerConfig(), detector=pose_detector).process_video(
         gif, tmp_path / "faces.mp4", max_frames=12
     )
     assert result.frames == 12 and result.persons >= 12
+    raw = [f.image for f in itertools.islice(VideoSource(gif), 12)]
+    out = [f.image for f in VideoSource(result.output)]
+    faces_before = sum(faces_found(raw, str(yunet)))
+    assert faces_before >= 6, f"YuNet finds only {faces_before} faces in the raw frames; the check is moot"
+    assert sum(faces_found(out, str(yunet))) == 0, "a face survived anonymization"

@@ -184,6 +184,7 @@ def test_eval_reports_the_impostor_control_of_reidentification(tmp_path, monkeyp
     assert "| 66.7 % | 16.7 % | 0.750 |" in table
 
 
+@pytest.mark.shared
 def test_eval_on_coco_ground_truth(tmp_path):
     need_shared(COCO)
     config = EvalConfig(
@@ -218,6 +219,7 @@ def test_eval_on_coco_ground_truth(tmp_path):
     assert json.loads((tmp_path / "r" / "report.json").read_text())["config"]["crf"] == 23
 
 
+@pytest.mark.shared
 def test_eval_runs_a_saved_pose_model_on_the_anonymized_portraits(tmp_path):
     need_shared(COCO)
     from recanon_sdk.models.pose_loss import load_pose_model, save_pose_model
@@ -233,6 +235,7 @@ def test_eval_runs_a_saved_pose_model_on_the_anonymized_portraits(tmp_path):
     assert same["config"]["pose_weights"] == str(copy)
 
 
+@pytest.mark.shared
 def test_eval_scores_the_body_keypoints_when_asked(tmp_path):
     need_shared(COCO)
     base = EvalConfig(sources=[f"coco:{COCO}"], limit=8, methods=["raw"], reid=False)
@@ -244,6 +247,7 @@ def test_eval_scores_the_body_keypoints_when_asked(tmp_path):
     assert body["methods"]["raw"]["oks_ap"] != every["methods"]["raw"]["oks_ap"]  # scored differently
 
 
+@pytest.mark.shared
 def test_the_packaged_p_for_gx_video_reads_the_packaged_gx_better_than_the_stock_p():
     """yolo11n-pose-gx (fine-tuned jointly with the packaged GX) on GX's held-out INRIA portraits:
     higher OKS AP against the raw teacher than the stock YOLO11n-pose (0.38 vs 0.22 on all 120)."""
@@ -308,6 +312,7 @@ def test_eval_command_refuses_bad_sources(tmp_path, monkeypatch):
         parse_source("folder:")
 
 
+@pytest.mark.shared
 def test_eval_gives_a_head_pinned_gx_the_heads_p_finds_on_the_raw_portraits(tmp_path, monkeypatch):
     need_shared(COCO)
     from recanon_sdk.enhance.learned import LearnedEnhancer
@@ -342,6 +347,7 @@ def test_eval_gives_a_head_pinned_gx_the_heads_p_finds_on_the_raw_portraits(tmp_
         assert ((boxes[:, 2] > 0) & (boxes[:, 0] < width) & (boxes[:, 3] > 0) & (boxes[:, 1] < height)).all()
 
 
+@pytest.mark.shared
 def test_eval_measures_a_keyless_attacker_next_to_gy(tmp_path):
     need_shared(COCO)
     from recanon_sdk.models import create_model
@@ -368,6 +374,7 @@ def test_eval_measures_a_keyless_attacker_next_to_gy(tmp_path):
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.shared
 def test_eval_measures_a_deployments_sealed_gy_keyed_like_its_gx(tmp_path, monkeypatch):
     """`recanon eval --bundle` opens the demo deployment's sealed GY in memory and keys GX with the
     bundle's secret: GY then recovers (right secret), and gives GX's output back under another."""

@@ -64,6 +64,7 @@ def test_obscure_whole_frame_destroys_detail():
     )
 
 
+@pytest.mark.shared
 def test_obscure_whole_frame_hides_a_face_that_fills_the_frame():
     """A close-up (ORL: a face filling 92 × 112) obscured whole: YuNet finds no face left."""
     orl = need_shared(SHARED / "data" / "faces" / "orl")

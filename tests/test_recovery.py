@@ -63,9 +63,10 @@ def run(tmp_path_factory, site):
 
 
 def recovered(site, run, holder="alice", **selection):
-    rec = Recoverer(site[holder], site["dep"])
+    rec = Recoverer(site[holder], site["dep"], audit_log=run["folder"] / "lobby.audit.jsonl")
     inputs, mode = rec.check(run["folder"] / "out.mp4", selection=Selection(**selection))
-    frames = list(rec.recover_frames(inputs, mode, Selection(**selection)))
+    inputs.close()
+    frames = list(rec.recover(run["folder"] / "out.mp4", **selection))
     return mode, frames
 
 
@@ -203,7 +204,9 @@ def test_tampered_or_swapped_originals_are_refused(site, run, tmp_path):
     with pytest.raises(VerificationError, match="not the sealed originals file the signed sidecar names"):
         rec.process_video(folder / "out.mp4", tmp_path / "x.mp4")
     with pytest.raises(rk.AuthenticationFailed):  # without verification, the AEAD still refuses
-        rec.process_video(folder / "out.mp4", tmp_path / "x.mp4", verify=False)
+        rec.process_video(
+            folder / "out.mp4", tmp_path / "x.mp4", verify=False, audit_log=tmp_path / "a.jsonl"
+        )
     assert not (tmp_path / "x.mp4").exists()
     (folder / "out.pose.jsonl").write_text(
         (folder / "out.pose.jsonl").read_text().replace('"status":"ok"', '"status":"OK"', 1)
@@ -215,11 +218,11 @@ def test_tampered_or_swapped_originals_are_refused(site, run, tmp_path):
 def test_lossy_originals_are_close_and_much_smaller_than_lossless(site, tmp_path):
     lossy = anonymize(tmp_path / "lossy", site, lossless=False, signed=False)
     raw = [f.image for f in VideoSource(tmp_path / "lossy" / "in.mp4")]
-    rec = Recoverer(site["alice"], site["dep"])
-    inputs, mode = rec.check(tmp_path / "lossy" / "out.mp4", verify=False)
+    rec = Recoverer(site["alice"], site["dep"], audit_log=tmp_path / "audit.jsonl")
+    frames = rec.recover(tmp_path / "lossy" / "out.mp4", verify=False)
     errors = []
     for (_, image, _), original, poses in zip(
-        rec.recover_frames(inputs, mode, Selection()), raw, Sidecar(inputs.sidecar).frames(), strict=True
+        frames, raw, Sidecar(tmp_path / "lossy" / "out.pose.jsonl").frames(), strict=True
     ):
         inside = np.zeros(image.shape[:2], bool)
         for region in poses.people.region:
@@ -238,25 +241,33 @@ def test_unsigned_outputs_are_refused_unless_verification_is_skipped(site, tmp_p
     rec = Recoverer(site["alice"], site["dep"])
     with pytest.raises(VerificationError, match="does not verify"):
         rec.check(tmp_path / "out.mp4")
-    _inputs, mode = rec.check(tmp_path / "out.mp4", verify=False)
-    assert mode == "exact"
+    inputs, mode = rec.check(tmp_path / "out.mp4", verify=False)
+    inputs.close()
+    assert mode == "exact" and not inputs.verified
 
 
 def test_learned_recovery_with_a_sealed_gy_touches_only_the_selected_regions(site, run):
     from recanon_sdk.models import create_model
-    from recanon_sdk.models.sealed import open_sealed_gy, seal_gy
+    from recanon_sdk.runtime.sealed_gy import open_sealed_gy, seal_gy
 
     bundle = seal_gy(
-        create_model("gy_unet_s"), "gy_unet_s", bytes(range(32)), deployment=site["dep"], input_size=(64, 32)
+        create_model("gy_unet_s"),
+        "gy_unet_s",
+        bytes(range(32)),
+        deployment=site["dep"],
+        device_key=site["device"],
+        input_size=(64, 32),
     )
     with pytest.raises(rk.WrongKey):
         open_sealed_gy(bundle, rk.generate_holder("eve"), site["dep"])
-    rec = Recoverer(site["alice"], site["dep"], gy=open_sealed_gy(bundle, site["alice"], site["dep"]))
+    gy = open_sealed_gy(bundle, site["alice"], site["dep"])
+    rec = Recoverer(site["alice"], site["dep"], gy=gy, audit_log=run["folder"] / "lobby.audit.jsonl")
     inputs, mode = rec.check(run["folder"] / "out.mp4", exact=False)
+    inputs.close()
     assert mode == "learned"
     chosen = int(run["poses"][-1].people.track_id[0])
     for (_, image, _), anon, poses in zip(
-        rec.recover_frames(inputs, mode, Selection(tracks=frozenset({chosen}))),
+        rec.recover(run["folder"] / "out.mp4", exact=False, tracks=[chosen]),
         run["anon"],
         run["poses"],
         strict=True,
@@ -301,3 +312,16 @@ def test_open_takes_the_deployment_from_the_environment_or_says_what_is_missing(
     rec = Recoverer.open(key=tmp_path / "alice.key")
     assert rec.deployment.deployment_id == site["dep"].deployment_id
     assert rec.audit_log == tmp_path / "lobby.audit.jsonl"
+
+
+def test_the_sdk_refuses_an_unprotected_holder_key_that_others_can_read(site, tmp_path):
+    import os
+
+    key = tmp_path / "alice.key"
+    rk.save_private_key(key, site["alice"], passphrase=None, unsafe_no_passphrase=True)
+    (tmp_path / "lobby.deployment").write_bytes(site["dep"].to_bytes())
+    os.chmod(key, 0o644)
+    with pytest.raises(RecoveryError, match="other users can read it"):
+        Recoverer.open(key=key, deployment=tmp_path / "lobby.deployment")
+    os.chmod(key, 0o600)
+    assert Recoverer.open(key=key, deployment=tmp_path / "lobby.deployment").deployment is not None

@@ -103,3 +103,22 @@ def test_malformed_frame_line(tmp_path):
 
 def test_sidecar_name():
     assert sidecar_path_for("/a/b/cam.anon.mkv").as_posix() == "/a/b/cam.anon.pose.jsonl"
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("x" * (5 * 1024 * 1024), "longer than 4 MiB"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        ('{"type":"frame","index":' + "1" * 5000 + "}", "integer of 5000 digits"),
+        ('{"type":"frame","index":0,"time":NaN}', "NaN is not allowed"),
+        ('{"type":"frame","index":0,"time":1e999}', "malformed frame record"),
+        ('{"type":"frame","index":"0"}', "malformed frame record"),
+        ('{"type":"frame","index":0,"persons":{"a":1}}', "'persons' is not a list"),
+    ],
+)
+def test_hostile_lines_are_one_clear_error_after_a_bounded_read(tmp_path, line, message):
+    path = tmp_path / "bad.pose.jsonl"
+    path.write_text(json.dumps(make_header()) + "\n" + line + "\n")
+    with pytest.raises(SidecarError, match=message):
+        list(Sidecar(path).frames())

@@ -57,7 +57,47 @@ def test_tampered_video_fails_verification(tmp_path, deployment):
 
 
 def test_wrong_device_key_is_refused_before_anything_is_written(tmp_path, deployment):
+    from recanon_cli.main import app
+    from typer.testing import CliRunner
+
     _, dep = deployment
     with pytest.raises(ValueError, match="device key"):
         RunSigner(rk.generate_device_key("other"), dep)
-    assert list(tmp_path.iterdir()) == []
+    # the command line: a run with a device key the deployment does not trust leaves no output behind
+    (tmp_path / "lobby.deployment").write_bytes(dep.to_bytes())
+    other = tmp_path / "other.device.key"
+    rk.save_private_key(other, rk.generate_device_key("other"), passphrase=None, unsafe_no_passphrase=True)
+    write_test_video(tmp_path / "in.mp4", [i * 40 for i in range(4)], size=(120, 160))
+    inputs = sorted(p.name for p in tmp_path.iterdir())
+    result = CliRunner().invoke(
+        app,
+        ["anonymize", str(tmp_path / "in.mp4"), "-o", str(tmp_path / "out.mp4"), "-q",
+         "--deployment", str(tmp_path / "lobby.deployment"), "--device-key", str(other)],
+    )  # fmt: skip
+    assert result.exit_code == 1 and "belongs to device key" in result.stderr, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == inputs  # no video, sidecar, signature, manifest
+
+
+def test_a_renamed_output_fails_unless_renaming_is_allowed(tmp_path, deployment):
+    device, dep = deployment
+    run_signed(tmp_path, device, dep)
+    for path in list(tmp_path.glob("out.*")):
+        path.rename(path.with_name(path.name.replace("out.", "cam7.", 1)))
+    report = rk.verify_output(tmp_path / "cam7.mp4", deployment=dep)
+    assert [c.name for c in report.failures()] == ["video"]
+    assert "signed as 'out.mp4'" in report.failures()[0].detail
+    allowed = rk.verify_output(tmp_path / "cam7.mp4", deployment=dep, allow_rename=True)
+    assert allowed.ok and "renamed (allowed)" in next(c.detail for c in allowed.checks if c.name == "video")
+
+
+def test_verify_output_reads_every_file_through_the_opener(tmp_path, deployment):
+    device, dep = deployment
+    run_signed(tmp_path, device, dep)
+    opened = []
+
+    def opener(path):
+        opened.append(path.name)
+        return open(path, "rb")
+
+    assert rk.verify_output(tmp_path / "out.mp4", deployment=dep, opener=opener).ok
+    assert sorted(opened) == ["out.manifest.json", "out.mp4", "out.pose.jsonl", "out.pose.jsonl.sig"]

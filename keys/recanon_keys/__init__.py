@@ -1,20 +1,21 @@
 """recanon_keys: key management for recanon (sealed model bundles, signed outputs). No torch, no numpy.
 
 A safe recipe over ``cryptography`` and ``pynacl``: key holders (X25519) open sealed bundles, a
-device (Ed25519) signs deployments, pose sidecars and run manifests. Formats: docs/key-formats.md;
-threat model: docs/security.md.
+device (Ed25519) signs deployments, sealed bundles, pose sidecars and run manifests. Formats:
+docs/key-formats.md; threat model: docs/security.md.
 
 >>> import recanon_keys as rk
 >>> device = rk.generate_device_key("cam-01")
 >>> alice = rk.generate_holder("alice")
 >>> dep = rk.create_deployment("lobby", device_key=device, holders=[alice.public])
->>> bundle = rk.seal(b"weights", deployment=dep, model_name="gy", model_version="1")
+>>> bundle = rk.seal(b"weights", deployment=dep, model_name="gy", model_version="1", device_key=device)
 >>> rk.open_sealed(bundle, alice, deployment=dep, model_name="gy", model_version="1")
 b'weights'
 """
 
 from __future__ import annotations
 
+from ._format.encoding import check_plain_name
 from ._format.kdf import DEFAULT_PARAMS as DEFAULT_KDF_PARAMS
 from ._format.kdf import Argon2idParams
 from .audit import AuditEntry, AuditReport, append_audit_entry, audit_public_key, verify_audit_log
@@ -25,6 +26,9 @@ from .errors import (
     InvalidFormat,
     RecanonKeysError,
     Truncated,
+    UnsafeKeyFile,
+    UnsafeKeyFileWarning,
+    UnsignedBundleWarning,
     UnsupportedVersion,
     WrongDeployment,
     WrongFileType,
@@ -32,6 +36,7 @@ from .errors import (
     WrongModel,
     WrongPassphrase,
 )
+from .files import PUBLIC_DEMO_KEY_IDS, read_passphrase_file, read_private_key_file
 from .identities import (
     DeviceKey,
     DevicePublicKey,
@@ -56,18 +61,8 @@ from .manifest import (
     write_signed_manifest,
 )
 from .model_secret import derive_model_secret
-from .sealing import (
-    BundleInfo,
-    open_sealed,
-    open_sealed_io,
-    read_bundle_info,
-    rewrap,
-    rewrap_file,
-    rotate,
-    rotate_file,
-    seal,
-    seal_file,
-)
+from .rewrapping import rewrap, rewrap_file, rotate, rotate_file
+from .sealing import BundleInfo, open_sealed, open_sealed_io, read_bundle_info, seal, seal_file
 from .sidecar import SidecarSigner, SidecarSummary, verify_sidecar
 from .streams import SealedStreamReader, SealedStreamWriter, StreamInfo, open_stream, read_stream_info
 from .verify import Check, OutputFiles, VerificationReport, companion_paths, verify_output
@@ -77,6 +72,7 @@ __version__ = "0.1.0"
 __all__ = [
     "DEFAULT_KDF_PARAMS",
     "EXPECT",
+    "PUBLIC_DEMO_KEY_IDS",
     "Argon2idParams",
     "AuditEntry",
     "AuditReport",
@@ -102,6 +98,9 @@ __all__ = [
     "SidecarSummary",
     "StreamInfo",
     "Truncated",
+    "UnsafeKeyFile",
+    "UnsafeKeyFileWarning",
+    "UnsignedBundleWarning",
     "UnsupportedVersion",
     "VerificationReport",
     "WrongDeployment",
@@ -113,6 +112,7 @@ __all__ = [
     "append_audit_entry",
     "audit_public_key",
     "build_run_manifest",
+    "check_plain_name",
     "companion_paths",
     "create_deployment",
     "derive_model_secret",
@@ -129,6 +129,8 @@ __all__ = [
     "open_stream",
     "read_bundle_info",
     "read_key_file_info",
+    "read_passphrase_file",
+    "read_private_key_file",
     "read_stream_info",
     "rewrap",
     "rewrap_file",

@@ -7,11 +7,14 @@ with an Ed25519 *audit key* derived from the holder's X25519 secret, so that:
 
 * removing, reordering, inserting or altering an entry breaks the chain or a signature
   (``verify_audit_log`` names the first bad line); cutting the log's tail is visible only against a
-  copy or a count kept elsewhere (the last entry's ``seq`` and hash are what to keep);
-* an entry can only be written by someone holding the holder's private key, *once the verifier
-  knows that holder's audit key* (``audit_public_key``; X25519 keys cannot sign, and v1 deployment
-  files list only X25519 keys). Without it, the verifier checks that each holder's entries all use
-  one audit key (trust on first use) and reports the keys it saw.
+  head kept elsewhere (``expect_head=``: the hash of the last entry when it was copied, which
+  ``AuditReport.head`` gives);
+* an entry can only be written by someone holding the holder's private key: a
+  ``recanon-deployment/v2`` file lists each holder's audit key (signed by the device), and every
+  entry must be signed with the key listed for its holder, so a log cut and re-signed with fresh
+  keys fails at the first re-signed entry. A v1 deployment file lists only X25519 keys (which cannot
+  sign): against it the verifier can only check that each holder's entries all use one audit key
+  (trust on first use, ``AuditReport.pinned`` is false) unless ``audit_keys=`` gives them.
 
 >>> import tempfile, os
 >>> from recanon_keys import create_deployment, generate_device_key, generate_holder
@@ -20,9 +23,11 @@ with an Ed25519 *audit key* derived from the holder's X25519 secret, so that:
 >>> log = os.path.join(tempfile.mkdtemp(), "lobby.audit.jsonl")
 >>> append_audit_entry(log, {"action": "recover", "tracks": [7]}, holder=alice, deployment=dep)
 1
->>> report = verify_audit_log(log, deployment=dep, audit_keys={alice.key_id: audit_public_key(alice)})
->>> report.entries, report.ok
-(1, True)
+>>> report = verify_audit_log(log, deployment=dep)
+>>> report.entries, report.ok, report.pinned
+(1, True, True)
+>>> verify_audit_log(log, deployment=dep, expect_head=report.head).ok
+True
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -38,7 +44,6 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from ._format.bundle import hkdf
 from ._format.encoding import (
     Fields,
     b64e,
@@ -60,17 +65,16 @@ KIND = "audit"
 MAX_LINE = 16 * 1024
 MAX_EVENT = 8 * 1024
 SIGNING_CONTEXT = b"recanon/v1/audit-entry"
-INFO_AUDIT_KEY = b"recanon/v1/audit-signing-key"
 GENESIS_CONTEXT = b"recanon/v1/audit-genesis"
+_HEAD_RE = re.compile(r"[0-9a-f]{64}")
 
 
 def _signing_key(holder: HolderKey) -> Ed25519PrivateKey:
-    seed = hkdf(holder._secret_bytes(), holder.public.public_key, INFO_AUDIT_KEY)
-    return Ed25519PrivateKey.from_private_bytes(seed)
+    return holder._audit_signing_key()
 
 
 def audit_public_key(holder: HolderKey) -> bytes:
-    """The holder's 32-byte Ed25519 audit key (public: give it to whoever verifies the audit log)."""
+    """The holder's 32-byte Ed25519 audit key (public; also ``holder.public.audit_key``)."""
     return _signing_key(holder).public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 
@@ -99,6 +103,8 @@ class AuditReport:
     problems: list[str] = field(default_factory=list)
     first_bad_line: int | None = None
     head: str | None = None  # SHA-256 of the last good line: keep it elsewhere to detect a cut tail
+    pinned: bool = False  # every signer checked against an audit key the deployment (v2) lists
+    head_line: int | None = None  # the line whose hash is ``expect_head``, when it was given and found
 
     @property
     def ok(self) -> bool:
@@ -136,15 +142,45 @@ def _parse(line: bytes, *, deployment_id: str, number: int, what: str) -> tuple[
     return obj, AuditEntry(seq, when, holder, signer, event, hashlib.sha256(line).hexdigest())
 
 
-def verify_audit_log(
-    path: str | os.PathLike[str], *, deployment: Deployment, audit_keys: dict[str, bytes] | None = None
-) -> AuditReport:
-    """Check every line: format, signature, chain, sequence, holder listed, one audit key per holder.
+def _pinned_key(deployment: Deployment, audit_keys: dict[str, bytes] | None, holder: str) -> bytes | None:
+    if audit_keys is not None and holder in audit_keys:
+        return audit_keys[holder]
+    listed = deployment.holder(holder)
+    return listed.audit_key if listed is not None and deployment.pins_audit_keys else None
 
-    ``audit_keys`` (holder key id → audit key) makes the check of *who* signed strict. Never raises
-    for a bad log; the report lists problems and the first bad line.
+
+def _signer_problem(number: int, entry: AuditEntry, deployment: Deployment, pinned: bytes | None) -> str:
+    listed = deployment.holder(entry.holder)
+    who = f"{listed.label} ({entry.holder})" if listed else entry.holder
+    if pinned is not None:
+        return (
+            f"line {number} is signed with a key that is not the audit key of {who} "
+            "that the deployment lists (the entry was re-signed or forged)"
+        )
+    return f"line {number} is signed for {who} with another audit key than earlier lines"
+
+
+def verify_audit_log(
+    path: str | os.PathLike[str],
+    *,
+    deployment: Deployment,
+    audit_keys: dict[str, bytes] | None = None,
+    expect_head: str | None = None,
+) -> AuditReport:
+    """Check every line: format, signature, chain, sequence, holder listed, and who signed.
+
+    Against a v2 deployment every entry must be signed with the audit key it lists for the entry's
+    holder (``report.pinned``); against a v1 deployment, each holder's entries must all use one key
+    (trust on first use). ``audit_keys`` (holder key id → audit key) pins keys explicitly.
+    ``expect_head`` (hex SHA-256 of an entry, e.g. an earlier ``report.head`` kept elsewhere) must
+    be the hash of one of the log's lines: if it is not, entries were cut from the end (or the log
+    replaced). Never raises for a bad log; the report lists problems and the first bad line.
     """
-    report = AuditReport()
+    if expect_head is not None and not _HEAD_RE.fullmatch(expect_head):
+        raise ValueError("the expected head is a SHA-256 in 64 lowercase hex digits")
+    given = audit_keys or {}
+    explicit = bool(deployment.holders) and all(h.key_id in given for h in deployment.holders)
+    report = AuditReport(pinned=deployment.pins_audit_keys or explicit)
     what = f"the audit log {os.fspath(path)}"
     prev = genesis(deployment.deployment_id)
     try:
@@ -172,16 +208,10 @@ def verify_audit_log(
                 problem = (
                     f"line {number} was written by {entry.holder}, who is not a holder of this deployment"
                 )
-            elif (
-                audit_keys is not None
-                and entry.holder in audit_keys
-                and audit_keys[entry.holder] != entry.signer
-            ):
-                problem = f"line {number} is not signed with {entry.holder}'s audit key"
+            elif (expected := _pinned_key(deployment, audit_keys, entry.holder)) not in (None, entry.signer):
+                problem = _signer_problem(number, entry, deployment, expected)
             elif report.holders.setdefault(entry.holder, entry.signer) != entry.signer:
-                problem = (
-                    f"line {number} is signed for {entry.holder} with another audit key than earlier lines"
-                )
+                problem = _signer_problem(number, entry, deployment, None)
             if problem:
                 report.problems.append(problem)
                 report.first_bad_line = number
@@ -190,6 +220,13 @@ def verify_audit_log(
             report.entries += 1
             report.log.append(entry)
             report.head = prev
+            if prev == expect_head:
+                report.head_line = number
+    if expect_head is not None and report.head_line is None:
+        report.problems.append(
+            f"the log's {report.entries} entries do not include the head you kept ({expect_head[:16]}…): "
+            "entries were cut from its end, or the log was replaced"
+        )
     return report
 
 
@@ -207,8 +244,15 @@ def append_audit_entry(
     the existing log does not verify (nothing is appended to a broken log), ``ValueError`` if
     ``holder`` is not a holder of ``deployment`` or ``event`` is not a small JSON object.
     """
-    if deployment.holder(holder.key_id) is None:
+    listed = deployment.holder(holder.key_id)
+    if listed is None:
         raise ValueError(f"{holder.key_id} is not a holder of deployment {deployment.name!r}")
+    if deployment.pins_audit_keys and listed.audit_key != holder.public.audit_key:
+        raise AuthenticationFailed(
+            f"deployment {deployment.name!r} lists another audit key for {holder.label} ({holder.key_id}) "
+            "than this key file's: entries signed with it would not verify",
+            hint="nothing was appended; ask the administrator to re-add your public key file",
+        )
     if not isinstance(event, dict) or len(canonical(event)) > MAX_EVENT:
         raise ValueError(f"an audit event is a JSON object of at most {MAX_EVENT} bytes")
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)

@@ -13,7 +13,11 @@ exactly one ``expect:`` value of the test vectors (``EXPECT``)::
     ├── WrongKey                 expect: wrong_key           the bundle is not sealed to this key
     ├── WrongPassphrase          expect: wrong_passphrase    the key file did not open with this passphrase
     ├── WrongDeployment          expect: wrong_deployment    the file belongs to another deployment
-    └── WrongModel               expect: wrong_model         the bundle holds another model or version
+    ├── WrongModel               expect: wrong_model         the bundle holds another model or version
+    └── UnsafeKeyFile            (no vector: a file-system property) a private key file others can read
+
+    UnsignedBundleWarning (a UserWarning): an unsigned v1 bundle was opened because the caller
+    explicitly allowed it (``unsafe_allow_unsigned=True``).
 
 Authentication failures are deliberately a single type: the message never says *which* internal
 check failed while decrypting, so a forger learns nothing from it. Signature checks on public data
@@ -34,6 +38,9 @@ __all__ = [
     "InvalidFormat",
     "RecanonKeysError",
     "Truncated",
+    "UnsafeKeyFile",
+    "UnsafeKeyFileWarning",
+    "UnsignedBundleWarning",
     "UnsupportedVersion",
     "WrongDeployment",
     "WrongFileType",
@@ -128,6 +135,20 @@ class WrongModel(RecanonKeysError):
     """The bundle holds another model (name or version) than the one asked for."""
 
     expect = "wrong_model"
+
+
+class UnsafeKeyFile(RecanonKeysError):
+    """A private key file without a passphrase that other users may read (like ssh, it is not used)."""
+
+    expect = "unsafe_key_file"
+
+
+class UnsafeKeyFileWarning(UserWarning):
+    """A passphrase-protected private key file that other users may read (used, with this warning)."""
+
+
+class UnsignedBundleWarning(UserWarning):
+    """An unsigned (v1) bundle was opened because the caller passed ``unsafe_allow_unsigned=True``."""
 
 
 #: ``expect:`` value of the test vectors → exception type (``"ok"`` means: no exception).

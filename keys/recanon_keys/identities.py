@@ -14,12 +14,14 @@ HolderKey(key_id='hk-...', label='alice')
 True
 >>> HolderPublicKey.from_bytes(alice.public.to_bytes()) == alice.public
 True
+>>> alice.public.audit_key_id.startswith("ak-")                 # shown next to the key id, to confirm both
+True
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -62,28 +64,53 @@ def _x25519_public_ok(public_key: bytes) -> bool:
     return True
 
 
+def _ed25519_public_ok(public_key: bytes) -> bool:
+    try:
+        Ed25519PublicKey.from_public_bytes(public_key)
+    except ValueError:
+        return False
+    return True
+
+
 @dataclass(frozen=True)
 class HolderPublicKey:
-    """A key holder's public X25519 key: what a deployment lists and what bundles are sealed to."""
+    """A key holder's public X25519 key: what a deployment lists and what bundles are sealed to.
+
+    ``audit_key`` is the holder's Ed25519 audit key (signs their recovery audit entries), derived
+    from the X25519 secret; ``None`` when it came from a v1 file, which does not carry it. Two
+    objects with the same X25519 key compare equal whether or not the audit key is known.
+    """
 
     key_id: str
     label: str
     public_key: bytes
     created: datetime
+    audit_key: bytes | None = field(default=None, compare=False)
+
+    @property
+    def audit_key_id(self) -> str | None:
+        """``ak-…``: the short id of the audit key, to confirm with the holder next to ``key_id``."""
+        return None if self.audit_key is None else keyfile.audit_key_id(self.audit_key)
 
     def to_bytes(self) -> bytes:
-        """The ``recanon-holder-pub/v1`` file."""
+        """The ``recanon-holder-pub/v2`` file (``/v1`` if the audit key is unknown)."""
         return keyfile.encode_public(
-            key_id=self.key_id, label=self.label, created=self.created, public_key=self.public_key
+            key_id=self.key_id,
+            label=self.label,
+            created=self.created,
+            public_key=self.public_key,
+            audit_key=self.audit_key,
         )
 
     @classmethod
     def from_bytes(cls, data: bytes, *, what: str = "the public key file") -> HolderPublicKey:
-        """Parse a ``recanon-holder-pub/v1`` file. Raises ``InvalidFormat`` and subclasses."""
+        """Parse a ``recanon-holder-pub/v2`` (or ``/v1``) file. Raises ``InvalidFormat`` and subclasses."""
         pub = keyfile.decode_public(data, what=what)
         if not _x25519_public_ok(pub.public_key):
             raise InvalidFormat(f"{what} holds an unusable (low-order) X25519 key")
-        return cls(pub.key_id, pub.label, pub.public_key, pub.created)
+        if pub.audit_key is not None and not _ed25519_public_ok(pub.audit_key):
+            raise InvalidFormat(f"{what} holds an unusable Ed25519 audit key")
+        return cls(pub.key_id, pub.label, pub.public_key, pub.created, pub.audit_key)
 
 
 @dataclass(frozen=True)
@@ -178,13 +205,20 @@ class HolderKey(_PrivateKey):
         self.key_id = keyfile.holder_key_id(pk)
         self.label = label
         self.created = created
-        self.public = HolderPublicKey(self.key_id, label, pk, created)
+        audit = self._audit_signing_key().public_key().public_bytes(*_RAW)
+        self.public = HolderPublicKey(self.key_id, label, pk, created, audit)
 
     def _secret_bytes(self) -> bytes:
         return self._key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
 
     def _public_bytes(self) -> bytes:
-        return self.public.public_key
+        return self._key.public_key().public_bytes(*_RAW)
+
+    def _audit_signing_key(self) -> Ed25519PrivateKey:
+        """The Ed25519 key that signs this holder's audit entries (derived, never stored)."""
+        return Ed25519PrivateKey.from_private_bytes(
+            keyfile.audit_seed(self._secret_bytes(), self._public_bytes())
+        )
 
     def _exchange(self, peer_public: bytes) -> bytes:
         """X25519 with a peer's public key; ``ValueError`` on a low-order point."""

@@ -80,11 +80,16 @@ def _inspect(src: BinaryIO, *, what: str) -> Inspection:
         return _private(data, name, what)
     if name == "holder-pub":
         pub = HolderPublicKey.from_bytes(data, what=what)
-        out = Inspection(name, "holder public key (recanon-holder-pub/v1)")
+        out = Inspection(name, f"holder public key (recanon-holder-pub/v{kind[1]})")
         out.add("key id", pub.key_id)
         out.add("label", pub.label)
         out.add("created", format_time(pub.created))
         out.add("public key", pub.public_key.hex())
+        out.add(
+            "audit key",
+            f"{pub.audit_key_id} ({pub.audit_key.hex()})" if pub.audit_key else "not in a v1 file",
+        )
+        out.notes.append("confirm the key id and the audit key id with the holder before adding the key")
         return out
     if name == "deployment":
         return _deployment(data, what)
@@ -112,7 +117,7 @@ def _private(data: bytes, kind: str, what: str) -> Inspection:
 
 def _deployment(data: bytes, what: str) -> Inspection:
     dep = load_deployment(data, what=what)
-    out = Inspection("deployment", "deployment (recanon-deployment/v1)")
+    out = Inspection("deployment", f"deployment (recanon-deployment/v{dep.version})")
     out.add("name", dep.name)
     out.add("deployment id", dep.deployment_id)
     out.add("revision", dep.revision)
@@ -121,19 +126,25 @@ def _deployment(data: bytes, what: str) -> Inspection:
     if not dep.holders:
         out.add("holders", "none yet")
     for i, h in enumerate(dep.holders, 1):
-        out.add(f"holder {i}", f"{h.key_id} ({h.label})")
+        audit = f", audit key {h.audit_key_id}" if h.audit_key_id else ""
+        out.add(f"holder {i}", f"{h.key_id} ({h.label}){audit}")
     out.add(
         "policy",
         f"checkpoint every {dep.policy.checkpoint_every} lines, at least {dep.policy.min_holders} holder(s)",
     )
     out.add("signature", f"valid, by device {dep.device.key_id}")
     out.notes.append("compare the deployment id and device key id with a copy you trust")
+    if not dep.pins_audit_keys:
+        out.notes.append(
+            "a v1 file: it does not list the holders' audit keys, so the audit log's signers are not pinned "
+            "(`recanon keys upgrade` writes a v2 revision)"
+        )
     return out
 
 
 def _bundle(head: bytes, what: str) -> Inspection:
     info = read_bundle_info(head if len(head) else b"")
-    out = Inspection("bundle", "sealed bundle (recanon-bundle/v1)")
+    out = Inspection("bundle", f"sealed bundle ({info.format})")
     out.add("deployment id", info.deployment_id)
     out.add("model", f"{info.model_name} version {info.model_version}")
     out.add("plaintext sha256", info.sha256)
@@ -141,7 +152,8 @@ def _bundle(head: bytes, what: str) -> Inspection:
     out.add("sealed", format_time(info.created))
     for i, kid in enumerate(info.recipients, 1):
         out.add(f"recipient {i}", kid)
-    out.notes.append("the header is authenticated only when a recipient opens the bundle")
+    out.add("signed by", info.signer or "NOBODY: an unsigned v1 bundle, refused when opened")
+    out.notes.append("the signature and header are checked against the deployment when a holder opens it")
     return out
 
 

@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from . import _atomic
 from ._format.encoding import (
@@ -51,6 +51,7 @@ __all__ = [
     "build_run_manifest",
     "file_digest",
     "sign_manifest",
+    "stream_digest",
     "verify_manifest",
 ]
 
@@ -72,12 +73,22 @@ class FileDigest:
 
 def file_digest(path: str | os.PathLike[str]) -> FileDigest:
     """Hash a file (streamed) into a ``FileDigest`` named by its base name."""
-    hasher, size = hashlib.sha256(), 0
     with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            hasher.update(block)
-            size += len(block)
-    return FileDigest(Path(path).name, hasher.hexdigest(), size)
+        return stream_digest(fh, Path(path).name)
+
+
+def stream_digest(handle: BinaryIO, name: str) -> FileDigest:
+    """Hash what ``handle`` reads from its position to its end (streamed) into a ``FileDigest``.
+
+    >>> import io
+    >>> stream_digest(io.BytesIO(b"abc"), "x").sha256[:16]
+    'ba7816bf8f01cfea'
+    """
+    hasher, size = hashlib.sha256(), 0
+    while block := handle.read(1 << 20):
+        hasher.update(block)
+        size += len(block)
+    return FileDigest(name, hasher.hexdigest(), size)
 
 
 @dataclass(frozen=True)

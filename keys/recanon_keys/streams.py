@@ -40,6 +40,7 @@ from typing import Any, BinaryIO
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
+from ._bundle_io import read_exact as _read_exact
 from ._format import bundle as _bundle
 from ._format import sealed_stream as fmt
 from ._format.encoding import Rng, now_utc
@@ -47,7 +48,6 @@ from ._format.stream import nonce
 from .deployments import Deployment
 from .errors import AuthenticationFailed, InvalidFormat, Truncated, WrongDeployment, WrongKey, WrongModel
 from .identities import HolderKey
-from .sealing import _read_exact
 
 __all__ = ["SealedStreamReader", "SealedStreamWriter", "StreamInfo", "open_stream", "read_stream_info"]
 

@@ -10,13 +10,18 @@ Companion files of an output ``X.mp4`` (any extension): ``X.pose.jsonl`` (sideca
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from .deployments import Deployment
 from .errors import RecanonKeysError
-from .manifest import RunManifest, file_digest, verify_manifest
+from .manifest import MAX_MANIFEST, RunManifest, stream_digest, verify_manifest
 from .sidecar import verify_sidecar
+
+#: Opens a file for reading in binary mode; every file ``verify_output`` checks is read through it.
+Opener = Callable[[Path], BinaryIO]
 
 __all__ = ["Check", "OutputFiles", "VerificationReport", "companion_paths", "verify_output"]
 
@@ -63,16 +68,25 @@ class VerificationReport:
         self.checks.append(Check(name, ok, detail, line))
 
 
-def _read(path: Path, limit: int) -> bytes:
-    with open(path, "rb") as fh:
-        return fh.read(limit)
+def _open_binary(path: Path) -> BinaryIO:
+    return open(path, "rb")
 
 
-def verify_output(output: str | os.PathLike[str], *, deployment: Deployment) -> VerificationReport:
+def verify_output(
+    output: str | os.PathLike[str],
+    *,
+    deployment: Deployment,
+    allow_rename: bool = False,
+    opener: Opener | None = None,
+) -> VerificationReport:
     """Check everything that can be checked and report each result (never raises for bad files).
 
-    ``deployment`` must come from a trusted source: it is the trust anchor.
+    ``deployment`` must come from a trusted source: it is the trust anchor. The video must carry the
+    name the device signed (a copy of another output under this name fails the ``video`` check)
+    unless ``allow_rename``. ``opener`` reads the files (default: ``open(path, "rb")``): a caller
+    that goes on to use the files passes one that pins what was read (``recanon_sdk.pinned``).
     """
+    opener = opener or _open_binary
     files = companion_paths(output)
     report = VerificationReport(files)
     dep = f"deployment {deployment.name!r} ({deployment.deployment_id}), device {deployment.device.key_id}"
@@ -81,8 +95,10 @@ def verify_output(output: str | os.PathLike[str], *, deployment: Deployment) -> 
         report.add("manifest", False, f"{files.manifest} is missing")
     else:
         try:
+            with opener(files.manifest) as handle:
+                data = handle.read(MAX_MANIFEST + 1)
             manifest = verify_manifest(
-                _read(files.manifest, 64 * 1024 + 1),
+                data,
                 deployment=deployment,
                 what=f"the manifest {files.manifest.name}",
             )
@@ -97,13 +113,16 @@ def verify_output(output: str | os.PathLike[str], *, deployment: Deployment) -> 
         report.add("video", False, f"{files.video} is missing")
     elif manifest is not None:
         try:
-            got = file_digest(files.video)
+            with opener(files.video) as handle:
+                got = stream_digest(handle, files.video.name)
         except OSError as exc:
             report.add("video", False, f"cannot read {files.video}: {exc.strerror}")
         else:
             want = manifest.output
             if (got.sha256, got.size) == (want.sha256, want.size):
-                report.add("video", True, f"sha256 {got.sha256} matches the manifest")
+                _check_name(
+                    report, files, manifest, allow_rename, f"sha256 {got.sha256} matches the manifest"
+                )
             else:
                 report.add(
                     "video",
@@ -120,7 +139,8 @@ def verify_output(output: str | os.PathLike[str], *, deployment: Deployment) -> 
         report.add("sidecar", False, f"missing: {', '.join(missing)}")
         return report
     try:
-        summary = verify_sidecar(files.sidecar, files.sidecar_sig, deployment=deployment)
+        with opener(files.sidecar) as side, opener(files.sidecar_sig) as sig:
+            summary = verify_sidecar(side, sig, deployment=deployment)
     except RecanonKeysError as exc:
         report.add("sidecar", False, exc.message, line=getattr(exc, "first_bad_line", None))
         return report
@@ -143,3 +163,21 @@ def verify_output(output: str | os.PathLike[str], *, deployment: Deployment) -> 
         else:
             report.add("sidecar vs manifest", True, "same run, same chain head")
     return report
+
+
+def _check_name(
+    report: VerificationReport, files: OutputFiles, manifest: RunManifest, allow_rename: bool, matched: str
+) -> None:
+    """The video's bytes match: does it also carry the names the device signed?"""
+    signed = (manifest.output.name, manifest.sidecar_name)
+    if (files.video.name, files.sidecar.name) == signed:
+        report.add("video", True, matched)
+    elif allow_rename:
+        report.add("video", True, f"{matched}; signed as {signed[0]!r}, renamed (allowed)")
+    else:
+        report.add(
+            "video",
+            False,
+            f"{files.video.name!r} is the output the device signed as {signed[0]!r} "
+            f"(sidecar {signed[1]!r}): another output's files were copied over this one, or it was renamed",
+        )

@@ -5,35 +5,40 @@
 >>> result = anon.process_video("in.mp4", "out.mp4")          # doctest: +SKIP
 >>> frame_out, people = anon.process_frame(rgb_ndarray)       # doctest: +SKIP
 
-Privacy fails closed: if detection, tracking or enhancement raises on a frame, that whole frame is
-obscured (:func:`~recanon_sdk.geometry.obscure_whole_frame`) and the sidecar records the event.
+Privacy fails closed: if detection, tracking or enhancement raises on a frame, or the detector returns
+boxes that cannot be anonymized as given, that whole frame is obscured
+(:func:`~recanon_sdk.geometry.obscure_whole_frame`) and the sidecar records the event. A failure never
+reduces what is held: regions kept for people the detector lost stay anonymized across it.
 """
 
 from __future__ import annotations
 
-import contextlib
-import queue
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from recanon_sdk import interrupts
+from recanon_sdk.checks import check_channels, check_detections, check_detector, check_enhancer, check_frame
 from recanon_sdk.detect.backend import create_pose_detector
 from recanon_sdk.detect.pose import DetectorConfig
-from recanon_sdk.detect.tracking import TRACKER_NAME, PersonTracker, TrackerConfig
+from recanon_sdk.detect.tracking import PersonTracker, TrackerConfig
 from recanon_sdk.enhance import Enhancer, make_enhancer
 from recanon_sdk.errors import Interrupted, OutputError
 from recanon_sdk.geometry import CropGeometry, head_boxes, heads_in_regions, obscure_whole_frame
+from recanon_sdk.names import display_name, redact_url, unprintable_reason
+from recanon_sdk.run_header import model_hashes, run_header
+from recanon_sdk.run_outputs import FrameOutput, OriginalsOutput, RunOutputs
+from recanon_sdk.streaming import ThreadedPipeline, batches, limited
 from recanon_sdk.types import Frame, People
-from recanon_sdk.video.atomic import check_output, commit, discard, temporary_name
+from recanon_sdk.video.atomic import check_output
 from recanon_sdk.video.images import ImageSink
 from recanon_sdk.video.reader import IMAGE_SUFFIXES, VideoSource, is_stream_url
-from recanon_sdk.video.sidecar import SidecarWriter, make_header, sidecar_path_for
+from recanon_sdk.video.sidecar import SidecarWriter, sidecar_path_for
 from recanon_sdk.video.writer import CONTAINER_BY_SUFFIX, EncoderConfig, VideoSink
 
 if TYPE_CHECKING:
@@ -43,6 +48,8 @@ if TYPE_CHECKING:
     from recanon_sdk.signing import RunSigner
 
 ProgressCallback = Callable[[int, int | None], None]
+
+_batches = batches  # kept for scripts written against earlier releases; use recanon_sdk.streaming.batches
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,20 +92,20 @@ class RunResult:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
 
 
-@dataclass(slots=True)
-class _Processed:
-    frame: Frame
-    image: np.ndarray
-    people: People
-    status: str
-    events: list[dict[str, Any]]
-
-
 class Anonymizer:
     """Anonymizes every person in frames or whole videos.
 
-    ``detector``, ``tracker`` and ``enhancer`` may be injected (tests use this to inject faults);
-    by default they are built from ``config``.
+    ``enhancer`` is a name (``"blur"``, ``"pixelate"``, ``"mask"``, ``"gx"``: built with the config's
+    strength and model secret) or an object with the :class:`~recanon_sdk.enhance.Enhancer`
+    interface; ``detector`` an object with ``detect(images) -> list[People]`` (tests inject faults
+    this way). By default both are built from ``config``. Frames are RGB ``(H, W, 3)`` uint8 arrays
+    (:meth:`process_frame` takes ``channels="BGR"`` for OpenCV's order); anything else raises
+    ``TypeError``/``ValueError`` before any work.
+
+    >>> Anonymizer(detector=object())
+    Traceback (most recent call last):
+    ...
+    TypeError: detector must have detect(images) -> list[People] ...; object has none
     """
 
     def __init__(
@@ -106,38 +113,50 @@ class Anonymizer:
         config: AnonymizerConfig | None = None,
         *,
         detector: Any | None = None,
-        enhancer: Enhancer | None = None,
+        enhancer: Enhancer | str | None = None,
         tracker_factory: Callable[[], Any] | None = None,
     ) -> None:
+        if config is not None and not isinstance(config, AnonymizerConfig):
+            raise TypeError(f"config must be an AnonymizerConfig, got {type(config).__name__}")
         self.config = config or AnonymizerConfig()
+        if detector is not None:
+            check_detector(detector)
+        if enhancer is not None and not isinstance(enhancer, str):
+            check_enhancer(enhancer)
         self.detector = detector if detector is not None else create_pose_detector(self.config.detector)
-        self.enhancer = (
-            enhancer
-            if enhancer is not None
-            else make_enhancer(
-                self.config.enhancer,
+        if enhancer is None or isinstance(enhancer, str):
+            enhancer = make_enhancer(
+                enhancer or self.config.enhancer,
                 self.config.strength,
                 model_secret=self.config.model_secret,
                 gx_weights=self.config.gx_weights,
             )
-        )
+        self.enhancer = enhancer
         self._tracker_factory = tracker_factory or (lambda: PersonTracker(self.config.tracker))
         self.tracker = self._tracker_factory()
 
     # -- one frame -------------------------------------------------------------------------------
 
-    def process_frame(self, image: np.ndarray) -> tuple[np.ndarray, People]:
-        """Anonymize one upright RGB frame of a sequence (tracking state carries over between calls).
+    def process_frame(self, image: np.ndarray, *, channels: str = "RGB") -> tuple[np.ndarray, People]:
+        """Anonymize one upright frame of a sequence (tracking state carries over between calls).
 
-        Returns the anonymized copy (the input is never modified) and the people found, with their
-        track ids and anonymized regions. A failure inside obscures the whole frame.
+        ``image`` is an ``(H, W, 3)`` uint8 array in RGB order, or BGR with ``channels="BGR"`` (as
+        OpenCV reads it; the result is then BGR too). Returns the anonymized copy (the input is never
+        modified) and the people found, with their track ids and anonymized regions. A failure inside
+        obscures the whole frame. Raises ``TypeError``/``ValueError`` for any other input (a float,
+        grey or RGBA frame would otherwise hide nobody).
         """
-        frame = Frame(image=np.asarray(image), pts=None, time_base=_NO_TIME, index=-1)
+        order = check_channels(channels)
+        rgb = check_frame(image)
+        if order == "BGR":
+            rgb = np.ascontiguousarray(rgb[:, :, ::-1])
+        frame = Frame(image=rgb, pts=None, time_base=_NO_TIME, index=-1)
         processed = self._anonymize(frame, self._detect([frame])[0])
-        return processed.image, processed.people
+        out = processed.image if order == "RGB" else np.ascontiguousarray(processed.image[:, :, ::-1])
+        return out, processed.people
 
     def reset(self) -> None:
-        """Forget tracks (call between unrelated sequences)."""
+        """Forget tracks and held regions (call between unrelated sequences)."""
         self.tracker = self._tracker_factory()
 
     def _detect(self, frames: list[Frame]) -> list[People | BaseException]:
@@ -145,33 +164,48 @@ class Anonymizer:
             found = self.detector.detect([f.image for f in frames])
             if len(found) != len(frames):
                 raise RuntimeError(f"detector returned {len(found)} results for {len(frames)} frames")
-            return list(found)
         except Exception as error:
             if len(frames) == 1:
                 return [error]  # fail closed: this frame gets obscured
             # Retry one frame at a time so that only the frames that really fail are obscured.
             return [self._detect([frame])[0] for frame in frames]
+        out: list[People | BaseException] = []
+        for frame, people in zip(frames, found, strict=True):
+            try:
+                out.append(check_detections(people, frame.image.shape[:2]))
+            except ValueError as error:  # a box that cannot be anonymized as given: fail closed
+                out.append(error)
+        return out
 
-    def _anonymize(self, frame: Frame, found: People | BaseException) -> _Processed:
+    def _restart_tracker(self) -> None:
+        """A fresh tracker after a tracker fault, keeping the regions held for lost people."""
+        restart = getattr(self.tracker, "restart", None)
+        if callable(restart):
+            restart()
+        else:
+            self.tracker = self._tracker_factory()
+
+    def _anonymize(self, frame: Frame, found: People | BaseException) -> FrameOutput:
         image = frame.image
         events: list[dict[str, Any]] = []
         if isinstance(found, BaseException):
+            # The tracker keeps its state (and the regions it holds): this frame is obscured whole and
+            # the next one is tracked as after a frame the detector missed.
             events.append(_event("detector_failed", found))
-            self.reset()  # the tracker missed a frame; its motion model is no longer trustworthy
-            return _Processed(frame, obscure_whole_frame(image), People.empty(), "obscured", events)
+            return FrameOutput(frame, obscure_whole_frame(image), People.empty(), "obscured", events)
         try:
             people = self.tracker.update(found)
         except Exception as error:
             events.append(_event("tracker_failed", error))
-            self.reset()
+            self._restart_tracker()
             people = found
             people.region = self.config.geometry.regions(people.xyxy, image.shape[:2], people.keypoints)
-            return _Processed(frame, obscure_whole_frame(image), people, "obscured", events)
+            return FrameOutput(frame, obscure_whole_frame(image), people, "obscured", events)
         try:
             geometry = self.config.geometry
             people.region = geometry.regions(people.xyxy, image.shape[:2], people.keypoints)
             if not len(people):
-                return _Processed(frame, image.copy(), people, "ok", events)
+                return FrameOutput(frame, image.copy(), people, "ok", events)
             crops = geometry.extract(image, people.region, self.enhancer.input_size)
             if getattr(self.enhancer, "wants_heads", False):  # a head-pinned GX: where the faces are
                 heads = head_boxes(people.keypoints, people.xyxy)
@@ -184,10 +218,11 @@ class Anonymizer:
                 e.shape != c.shape or e.dtype != np.uint8 for e, c in zip(enhanced, crops, strict=True)
             ):
                 raise RuntimeError("enhancer returned crops of the wrong number, shape or type")
-            return _Processed(frame, geometry.paste(image, people.region, enhanced), people, "ok", events)
+            out = geometry.paste(image, people.region, enhanced, protect=people.xyxy)
+            return FrameOutput(frame, out, people, "ok", events)
         except Exception as error:
             events.append(_event("enhancer_failed", error))
-            return _Processed(frame, obscure_whole_frame(image), people, "obscured", events)
+            return FrameOutput(frame, obscure_whole_frame(image), people, "obscured", events)
 
     # -- whole videos ----------------------------------------------------------------------------
 
@@ -208,132 +243,57 @@ class Anonymizer:
         """Anonymize ``source`` into ``output`` (default ``<name>.anon.mp4``) and its pose sidecar.
 
         Streams in constant memory: decoding, inference and encoding run in three threads joined by
-        small bounded queues. Outputs appear only when complete; on any error or Ctrl-C both are
-        removed, except for live streams, which are finalized up to the interruption.
+        small bounded queues. Outputs appear only when complete, all together (video, sidecar,
+        sealed originals, signature, manifest); on any error or Ctrl-C none of them is left, except
+        for live streams, which are finalized up to the interruption.
 
         ``seal_originals_to``: also write ``<output stem>.originals.sealed``, the original pixels of
         every anonymized region sealed to that deployment's holders (:mod:`recanon_sdk.originals`),
         for exact recovery by ``recanon recover --exact``.
         """
         output_path = Path(output) if output is not None else default_output_for(source)
-        if sidecar is not None:
-            sidecar_path = Path(sidecar)
-        elif (
-            not is_stream_url(source)
-            and Path(source).is_dir()
-            and output_path.suffix.lower() not in CONTAINER_BY_SUFFIX
-        ):  # a folder of images in, a folder out: the sidecar sits beside the folder
-            sidecar_path = output_path.with_name(output_path.name + ".pose.jsonl")
-        else:
-            sidecar_path = sidecar_path_for(output_path)
+        sidecar_path = _sidecar_for(source, output_path, sidecar)
         inputs = () if is_stream_url(source) else (Path(source),)
         check_output(output_path, overwrite=overwrite, inputs=inputs)
         check_output(sidecar_path, overwrite=overwrite, inputs=inputs)
         if output_path.resolve() == sidecar_path.resolve():
             raise OutputError("the sidecar and the video would have the same name", hint="pass --sidecar")
+        if signer is not None:
+            _check_signable(source, output_path, sidecar, sidecar_path)
+            check_output(_manifest_path(output_path), overwrite=overwrite)
         video = VideoSource(source)
         info = video.info
         self.reset()
-        sink: VideoSink | ImageSink
-        if info.kind in ("image", "images") and output_path.suffix.lower() not in CONTAINER_BY_SUFFIX:
-            sink = ImageSink(output_path, [p.name for p in video.image_paths])
-        else:
-            sink = VideoSink(
-                output_path,
-                time_base=info.time_base,
-                average_rate=info.average_rate,
-                sample_aspect_ratio=info.sample_aspect_ratio,
-                config=self.config.encoder,
-                audio_from=source if (self.config.keep_audio and info.has_audio) else None,
-            )
-        header = make_header(
-            source={
-                "name": info.name,
-                "kind": info.kind,
-                "width": info.width,
-                "height": info.height,
-                "time_base": str(info.time_base),
-                "average_rate": None if info.average_rate is None else str(info.average_rate),
-            },
-            output={
-                "name": output_path.name,
-                "codec": self.config.encoder.encoder_name,
-                "crf": self.config.encoder.crf,
-            },
-            models=self._model_ids(info.width, info.height),
-            anonymization={
-                "enhancer": self.enhancer.name,
-                "margin": self.config.geometry.margin,
-                "feather": self.config.geometry.feather,
-                "hold_frames": getattr(self.config.tracker, "hold_frames", None),
-            },
-        )
         originals_file: Path | None = None
         if seal_originals_to is not None:
-            if isinstance(sink, ImageSink):
+            from recanon_sdk.originals import originals_path_for
+
+            if info.kind in ("image", "images") and output_path.suffix.lower() not in CONTAINER_BY_SUFFIX:
                 raise OutputError(
                     "sealed originals need a video output",
                     hint="pass -o NAME.mp4 to write the images as one video, or drop --seal-originals",
                 )
-            from recanon_sdk.originals import CONTENT, OriginalsConfig, originals_path_for
-
             originals_file = originals_path_for(output_path)
             check_output(originals_file, overwrite=overwrite, inputs=inputs)
-            originals_config = originals_config or OriginalsConfig()
-            header["originals"] = {
-                "name": originals_file.name,
-                "content": CONTENT,
-                "deployment_id": seal_originals_to.deployment_id,
-                "lossless": originals_config.lossless,
-            }
-        if signer is not None:
-            if sidecar is not None and sidecar_path != sidecar_path_for(output_path):
-                raise OutputError(
-                    "a signed run keeps the sidecar next to the video (<output>.pose.jsonl)",
-                    hint="drop --sidecar when signing",
-                )
-            check_output(_manifest_path(output_path), overwrite=overwrite)
-            signer.begin(output_path)
-        originals: _OriginalsOutput | None = None
-        try:
-            if originals_file is not None and seal_originals_to is not None:
-                originals = _OriginalsOutput(
-                    originals_file, seal_originals_to, info.width, info.height, originals_config
-                )
-                header["originals"]["run_id"] = originals.run_id.hex()
-            sidecar_writer = SidecarWriter(sidecar_path, header)
-        except OSError as error:
-            if signer is not None:
-                signer.abort()
-            if originals is not None:
-                originals.abort()
-            raise OutputError(f"cannot write '{error.filename}': {error.strerror}") from None
+        header = run_header(self, info, output_path)
+        outputs = self._open_outputs(
+            video, output_path, sidecar_path, header, signer, seal_originals_to, originals_config,
+            originals_file,
+        )  # fmt: skip
         if on_sidecar_line is not None:
-            sidecar_writer.on_line.append(on_sidecar_line)
-        if signer is not None:
-            sidecar_writer.on_line.append(signer.add_line)
+            outputs.sidecar.on_line.append(on_sidecar_line)
         result = RunResult(output=output_path, sidecar=sidecar_path)
         tracks: set[int] = set()
         started = time.perf_counter()
-        pipeline = _Pipeline(self.config.queue_size)
+        pipeline = ThreadedPipeline(self.config.queue_size)
         live = info.kind == "stream"
         try:
-            frames_in = pipeline.start_reader(_limited(video, max_frames))
+            frames_in = pipeline.start_reader(limited(video, max_frames))
 
-            def encode(item: _Processed) -> None:
+            def encode(item: FrameOutput) -> None:
                 if item.frame.index == 0:
-                    sink.rotation = video.rotation
-                sink.write(item.frame, item.image)
-                if originals is not None:
-                    originals.write(item)
-                sidecar_writer.write_frame(
-                    index=item.frame.index,
-                    pts=item.frame.pts,
-                    seconds=item.frame.seconds,
-                    people=item.people,
-                    status=item.status,
-                    events=item.events,
-                )
+                    outputs.sink.rotation = video.rotation
+                outputs.write(item)
                 result.frames += 1
                 result.obscured_frames += item.status != "ok"
                 if item.people.held is not None:
@@ -348,7 +308,7 @@ class Anonymizer:
 
             pipeline.start_writer(encode)
             try:
-                for batch in _batches(frames_in, self.config.batch_size):
+                for batch in batches(frames_in, self.config.batch_size):
                     interrupts.check()
                     for frame, found in zip(batch, self._detect(batch), strict=True):
                         pipeline.put(self._anonymize(frame, found))
@@ -361,7 +321,7 @@ class Anonymizer:
             pipeline.finish()
             if result.frames == 0:
                 raise OutputError(
-                    f"no frame could be decoded from '{source}'",
+                    f"no frame could be decoded from '{redact_url(source)}'",
                     hint="the file may be corrupt or not a video",
                 )
             result.stopped_early = result.stopped_early or video.stopped_early
@@ -369,140 +329,120 @@ class Anonymizer:
             result.seconds = time.perf_counter() - started
             if not live:
                 interrupts.check()  # a stop that arrived during the last frames: nothing is committed
-            sink.close()
-            summary: dict[str, Any] = {}
-            if originals is not None:
-                summary["originals"] = originals.close()
-                result.originals, result.originals_bytes = originals.path, summary["originals"]["size"]
-            sidecar_writer.finish(
-                frames=result.frames,
-                persons=result.persons,
-                tracks=result.tracks,
-                obscured_frames=result.obscured_frames,
-                stopped_early=result.stopped_early,
-                dropped_non_monotonic=video.dropped_non_monotonic,
-                **summary,
+            originals, result.manifest = outputs.finish(
+                {
+                    "frames": result.frames,
+                    "persons": result.persons,
+                    "tracks": result.tracks,
+                    "obscured_frames": result.obscured_frames,
+                    "stopped_early": result.stopped_early,
+                    "dropped_non_monotonic": video.dropped_non_monotonic,
+                },
+                source=None if live else source,
+                models=model_hashes(self),
             )
             if originals is not None:
-                originals.commit()
-            if signer is not None:
-                result.manifest = signer.commit(
-                    source=None if live else source,
-                    output=output_path,
-                    models=self._model_hashes(),
-                    overwrite=overwrite,
-                )
+                result.originals, result.originals_bytes = originals_file, originals["size"]
         except KeyboardInterrupt:
             pipeline.abort()
-            sink.abort()
-            sidecar_writer.abort()
-            if signer is not None:
-                signer.abort()
-            if originals is not None:
-                originals.abort()
+            outputs.abort()
             raise Interrupted("interrupted (Ctrl-C); the partial outputs were removed") from None
         except BaseException:
             pipeline.abort()
-            sink.abort()
-            sidecar_writer.abort()
-            if signer is not None:
-                signer.abort()
-            if originals is not None:
-                originals.abort()
+            outputs.abort()
             raise
         return result
 
-    def _model_hashes(self) -> dict[str, str]:
-        weights = getattr(self.detector, "weights", None)
-        hashes = {} if weights is None else {f"pose:{weights.name}": weights.sha256}
-        enhancer_hash = getattr(self.enhancer, "weights_sha256", None)
-        if enhancer_hash:
-            hashes[f"enhancer:{self.enhancer.name}"] = enhancer_hash
-        return hashes
-
-    def _model_ids(self, width: int, height: int) -> dict[str, Any]:
-        models: dict[str, Any] = {}
-        weights = getattr(self.detector, "weights", None)
-        if weights is not None:
-            models["pose"] = {
-                "name": weights.name,
-                "sha256": weights.sha256,
-                "origin": weights.origin,
-                "imgsz": self.config.detector.imgsz_for(width, height),
-                "conf": self.config.detector.conf_for(width, height),
-                "tiles": list(self.config.detector.tiles),
-                "backend": getattr(self.detector, "backend", "custom"),
-            }
-            providers = getattr(self.detector, "providers", None)
-            if providers:
-                models["pose"]["providers"] = list(providers)
-        models["tracker"] = {"name": TRACKER_NAME}
-        models["enhancer"] = {"name": self.enhancer.name, **_enhancer_params(self.enhancer)}
-        enhancer_hash = getattr(self.enhancer, "weights_sha256", None)
-        if enhancer_hash:
-            models["enhancer"]["weights_sha256"] = enhancer_hash
-        return models
-
-
-_NO_TIME = __import__("fractions").Fraction(1, 1)
-
-
-class _OriginalsOutput:
-    """The sealed-originals file of one run: written under a temporary name, committed by :meth:`close`."""
-
-    def __init__(
+    def _open_outputs(
         self,
-        path: Path,
-        deployment: rk.Deployment,
-        width: int,
-        height: int,
-        config: OriginalsConfig | None,
-    ) -> None:
-        from recanon_sdk.originals import OriginalsWriter
-
-        self.path = path
-        self._temporary = temporary_name(path)
-        self._handle = open(self._temporary, "wb")  # noqa: SIM115 - closed in close/abort
+        video: VideoSource,
+        output_path: Path,
+        sidecar_path: Path,
+        header: dict[str, Any],
+        signer: RunSigner | None,
+        seal_to: rk.Deployment | None,
+        originals_config: OriginalsConfig | None,
+        originals_file: Path | None,
+    ) -> RunOutputs:
+        """Open every output of the run under temporary names (all removed again if one fails)."""
+        info, source = video.info, video.source
+        sink: VideoSink | ImageSink | None = None
+        originals: OriginalsOutput | None = None
+        started_signer = False
         try:
-            self._writer = OriginalsWriter(
-                self._handle, deployment=deployment, width=width, height=height, config=config
-            )
-        except BaseException:
-            self.abort()
+            if info.kind in ("image", "images") and output_path.suffix.lower() not in CONTAINER_BY_SUFFIX:
+                sink = ImageSink(output_path, [p.name for p in video.image_paths])
+            else:
+                sink = VideoSink(
+                    output_path,
+                    time_base=info.time_base,
+                    average_rate=info.average_rate,
+                    sample_aspect_ratio=info.sample_aspect_ratio,
+                    config=self.config.encoder,
+                    audio_from=source if (self.config.keep_audio and info.has_audio) else None,
+                )
+            if seal_to is not None and originals_file is not None:
+                from recanon_sdk.originals import CONTENT, OriginalsConfig
+
+                originals_config = originals_config or OriginalsConfig()
+                originals = OriginalsOutput(
+                    originals_file, seal_to, info.width, info.height, originals_config
+                )
+                header["originals"] = {
+                    "name": display_name(originals_file.name),
+                    "content": CONTENT,
+                    "deployment_id": seal_to.deployment_id,
+                    "lossless": originals_config.lossless,
+                    "run_id": originals.run_id.hex(),
+                }
+            if signer is not None:
+                signer.begin(output_path)
+                started_signer = True
+            writer = SidecarWriter(sidecar_path, header)
+        except BaseException as error:
+            for part in (sink, originals, signer if started_signer else None):
+                if part is not None:
+                    part.abort()
+            if isinstance(error, OSError):
+                raise OutputError(f"cannot write '{error.filename}': {error.strerror}") from None
             raise
-        self.run_id = self._writer.run_id
+        return RunOutputs(output_path, sink, writer, originals=originals, signer=signer)
 
-    def write(self, item: _Processed) -> None:
-        image = item.frame.image
-        if item.status != "ok":  # the whole frame was obscured: keep all of it
-            regions = np.array([[0, 0, image.shape[1], image.shape[0]]])
-        else:
-            regions = item.people.region if item.people.region is not None else np.zeros((0, 4), int)
-        self._writer.write(item.frame.index, image, regions)
 
-    def close(self) -> dict[str, Any]:
-        """Finish the stream; return its name, size, SHA-256 and frame count (:meth:`commit` names it)."""
-        import recanon_keys as rk
+_NO_TIME = Fraction(1, 1)
 
-        self._writer.close()
-        self._handle.close()
-        digest = rk.file_digest(self._temporary)
-        return {
-            "name": self.path.name,
-            "sha256": digest.sha256,
-            "size": digest.size,
-            "frames": self._writer.frames,
-        }
 
-    def commit(self) -> None:
-        commit(self._temporary, self.path)
+def _sidecar_for(source: str | Path, output_path: Path, sidecar: str | Path | None) -> Path:
+    if sidecar is not None:
+        return Path(sidecar)
+    if (
+        not is_stream_url(source)
+        and Path(source).is_dir()
+        and output_path.suffix.lower() not in CONTAINER_BY_SUFFIX
+    ):  # a folder of images in, a folder out: the sidecar sits beside the folder
+        return output_path.with_name(output_path.name + ".pose.jsonl")
+    return sidecar_path_for(output_path)
 
-    def abort(self) -> None:
-        with contextlib.suppress(Exception):
-            self._writer.abort()
-        self._handle.close()
-        if self._temporary.exists():
-            discard(self._temporary)
+
+def _check_signable(
+    source: str | Path, output_path: Path, sidecar: str | Path | None, sidecar_path: Path
+) -> None:
+    """A signed run records its file names in the manifest, which holds printable names only."""
+    if sidecar is not None and sidecar_path != sidecar_path_for(output_path):
+        raise OutputError(
+            "a signed run keeps the sidecar next to the video (<output>.pose.jsonl)",
+            hint="drop --sidecar when signing",
+        )
+    names = [("output", output_path)]
+    if not is_stream_url(source):
+        names.append(("input", Path(source)))
+    for role, path in names:
+        reason = unprintable_reason(path.name)
+        if reason is not None:
+            raise OutputError(
+                f"the {role} name {path.name!r} cannot be signed: {reason}",
+                hint="rename the file (printable UTF-8, at most 255 characters) or choose -o",
+            )
 
 
 def _manifest_path(output: Path) -> Path:
@@ -531,137 +471,4 @@ def default_output_for(source: str | Path) -> Path:
 
 
 def _event(kind: str, error: BaseException) -> dict[str, Any]:
-    return {"kind": kind, "error": type(error).__name__, "message": str(error)[:200]}
-
-
-def _enhancer_params(enhancer: Any) -> dict[str, Any]:
-    params = {}
-    for name in ("strength", "min_sigma", "min_cell", "color"):
-        if hasattr(enhancer, name):
-            value = getattr(enhancer, name)
-            params[name] = list(value) if isinstance(value, tuple) else value
-    return params
-
-
-def _limited(frames: Iterator[Frame] | VideoSource, limit: int | None) -> Iterator[Frame]:
-    for count, frame in enumerate(frames):
-        if limit is not None and count >= limit:
-            return
-        yield frame
-
-
-def _batches(frames: Iterator[Frame], size: int) -> Iterator[list[Frame]]:
-    batch: list[Frame] = []
-    for frame in frames:
-        batch.append(frame)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-_END = object()
-
-
-class _Pipeline:
-    """Decode thread → (main thread: inference) → encode thread, joined by bounded queues."""
-
-    def __init__(self, queue_size: int) -> None:
-        self._decoded: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
-        self._processed: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
-        self._stop = threading.Event()
-        self._reader_stop = threading.Event()
-        self._errors: list[BaseException] = []
-        self._threads: list[threading.Thread] = []
-
-    def _put(self, q: queue.Queue[Any], item: Any) -> bool:
-        while not self._stop.is_set():
-            try:
-                q.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def start_reader(self, frames: Iterator[Frame]) -> Iterator[Frame]:
-        def run() -> None:
-            try:
-                for frame in frames:
-                    if self._reader_stop.is_set() or not self._put(self._decoded, frame):
-                        return
-            except BaseException as error:
-                self._errors.append(error)
-            finally:
-                self._put(self._decoded, _END)
-
-        thread = threading.Thread(target=run, name="recanon-decode", daemon=True)
-        thread.start()
-        self._threads.append(thread)
-
-        def consume() -> Iterator[Frame]:
-            while True:
-                try:
-                    item = self._decoded.get(timeout=0.1)
-                except queue.Empty:
-                    self._raise_errors()
-                    if self._stop.is_set():
-                        return
-                    continue
-                if item is _END:
-                    self._raise_errors()
-                    return
-                yield item
-
-        return consume()
-
-    def start_writer(self, write: Callable[[Any], None]) -> None:
-        def run() -> None:
-            try:
-                while True:
-                    try:
-                        item = self._processed.get(timeout=0.1)
-                    except queue.Empty:
-                        if self._stop.is_set():
-                            return
-                        continue
-                    if item is _END:
-                        return
-                    write(item)
-            except BaseException as error:
-                self._errors.append(error)
-                self._stop.set()
-
-        thread = threading.Thread(target=run, name="recanon-encode", daemon=True)
-        thread.start()
-        self._threads.append(thread)
-
-    def put(self, item: Any) -> None:
-        self._raise_errors()
-        self._put(self._processed, item)
-        self._raise_errors()
-
-    def _raise_errors(self) -> None:
-        if self._errors:
-            self._stop.set()
-            raise self._errors[0]
-
-    def stop_reader(self) -> None:
-        """Stop decoding (live stream interrupted) but let the writer drain what is queued."""
-        reader = self._threads[0]
-        self._reader_stop.set()
-        # Drain the decode queue so the reader is not blocked on it; frames still queued are dropped.
-        while reader.is_alive():
-            with contextlib.suppress(queue.Empty):
-                self._decoded.get(timeout=0.1)
-
-    def finish(self) -> None:
-        self._put(self._processed, _END)
-        for thread in self._threads:
-            thread.join()
-        self._raise_errors()
-
-    def abort(self) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout=5)
+    return {"kind": kind, "error": type(error).__name__, "message": redact_url(str(error))[:200]}

@@ -17,7 +17,7 @@ CRF 23 by default) and is compared with the raw portrait:
   own prediction on the raw portrait (the teacher); over all 17 COCO keypoints, or with
   ``keypoints="body"`` over the 12 body keypoints alone (:func:`body_keypoints_only`);
 * **recovery** — the same for GY with the right and with a wrong deployment secret, and, given an
-  unkeyed inverse of GX trained without any secret (``benchmarks/learned_attacker.py --save``), for
+  unkeyed inverse of GX trained without any secret (``research/probes/learned_attacker.py --save``), for
   that ``attacker``: the honest bound of docs/security.md, on the same portraits as GY.
 
 Methods: ``raw`` (codec only: the ceiling), ``blur``, ``pixelate``, ``mask`` (the classic enhancers
@@ -151,7 +151,7 @@ class EvalConfig:
     #: drawn with replacement, the same draws for every method (so rows compare pairwise), and the
     #: all-sources figure from the same draws. About 0.1 s per resample per method per 120 portraits.
     intervals: int = 0
-    #: An unkeyed network trained to undo GX without the secret (``benchmarks/learned_attacker.py
+    #: An unkeyed network trained to undo GX without the secret (``research/probes/learned_attacker.py
     #: --save``): the ``attacker`` row applies it to GX's output after the codec, next to GY's rows.
     attacker_weights: str | None = None
     #: Where GY came from when it was opened from a sealed bundle (``evaluate(sealed_gy=…)``, ``recanon
@@ -160,7 +160,7 @@ class EvalConfig:
 
 
 def shared_suite(shared: str | Path | None = None) -> list[str]:
-    """The portrait suite of docs/metrics.md ("A wider labelled suite") as ``recanon eval`` sources:
+    """The portrait suite of docs/results.md ("The portrait suite") as ``recanon eval`` sources:
     the labelled sets of ``<shared>/pose_gt`` whose raw portraits the stock P reads at all (COCO,
     OCHuman, PoseTrack18, AI Challenger, CrowdPose, MHP, MPII: 53 people; ExLPose's dark frames give
     it nothing) and the INRIA crop folder (use its held-out 10 %). ``shared``: the data folder,
@@ -234,14 +234,14 @@ def portrait_crops(
 
 def resampled(crops: Sequence[np.ndarray], size: tuple[int, int]) -> list[np.ndarray]:
     """The crops taken to a generator's input ``size`` (h, w) and back, exactly as the pipeline
-    resamples them around GX and GY (:mod:`recanon_sdk.enhance.portraits`), with no network between:
+    resamples them around GX and GY (:mod:`recanon_sdk.crops`), with no network between:
     what any generator at that size can at best give back.
 
     >>> out = resampled([np.full((256, 128, 3), 200, np.uint8)], (128, 64))
     >>> out[0].shape, int(out[0].min()), int(out[0].max())
     ((256, 128, 3), 200, 200)
     """
-    from recanon_sdk.enhance.portraits import batch_to_crops, crops_to_batch
+    from recanon_sdk.crops import batch_to_crops, crops_to_batch
 
     return batch_to_crops(crops_to_batch(crops, size), [c.shape for c in crops])
 
@@ -689,7 +689,7 @@ def _keyless(weights: str) -> Any:
     except ValueError as error:  # a keyed model asks for a secret
         raise ValueError(
             f"attacker weights '{weights}' are keyed; pass an unkeyed network "
-            "(benchmarks/learned_attacker.py --save)"
+            "(research/probes/learned_attacker.py --save)"
         ) from error
 
 
@@ -702,7 +702,7 @@ def evaluate(
     """Run every method on every source; return the numbers (also what :func:`write_report` writes).
 
     ``sealed_gy``: a deployment's GY and secret as
-    :func:`~recanon_sdk.models.sealed.open_sealed_gy_with_secret` returns them, instead of plain
+    :func:`~recanon_sdk.runtime.sealed_gy.open_sealed_gy_with_secret` returns them, instead of plain
     ``config.gy_weights``: GX is keyed with that secret, so the GY rows measure the deployment's own
     recovery (``gy_wrong`` under a random secret), without GY's weights ever on disk.
     """
@@ -767,7 +767,7 @@ def evaluate(
                 if gx is None:
                     continue
                 if getattr(gx, "wants_heads", False):  # where the faces are, as the detector sees them
-                    from recanon_sdk.enhance.portraits import head_pin_masks
+                    from recanon_sdk.crops import head_pin_masks
 
                     heads = [portrait_heads(people) for people in raw_predictions]
                     produced = gx.enhance(list(raw), heads=heads)  # type: ignore[call-arg]

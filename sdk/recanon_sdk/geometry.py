@@ -88,15 +88,49 @@ class CropGeometry:
             crops.append(np.ascontiguousarray(crop))
         return crops
 
-    def paste(self, image: np.ndarray, regions: np.ndarray, patches: list[np.ndarray]) -> np.ndarray:
-        """Return a copy of ``image`` with each patch blended into its region (never mutates ``image``)."""
+    def paste(
+        self,
+        image: np.ndarray,
+        regions: np.ndarray,
+        patches: list[np.ndarray],
+        protect: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Return a copy of ``image`` with each patch blended into its region (never mutates ``image``).
+
+        ``protect`` (n, 4): the person boxes inside the regions; every pixel of them is taken from
+        the patch whatever the feather (see :meth:`paste_inplace`).
+        """
         out = image.copy()
-        self.paste_inplace(out, regions, patches)
+        self.paste_inplace(out, regions, patches, protect)
         return out
 
-    def paste_inplace(self, out: np.ndarray, regions: np.ndarray, patches: list[np.ndarray]) -> None:
-        """Blend each patch into ``out`` in place; patches of another size are resized to their region."""
-        for (x0, y0, x1, y1), patch in zip(np.asarray(regions).reshape(-1, 4), patches, strict=True):
+    def paste_inplace(
+        self,
+        out: np.ndarray,
+        regions: np.ndarray,
+        patches: list[np.ndarray],
+        protect: np.ndarray | None = None,
+    ) -> None:
+        """Blend each patch into ``out`` in place; patches of another size are resized to their region.
+
+        The feathered edge lies in the margin around the person: a side of the region that touches
+        the frame border has no margin to blend in (the person may reach the border), so it gets no
+        ramp and is replaced fully up to the border. With ``protect`` (the person boxes, one per
+        region, frame pixels), every pixel of each box is replaced fully as well, whatever the
+        margin and the rounding: the rendering never mixes with raw pixels of the person.
+
+        >>> geometry = CropGeometry(margin=0.1, feather=0.08)
+        >>> image = np.zeros((40, 40, 3), np.uint8)
+        >>> regions = geometry.regions(np.array([[0.0, 0, 20, 30]]), image.shape[:2])
+        >>> out = geometry.paste(image, regions, [np.full((33, 22, 3), 200, np.uint8)])
+        >>> regions.tolist(), int(out[0, 0, 0]), int(out[32, 10, 0]) < 200   # at the border: no ramp
+        ([[0, 0, 22, 33]], 200, True)
+        """
+        frame_h, frame_w = out.shape[:2]
+        boxes = None if protect is None else np.asarray(protect, np.float64).reshape(-1, 4)
+        for i, ((x0, y0, x1, y1), patch) in enumerate(
+            zip(np.asarray(regions).reshape(-1, 4), patches, strict=True)
+        ):
             h, w = int(y1 - y0), int(x1 - x0)
             if h <= 0 or w <= 0:
                 continue
@@ -108,9 +142,28 @@ class CropGeometry:
             if feather_px < 1:
                 target[...] = patch
                 continue
-            alpha = _feather_mask(h, w, feather_px)
+            ramps = (x0 > 0, y0 > 0, x1 < frame_w, y1 < frame_h)  # sides with room for a margin
+            alpha = _feather_mask(h, w, feather_px, ramps)
+            if boxes is not None and i < len(boxes):
+                alpha = _protected(alpha, boxes[i], (int(x0), int(y0), int(x1), int(y1)))
             blended = alpha * patch.astype(np.float32) + (1.0 - alpha) * target.astype(np.float32)
             target[...] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+
+
+def _protected(alpha: np.ndarray, box: np.ndarray, region: tuple[int, int, int, int]) -> np.ndarray:
+    """``alpha`` with 1 on every pixel of ``box`` (frame pixels, any part of a pixel counts)."""
+    if not np.isfinite(box).all():
+        return np.ones_like(alpha)  # fail closed: no ramp anywhere
+    x0, y0, x1, y1 = region
+    bx0 = int(np.clip(np.floor(box[0]) - x0, 0, x1 - x0))
+    by0 = int(np.clip(np.floor(box[1]) - y0, 0, y1 - y0))
+    bx1 = int(np.clip(np.ceil(box[2]) - x0, 0, x1 - x0))
+    by1 = int(np.clip(np.ceil(box[3]) - y0, 0, y1 - y0))
+    if bx1 <= bx0 or by1 <= by0 or alpha[by0:by1, bx0:bx1].min() >= 1.0:
+        return alpha
+    alpha = alpha.copy()
+    alpha[by0:by1, bx0:bx1] = 1.0
+    return alpha
 
 
 #: COCO-17 indices of the face keypoints (nose, eyes, ears).
@@ -247,7 +300,7 @@ def _is_bust(points: np.ndarray, width: float, box_width: float, conf: float) ->
     shoulders confident (≥ ``conf``), the shoulders (``width`` apart) at least half their width below
     the lowest face keypoint and on either side of the face, as wide as half the person box at least,
     and the face (ear to ear) no wider than 0.6 of them. Measured on the shared clips and ORL's close-ups
-    (docs/metrics.md, "Heads of people seen from the waist up")."""
+    (research/LOG.md, "Where should the head pin go?")."""
     face, shoulders = points[list(FACE_KEYPOINTS)], points[[5, 6]]
     if not ((face[:, 2] >= conf).all() and (shoulders[:, 2] >= conf).all()):
         return False
@@ -304,13 +357,22 @@ def heads_in_regions(
 
 
 @lru_cache(maxsize=256)
-def _feather_mask(h: int, w: int, feather_px: int) -> np.ndarray:
-    """(h, w, 1) float32: 1 inside, a linear ramp to ~0 over ``feather_px`` pixels at each edge."""
-    ramp_y = np.minimum(np.arange(h) + 1, np.arange(h)[::-1] + 1) / (feather_px + 1)
-    ramp_x = np.minimum(np.arange(w) + 1, np.arange(w)[::-1] + 1) / (feather_px + 1)
-    mask = np.minimum(np.clip(ramp_y, 0, 1)[:, None], np.clip(ramp_x, 0, 1)[None, :])
+def _feather_mask(
+    h: int, w: int, feather_px: int, ramps: tuple[bool, bool, bool, bool] = (True, True, True, True)
+) -> np.ndarray:
+    """(h, w, 1) float32: 1 inside, a linear ramp to ~0 over ``feather_px`` pixels at each edge whose
+    flag in ``ramps`` (left, top, right, bottom) is set; the other edges stay at 1 up to the border."""
+    left, top, right, bottom = ramps
+    inf_x, inf_y = np.full(w, np.inf), np.full(h, np.inf)
+    from_left = np.arange(w) + 1.0 if left else inf_x
+    from_right = np.arange(w)[::-1] + 1.0 if right else inf_x
+    from_top = np.arange(h) + 1.0 if top else inf_y
+    from_bottom = np.arange(h)[::-1] + 1.0 if bottom else inf_y
+    ramp_x = np.clip(np.minimum(from_left, from_right) / (feather_px + 1), 0, 1)
+    ramp_y = np.clip(np.minimum(from_top, from_bottom) / (feather_px + 1), 0, 1)
+    mask = np.minimum(ramp_y[:, None], ramp_x[None, :]).astype(np.float32)[:, :, None]
     mask.setflags(write=False)
-    return mask.astype(np.float32)[:, :, None]
+    return mask
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -343,7 +405,7 @@ def obscure_whole_frame(image: np.ndarray, cell: float = OBSCURE_CELL) -> np.nda
     to the frame because a person may fill it: on ORL close-ups (a face filling a 92 × 112 frame,
     libx264 CRF 23) the former 12 cells across the shorter side left YuNet 78 % of the faces and
     dlib an AUC of 0.88 against the person's other photos; 0.2 leaves none and 0.52, as the Blur
-    enhancer's (``benchmarks/fail_closed_faces.py``; docs/metrics.md, "Fail closed on close-ups").
+    enhancer's (``benchmarks/fail_closed_faces.py``; docs/results.md, "Failed-closed frames").
 
     >>> frame = np.random.default_rng(0).integers(0, 255, (90, 160, 3), dtype=np.uint8)
     >>> out = obscure_whole_frame(frame)

@@ -10,9 +10,16 @@ Two ways back, chosen by what the run left:
 
 Everything outside the selection (``tracks``, ``start``/``end``) stays anonymized: a selected
 region is restored only where it does not overlap a region of someone not selected, and frames that
-failed closed (wholly obscured, no track) are restored only when no track is selected. Before
-anything is written the recoverer checks the output's signatures (``recanon_keys.verify_output``),
-that the sealed originals are the ones the signed sidecar names, and that the selection exists.
+failed closed (wholly obscured) are restored only when no track is selected
+(:mod:`recanon_sdk.recovery.restore`). In this order, and nothing is written if a step fails:
+
+1. checks (:mod:`recanon_sdk.recovery.checks`): the output's signatures and signed names
+   (:func:`recanon_sdk.verification.verify_run`), the sealed originals against the signed sidecar,
+   the deployment, the selection, and that the outputs may be written. The files stay pinned: what
+   is recovered is exactly what was verified, and a file swapped meanwhile is refused;
+2. the audit entry (every recovery is logged first; without an audit log nothing is recovered);
+3. decryption: the sealed originals, or GY from its bundle;
+4. the outputs, private (0600) and all-or-nothing (:mod:`recanon_sdk.recovery.outputs`).
 
 >>> rec = Recoverer.open(key="alice.key", deployment="site42.deployment", passphrase="…")  # doctest: +SKIP
 >>> rec.process_video("cam3.anon.mp4", "cam3.recovered.mp4", tracks={7}, start=70, end=100)  # doctest: +SKIP
@@ -22,7 +29,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,15 +38,15 @@ import numpy as np
 import recanon_keys as rk
 
 from recanon_sdk import interrupts
-from recanon_sdk.errors import InputError, OutputError, RecanonError
-from recanon_sdk.geometry import CropGeometry
-from recanon_sdk.originals import CONTENT, decode_originals, originals_path_for
-from recanon_sdk.timecode import format_clock
+from recanon_sdk.recovery.checks import Inputs, check_inputs
+from recanon_sdk.recovery.errors import RecoveryError, VerificationError
+from recanon_sdk.recovery.outputs import DEFAULT_MODE, RecoveryOutputs, check_mode, check_stills_folder
+from recanon_sdk.recovery.restore import PinnedVideoSource, restore_frames
+from recanon_sdk.recovery.selection import Selection
 from recanon_sdk.types import Frame
+from recanon_sdk.verification import SignedRun
 from recanon_sdk.video.atomic import check_output
-from recanon_sdk.video.reader import VideoSource
-from recanon_sdk.video.sidecar import FramePoses, Sidecar, sidecar_path_for
-from recanon_sdk.video.writer import EncoderConfig, VideoSink
+from recanon_sdk.video.writer import EncoderConfig
 
 __all__ = [
     "Recoverer",
@@ -50,54 +57,7 @@ __all__ = [
     "audit_log_for",
 ]
 
-
-class RecoveryError(RecanonError):
-    """Recovery cannot proceed: wrong key, wrong deployment, missing files, an empty selection."""
-
-
-class VerificationError(RecoveryError):
-    """The output, its sidecar or its sealed originals do not verify against the deployment."""
-
-
-@dataclass(frozen=True, slots=True)
-class Selection:
-    """Who and when to recover: ``tracks`` (``None`` = everyone), seconds ``start``..``end`` (inclusive).
-
-    >>> Selection(tracks=frozenset({7}), start=1.0, end=2.0).covers(1.5)
-    True
-    >>> Selection(start=1.0).covers(0.5)
-    False
-    """
-
-    tracks: frozenset[int] | None = None
-    start: float | None = None
-    end: float | None = None
-
-    def __post_init__(self) -> None:
-        if self.start is not None and self.end is not None and self.end < self.start:
-            raise ValueError(f"the time range ends ({self.end} s) before it starts ({self.start} s)")
-
-    def covers(self, seconds: float | None) -> bool:
-        if seconds is None:
-            return self.start is None and self.end is None
-        return (self.start is None or seconds >= self.start) and (self.end is None or seconds <= self.end)
-
-    def people_mask(self, poses: FramePoses) -> np.ndarray:
-        people = poses.people
-        if self.tracks is None:
-            return np.ones(len(people), bool)
-        ids = people.track_id if people.track_id is not None else np.full(len(people), -1)
-        return np.isin(ids, sorted(self.tracks))
-
-    def describe(self) -> str:
-        who = "everyone" if self.tracks is None else "track " + ", ".join(map(str, sorted(self.tracks)))
-        when = (
-            "the whole video"
-            if self.start is None and self.end is None
-            else f"{format_clock(self.start) if self.start is not None else 'start'} to "
-            f"{format_clock(self.end) if self.end is not None else 'end'}"
-        )
-        return f"{who}, {when}"
+_Inputs = Inputs  # the name before the recovery package
 
 
 @dataclass(slots=True)
@@ -113,31 +73,32 @@ class RecoveryResult:
     verified: bool = False
     selection: Selection = field(default_factory=Selection)
     audit_entry: int | None = None
+    signed: SignedRun | None = None  # what the device signed about the run (when verified)
 
     @property
     def fps(self) -> float:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
 
 
-@dataclass(frozen=True, slots=True)
-class _Inputs:
-    video: Path
-    sidecar: Path
-    originals: Path | None
-    header: dict[str, Any]
-    end: dict[str, Any] | None
-    tracks: frozenset[int]
-    first_time: float | None
-    last_time: float | None
-
-
 class Recoverer:
     """Recovers anonymized outputs for one key holder of one deployment.
 
-    ``gy``: a loaded GY (``GYRecoverer``) for learned recovery; ``None`` allows only exact recovery.
+    ``gy``: a loaded GY (``GYRecoverer``) for learned recovery; or ``bundle``: a sealed GY bundle,
+    opened only after the audit entry of a learned recovery is written. Neither: exact recovery only.
+    ``audit_log``: where every recovery is logged before anything is decrypted (required to recover;
+    :meth:`open` keeps it next to the deployment file).
     """
 
-    def __init__(self, holder: rk.HolderKey, deployment: rk.Deployment, gy: Any | None = None) -> None:
+    def __init__(
+        self,
+        holder: rk.HolderKey,
+        deployment: rk.Deployment,
+        gy: Any | None = None,
+        *,
+        audit_log: str | os.PathLike[str] | None = None,
+        bundle: str | os.PathLike[str] | bytes | None = None,
+        device: str = "cpu",
+    ) -> None:
         if not isinstance(holder, rk.HolderKey):
             raise TypeError("holder must be a recanon_keys.HolderKey")
         if deployment.holder(holder.key_id) is None:
@@ -149,8 +110,10 @@ class Recoverer:
         self.holder = holder
         self.deployment = deployment
         self.gy = gy
-        #: Where :meth:`process_video` appends its audit entry by default (``None``: no log).
-        self.audit_log: Path | None = None
+        self._bundle = bundle
+        self._device = device
+        #: Where recoveries append their audit entry by default (``None``: pass ``audit_log=`` each time).
+        self.audit_log: Path | None = None if audit_log is None else Path(audit_log)
 
     @classmethod
     def open(
@@ -161,12 +124,15 @@ class Recoverer:
         passphrase: str | None = None,
         bundle: str | os.PathLike[str] | bytes | None = None,
         device: str = "cpu",
+        audit_log: str | os.PathLike[str] | None = None,
     ) -> Recoverer:
-        """Load the holder key (``passphrase`` if it is protected), the deployment, and GY if ``bundle``.
+        """Load the holder key (``passphrase`` if it is protected) and the deployment; note GY's ``bundle``.
 
         ``deployment`` is the trust anchor (a copy obtained from a trusted source); without it,
-        ``$RECANON_DEPLOYMENT`` names the file. GY's weights are opened from the sealed bundle in
-        memory; they never touch the disk. The audit log is kept next to the deployment file.
+        ``$RECANON_DEPLOYMENT`` names the file. The audit log is ``audit_log``, else kept next to the
+        deployment file; a ``Deployment`` object has no file, so recoveries then need ``audit_log``.
+        GY's bundle is checked now (its public header) and opened in memory only after the audit
+        entry of a learned recovery is written; its weights never touch the disk.
         """
         if deployment is None:
             named = os.environ.get("RECANON_DEPLOYMENT")
@@ -181,236 +147,52 @@ class Recoverer:
             holder = key if isinstance(key, rk.HolderKey) else _load_holder(Path(key), passphrase)
         except rk.RecanonKeysError as error:
             raise RecoveryError(error.message, hint=error.hint) from None
-        gy = None
         if bundle is not None:
-            try:
-                if rk.read_bundle_info(bundle).model_name == "gy-onnx":  # exported: onnxruntime, no torch
-                    from recanon_sdk.export.generators import open_sealed_gy_onnx
-
-                    gy = open_sealed_gy_onnx(bundle, holder, dep)
-                else:
-                    from recanon_sdk.extras import TORCH_HINT, installed
-
-                    if not installed("torch"):
-                        raise RecoveryError(
-                            "learned recovery with this GY bundle (safetensors weights) needs torch, "
-                            "which is not installed",
-                            hint=f"{TORCH_HINT}, or ask for a bundle exported with recanon export --model gy",
-                        )
-                    from recanon_sdk.models.sealed import open_sealed_gy
-
-                    gy = open_sealed_gy(bundle, holder, dep, device=device)
-            except rk.RecanonKeysError as error:
-                raise RecoveryError(error.message, hint=error.hint) from None
-        recoverer = cls(holder, dep, gy)
-        if not isinstance(deployment, rk.Deployment):
-            recoverer.audit_log = audit_log_for(Path(deployment))
-        return recoverer
+            _check_bundle(bundle)
+        if audit_log is None and not isinstance(deployment, rk.Deployment):
+            audit_log = audit_log_for(Path(deployment))
+        return cls(holder, dep, None, audit_log=audit_log, bundle=bundle, device=device)
 
     # -- checks, before anything is written ------------------------------------------------------
 
     def check(
         self, video: str | Path, *, sidecar: str | Path | None = None, originals: str | Path | None = None,
         verify: bool = True, exact: bool | None = None, selection: Selection | None = None,
-    ) -> tuple[_Inputs, str]:  # fmt: skip
-        """Check the inputs and the selection; return them and the mode (``"exact"`` or ``"learned"``)."""
-        video = Path(video)
-        if not video.is_file():
-            raise InputError(f"'{video}' does not exist", hint="pass the anonymized video")
-        sidecar_path = Path(sidecar) if sidecar is not None else sidecar_path_for(video)
-        if not sidecar_path.is_file():
-            raise InputError(
-                f"the pose sidecar '{sidecar_path}' of '{video.name}' is missing",
-                hint="recovery needs the *.pose.jsonl written next to the video (or pass --sidecar)",
-            )
-        reader = Sidecar(sidecar_path)
-        tracks: set[int] = set()
-        first = last = None
-        for poses in reader.frames():
-            if poses.people.track_id is not None:
-                tracks.update(int(t) for t in poses.people.track_id if t >= 0)
-            if poses.time is not None:
-                first = poses.time if first is None else first
-                last = poses.time
-        if not reader.complete:
-            raise InputError(
-                f"the sidecar '{sidecar_path.name}' has no end line: its run did not finish",
-                hint="recover only complete outputs",
-            )
-        header, end = reader.header, reader.end
-        declared = header.get("originals")
-        originals_path = (
-            Path(originals)
-            if originals is not None
-            else (
-                video.with_name(declared["name"]) if isinstance(declared, dict) else originals_path_for(video)
-            )
-        )
-        if exact is None:
-            exact = isinstance(declared, dict) or originals is not None
-            if not exact and self.gy is None:
-                raise RecoveryError(
-                    f"'{video.name}' was anonymized without sealed originals and no GY bundle was given",
-                    hint="pass --bundle GY.sealed for learned recovery",
-                )
-        mode = "exact" if exact else "learned"
-        if exact:
-            if not originals_path.is_file():
-                raise InputError(
-                    f"the sealed originals '{originals_path}' of '{video.name}' are missing",
-                    hint="exact recovery needs the *.originals.sealed written next to the video",
-                )
-            if isinstance(declared, dict) and declared.get("deployment_id") not in (
-                None,
-                self.deployment.deployment_id,
-            ):
-                raise RecoveryError(
-                    f"'{video.name}' belongs to deployment {declared.get('deployment_id')}, "
-                    f"not to {self.deployment.name!r} ({self.deployment.deployment_id})",
-                    hint="use the deployment file and key of the site that recorded it",
-                )
-        elif self.gy is None:
-            raise RecoveryError("learned recovery needs GY", hint="pass --bundle GY.sealed")
-        if verify:
-            self._verify(video, sidecar_path, originals_path if exact else None, end)
-        inputs = _Inputs(video, sidecar_path, originals_path if exact else None, header, end,
-                         frozenset(tracks), first, last)  # fmt: skip
-        if selection is not None:
-            self._check_selection(inputs, selection)
-        return inputs, mode
+        allow_rename: bool = False,
+    ) -> tuple[Inputs, str]:  # fmt: skip
+        """Check the inputs and the selection; return them and the mode (``"exact"`` or ``"learned"``).
 
-    def _verify(self, video: Path, sidecar: Path, originals: Path | None, end: dict[str, Any] | None) -> None:
-        report = rk.verify_output(video, deployment=self.deployment)
-        if not report.ok:
-            failures = report.failures()
-            raise VerificationError(
-                f"'{video.name}' does not verify against deployment {self.deployment.name!r}: "
-                + "; ".join(f"{c.name}: {c.detail}" for c in failures),
-                hint="refusing to recover from unverified files; `recanon verify` shows the details "
-                "(--no-verify skips this check, and is recorded in the audit log)",
-            )
-        if report.files.sidecar.resolve() != sidecar.resolve():
-            raise VerificationError(
-                f"the signed sidecar is '{report.files.sidecar.name}', not '{sidecar.name}'",
-                hint="drop --sidecar: a verified recovery uses the signed sidecar next to the video",
-            )
-        if originals is not None:
-            named = (end or {}).get("originals")
-            if not isinstance(named, dict):
-                raise VerificationError(f"the signed sidecar of '{video.name}' names no sealed originals")
-            named_file = rk.file_digest(originals)
-            digest, size = named_file.sha256, named_file.size
-            if (digest, size) != (named.get("sha256"), named.get("size")):
-                raise VerificationError(
-                    f"'{originals.name}' is not the sealed originals file the signed sidecar names "
-                    f"(sha256 {digest[:16]}…, {size} bytes; signed {str(named.get('sha256'))[:16]}…, "
-                    f"{named.get('size')} bytes)",
-                    hint="get an intact copy from the device's operator",
-                )
-
-    @staticmethod
-    def _check_selection(inputs: _Inputs, selection: Selection) -> None:
-        if selection.tracks is not None:
-            missing = sorted(selection.tracks - inputs.tracks)
-            if missing:
-                known = ", ".join(map(str, sorted(inputs.tracks)[:20])) or "none"
-                raise InputError(
-                    f"track {', '.join(map(str, missing))} does not occur in '{inputs.video.name}' "
-                    f"(its tracks: {known})",
-                    hint="`recanon inspect` on the sidecar lists the tracks and when they appear",
-                )
-        if inputs.first_time is None or inputs.last_time is None:
-            if selection.start is not None or selection.end is not None:
-                raise InputError(f"'{inputs.video.name}' has no timestamps: a time range cannot be applied")
-            return
-        if (selection.start is not None and selection.start > inputs.last_time) or (
-            selection.end is not None and selection.end < inputs.first_time
-        ):
-            raise InputError(
-                f"the time range {selection.describe().split(', ', 1)[1]} is outside '{inputs.video.name}', "
-                f"which runs from {format_clock(inputs.first_time)} to {format_clock(inputs.last_time)}",
-                hint="pass --from/--to within the video",
-            )
+        The returned inputs hold the verified files open (pinned) until ``inputs.close()``.
+        ``allow_rename``: accept a video whose name differs from the one the device signed.
+        """
+        return check_inputs(
+            video, deployment=self.deployment, can_learn=self.gy is not None or self._bundle is not None,
+            sidecar=sidecar, originals=originals, verify=verify, exact=exact, selection=selection,
+            allow_rename=allow_rename,
+        )  # fmt: skip
 
     # -- recovery --------------------------------------------------------------------------------
 
     def recover_frames(
-        self, inputs: _Inputs, mode: str, selection: Selection
-    ) -> Iterator[tuple[Frame, np.ndarray, int]]:
+        self, inputs: Inputs, mode: str, selection: Selection
+    ) -> Iterator[tuple[Frame, np.ndarray, np.ndarray]]:
         """Yield ``(anonymized frame, recovered image, restored regions (k, 4))`` for every frame, in order.
 
-        The low-level loop: it neither checks nor audits (see :meth:`check`); applications use
-        :meth:`recover` or :meth:`process_video`, which do both first.
+        The low-level loop, for inputs of an audited recovery only (``inputs.audit_entry``): it
+        refuses inputs that :meth:`check` returned but no audit entry covers. Applications use
+        :meth:`recover` or :meth:`process_video`, which check, audit, then call it.
         """
-        geometry = _geometry_of(inputs.header)
-        originals = self._originals(inputs) if mode == "exact" else None
-        poses_iter = Sidecar(inputs.sidecar).frames()
-        for frame in VideoSource(inputs.video):
-            poses = next(poses_iter, None)
-            if poses is None or poses.index != frame.index:
-                raise InputError(
-                    f"the sidecar does not match '{inputs.video.name}' at frame {frame.index}",
-                    hint="use the sidecar written together with this video",
-                )
-            image = frame.image
-            restored = _NO_REGIONS
-            if selection.covers(poses.time):
-                chosen = selection.people_mask(poses)
-                whole_frame = poses.status != "ok" and selection.tracks is None
-                if whole_frame or chosen.any():
-                    image = image.copy()
-                    restored = self._restore(image, poses, chosen, whole_frame, originals, geometry, mode)
-            yield frame, image, restored
-
-    def _originals(self, inputs: _Inputs) -> _OriginalsCursor:
-        assert inputs.originals is not None
-        try:
-            reader = rk.open_stream(
-                inputs.originals, self.holder, deployment=self.deployment, content=CONTENT
+        if inputs.audit_entry is None:
+            raise RecoveryError(
+                "these inputs were checked but their recovery was not logged: nothing is decrypted "
+                "without an audit entry",
+                hint="use Recoverer.recover(...) or process_video(...), which write the entry first",
             )
-        except rk.RecanonKeysError as error:
-            raise RecoveryError(error.message, hint=error.hint) from None
-        declared = inputs.header.get("originals") or {}
-        if declared.get("run_id") not in (None, reader.info.run_id.hex()):
-            raise VerificationError(
-                f"'{inputs.originals.name}' belongs to another run than '{inputs.video.name}'",
-                hint="pass the sealed originals written next to this video",
-            )
-        return _OriginalsCursor(decode_originals(reader))
-
-    def _restore(
-        self,
-        image: np.ndarray,
-        poses: FramePoses,
-        chosen: np.ndarray,
-        whole_frame: bool,
-        originals: _OriginalsCursor | None,
-        geometry: CropGeometry,
-        mode: str,
-    ) -> np.ndarray:
-        h, w = image.shape[:2]
-        regions = poses.people.region if poses.people.region is not None else np.zeros((0, 4), int)
-        if whole_frame:
-            mask = np.ones((h, w), bool)
-            selected = np.array([[0, 0, w, h]])
-        else:
-            selected = regions[chosen]
-            mask = _union(selected, (h, w))
-            mask &= ~_union(regions[~chosen], (h, w))  # never reveal someone not selected
-        if mode == "exact":
-            assert originals is not None
-            source = originals.at(poses.index)
-            if source is None:
-                raise RecoveryError(
-                    f"the sealed originals hold nothing for frame {poses.index}, "
-                    "which has anonymized regions",
-                    hint="the originals and the video do not belong together",
-                )
-        else:
-            crops = geometry.extract(image, selected, self.gy.input_size)
-            source = geometry.paste(image, selected, self.gy.recover(crops))
-        image[mask] = source[mask]
-        return np.asarray(selected, dtype=np.int64).reshape(-1, 4)
+        if mode == "learned":
+            self._load_gy()
+        return restore_frames(
+            inputs, mode, selection, holder=self.holder, deployment=self.deployment, gy=self.gy
+        )
 
     def recover(
         self,
@@ -425,48 +207,26 @@ class Recoverer:
         verify: bool = True,
         audit_log: str | Path | None = None,
         output_name: str = "(frames in memory)",
+        allow_rename: bool = False,
     ) -> Iterator[tuple[Frame, np.ndarray, np.ndarray]]:
         """Check, audit, then return an iterator of ``(frame, recovered image, restored regions)``.
 
         For applications that handle the recovered frames themselves (stills of one person, a
-        viewer). The checks and the audit entry happen here, before the first frame is decrypted.
+        viewer). The checks and the audit entry happen here, before the first frame is decrypted;
+        the iterator raises at its end if an input changed on disk meanwhile.
         """
-        inputs, mode, selection = self._prepare(
-            video, tracks, start, end, sidecar=sidecar, originals=originals, verify=verify, exact=exact
-        )
-        self._log(audit_log, inputs, mode, selection, verify, output_name)
-        return self.recover_frames(inputs, mode, selection)
-
-    def _prepare(
-        self,
-        video: str | Path,
-        tracks: Iterable[int] | None,
-        start: float | None,
-        end: float | None,
-        *,
-        outputs: Sequence[Path] = (),
-        overwrite: bool = False,
-        **check: Any,
-    ) -> tuple[_Inputs, str, Selection]:
-        """The selection, the checks of :meth:`check`, and that ``outputs`` may be written."""
-        selection = Selection(None if tracks is None else frozenset(int(t) for t in tracks), start, end)
-        inputs, mode = self.check(video, selection=selection, **check)
-        for path in outputs:
-            check_output(path, overwrite=overwrite, inputs=(inputs.video, inputs.sidecar))
-        return inputs, mode, selection
-
-    def _log(
-        self,
-        audit_log: str | Path | None,
-        inputs: _Inputs,
-        mode: str,
-        selection: Selection,
-        verified: bool,
-        output_name: str,
-    ) -> int | None:
-        """Append the audit entry (to ``audit_log``, else :attr:`audit_log`) before anything is decrypted."""
-        log = audit_log if audit_log is not None else self.audit_log
-        return None if log is None else self._audit(Path(log), inputs, mode, selection, verified, output_name)
+        selection = _selection(tracks, start, end)
+        inputs, mode = self.check(
+            video, sidecar=sidecar, originals=originals, verify=verify, exact=exact,
+            selection=selection, allow_rename=allow_rename,
+        )  # fmt: skip
+        try:
+            inputs = self._log(audit_log, inputs, mode, selection, output_name)
+            frames = self.recover_frames(inputs, mode, selection)
+        except BaseException:
+            inputs.close()
+            raise
+        return _closing(frames, inputs)
 
     def process_video(
         self,
@@ -485,139 +245,137 @@ class Recoverer:
         audit_log: str | Path | None = None,
         stills: str | Path | None = None,
         on_progress: Any | None = None,
+        allow_rename: bool = False,
+        file_mode: int = DEFAULT_MODE,
     ) -> RecoveryResult:
         """Recover ``video`` into ``output`` (same frames and timestamps).
 
-        Checks everything first (signatures, files, key, selection) and writes nothing if a check
-        fails; then appends the audit entry, then decrypts. ``stills``: also write every frame in
-        which something was recovered as a lossless PNG into that folder (``frame000123.png``).
+        Checks everything first (signatures, names, files, key, selection, outputs) and writes
+        nothing if a check fails; then appends the audit entry, then decrypts. ``stills``: also
+        write every frame in which something was recovered as a lossless PNG into that folder
+        (``frame000123.png``); an existing folder is replaced (``overwrite``) only if it holds
+        nothing but such stills. The outputs get ``file_mode`` (default 0600; folders 0700).
         """
         output = Path(output)
-        inputs, mode, selection = self._prepare(
-            video,
-            tracks,
-            start,
-            end,
-            outputs=[output] if stills is None else [output, Path(stills)],
-            overwrite=overwrite,
-            sidecar=sidecar,
-            originals=originals,
-            verify=verify,
-            exact=exact,
-        )
-        entry = self._log(audit_log, inputs, mode, selection, verify, output.name)
-        source = VideoSource(inputs.video)
-        info = source.info
-        result = RecoveryResult(
-            output=output, mode=mode, verified=verify, selection=selection, audit_entry=entry
-        )
-        sink = VideoSink(
-            output,
-            time_base=info.time_base,
-            average_rate=info.average_rate,
-            sample_aspect_ratio=info.sample_aspect_ratio,
-            config=encoder or EncoderConfig(crf=18),
-        )
-        folder = _StillsFolder(Path(stills)) if stills is not None else None
-        started = time.perf_counter()
+        stills_path = None if stills is None else Path(stills)
+        check_mode(file_mode)
+        selection = _selection(tracks, start, end)
+        inputs, mode = self.check(
+            video, sidecar=sidecar, originals=originals, verify=verify, exact=exact,
+            selection=selection, allow_rename=allow_rename,
+        )  # fmt: skip
+        outputs = None
         try:
-            for frame, image, restored in self.recover_frames(inputs, mode, selection):
+            check_output(output, overwrite=overwrite, inputs=(inputs.video, inputs.sidecar))
+            if stills_path is not None:
+                check_output(stills_path, overwrite=True, inputs=(inputs.video, inputs.sidecar))
+                check_stills_folder(stills_path, overwrite=overwrite)
+            inputs = self._log(audit_log, inputs, mode, selection, output.name)
+            if mode == "learned":
+                self._load_gy()  # decrypts: only now, after the audit entry
+            source = PinnedVideoSource(inputs.video, inputs.pins)
+            frames = restore_frames(
+                inputs,
+                mode,
+                selection,
+                holder=self.holder,
+                deployment=self.deployment,
+                gy=self.gy,
+                source=source,
+            )
+            info = source.info
+            result = RecoveryResult(
+                output=output, mode=mode, verified=verify, selection=selection,
+                audit_entry=inputs.audit_entry, signed=inputs.signed,
+            )  # fmt: skip
+            outputs = RecoveryOutputs(
+                output, time_base=info.time_base, average_rate=info.average_rate,
+                sample_aspect_ratio=info.sample_aspect_ratio, encoder=encoder or EncoderConfig(crf=18),
+                stills=stills_path, mode=file_mode, overwrite=overwrite,
+            )  # fmt: skip
+            started = time.perf_counter()
+            for frame, image, restored in frames:
                 interrupts.check()
                 if frame.index == 0:
-                    sink.rotation = source.rotation
-                sink.write(frame, image)
-                if folder is not None and len(restored):
-                    folder.write(frame.index, image)
+                    outputs.sink.rotation = source.rotation
+                outputs.write(frame, image, restored)
                 result.frames += 1
                 result.recovered_frames += len(restored) > 0
                 result.recovered_regions += len(restored)
                 if on_progress is not None:
                     on_progress(result.frames, info.frames)
             interrupts.check()
-            sink.close()
-            if folder is not None:
-                folder.close()
+            outputs.commit(inputs.pins.check_unchanged)
+            result.seconds = time.perf_counter() - started
+            return result
         except BaseException:
-            sink.abort()
-            if folder is not None:
-                folder.abort()
+            if outputs is not None:
+                outputs.abort()
             raise
-        result.seconds = time.perf_counter() - started
-        return result
+        finally:
+            inputs.close()
 
-    def _audit(
-        self, log: Path, inputs: _Inputs, mode: str, selection: Selection, verified: bool, output: str
-    ) -> int:
-        from recanon_sdk import __version__
+    # -- the audit entry, before anything is decrypted -------------------------------------------
 
-        video = rk.file_digest(inputs.video)
+    def _log(
+        self, audit_log: str | Path | None, inputs: Inputs, mode: str, selection: Selection, output: str
+    ) -> Inputs:
+        """Append the audit entry (to ``audit_log``, else :attr:`audit_log`); no log, no recovery."""
+        log = audit_log if audit_log is not None else self.audit_log
+        if log is None:
+            raise RecoveryError(
+                "no audit log to write to: every recovery is logged before anything is decrypted",
+                hint="pass audit_log=PATH (Recoverer.open with a deployment file keeps it next to that file)",
+            )
+        from recanon_sdk._version import __version__
+
+        video = inputs.video_digest
         event = {
             "action": "recover",
             "mode": mode,
-            "input": {"name": video.name, "sha256": video.sha256, "size": video.size},
+            "input": {
+                "name": video.name,
+                "sha256": video.sha256,
+                "size": video.size,
+                "run_id": None if inputs.signed is None else inputs.signed.run_id,
+            },
             "output": {"name": output},
             "tracks": None if selection.tracks is None else sorted(selection.tracks),
             "from_ms": None if selection.start is None else round(selection.start * 1000),
             "to_ms": None if selection.end is None else round(selection.end * 1000),
-            "verified": verified,
+            "verified": inputs.verified,
             "tool": f"recanon {__version__}",
         }
         try:
-            return rk.append_audit_entry(log, event, holder=self.holder, deployment=self.deployment)
-        except rk.RecanonKeysError as error:
+            entry = rk.append_audit_entry(Path(log), event, holder=self.holder, deployment=self.deployment)
+        except (rk.RecanonKeysError, OSError) as error:
             raise RecoveryError(
-                f"the audit log could not be appended, so nothing was recovered: {error.message}",
-                hint=error.hint,
+                "the audit log could not be appended, so nothing was recovered: "
+                + (error.message if isinstance(error, rk.RecanonKeysError) else str(error.strerror)),
+                hint=error.hint
+                if isinstance(error, rk.RecanonKeysError)
+                else f"check that '{log}' is writable",
             ) from None
+        return inputs.audited(entry)
+
+    def _load_gy(self) -> None:
+        """Open GY from its sealed bundle (after the audit entry: this decrypts)."""
+        if self.gy is None and self._bundle is not None:
+            self.gy = _open_gy(self._bundle, self.holder, self.deployment, self._device)
 
 
-_NO_REGIONS = np.zeros((0, 4), np.int64)
+def _selection(tracks: Iterable[int] | None, start: float | None, end: float | None) -> Selection:
+    return Selection(None if tracks is None else frozenset(int(t) for t in tracks), start, end)
 
 
-class _StillsFolder:
-    """Lossless PNG stills in a hidden folder, renamed to its final name only when complete."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
-        self._temporary.mkdir()
-        self.count = 0
-
-    def write(self, index: int, image: np.ndarray) -> None:
-        import cv2
-
-        target = self._temporary / f"frame{index:06d}.png"
-        if not cv2.imwrite(str(target), np.ascontiguousarray(image[:, :, ::-1])):
-            raise OutputError(f"writing '{target}' failed")
-        self.count += 1
-
-    def close(self) -> None:
-        import shutil
-
-        if self.path.exists():
-            shutil.rmtree(self.path) if self.path.is_dir() else self.path.unlink()  # overwrite was checked
-        os.replace(self._temporary, self.path)
-
-    def abort(self) -> None:
-        import shutil
-
-        shutil.rmtree(self._temporary, ignore_errors=True)
-
-
-class _OriginalsCursor:
-    """Walks decoded originals forward in step with the video's frame indices."""
-
-    def __init__(self, frames: Iterator[tuple[int, np.ndarray]]) -> None:
-        self._frames = frames
-        self._pending: tuple[int, np.ndarray] | None = None
-
-    def at(self, index: int) -> np.ndarray | None:
-        while self._pending is None or self._pending[0] < index:
-            nxt = next(self._frames, None)
-            if nxt is None:
-                return None
-            self._pending = nxt
-        return self._pending[1] if self._pending[0] == index else None
+def _closing(
+    frames: Iterator[tuple[Frame, np.ndarray, np.ndarray]], inputs: Inputs
+) -> Iterator[tuple[Frame, np.ndarray, np.ndarray]]:
+    try:
+        yield from frames
+        inputs.pins.check_unchanged()
+    finally:
+        inputs.close()
 
 
 def audit_log_for(deployment_file: Path) -> Path:
@@ -629,19 +387,37 @@ def audit_log_for(deployment_file: Path) -> Path:
     return deployment_file.with_name(f"{deployment_file.stem}.audit.jsonl")
 
 
-def _union(regions: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    mask = np.zeros(shape, bool)
-    for x0, y0, x1, y1 in np.asarray(regions, dtype=np.int64).reshape(-1, 4):
-        mask[max(y0, 0) : max(y1, 0), max(x0, 0) : max(x1, 0)] = True
-    return mask
+def _check_bundle(bundle: str | os.PathLike[str] | bytes) -> None:
+    """What can be checked of a GY bundle without decrypting it: its public header, torch if needed."""
+    try:
+        if rk.read_bundle_info(bundle).model_name == "gy-onnx":  # exported: onnxruntime, no torch
+            return
+    except rk.RecanonKeysError as error:
+        raise RecoveryError(error.message, hint=error.hint) from None
+    except OSError as error:
+        raise RecoveryError(f"cannot read the GY bundle '{bundle!s:.200}': {error.strerror}") from None
+    from recanon_sdk.extras import TORCH_HINT, installed
+
+    if not installed("torch"):
+        raise RecoveryError(
+            "learned recovery with this GY bundle (safetensors weights) needs torch, which is not installed",
+            hint=f"{TORCH_HINT}, or ask for a bundle exported with recanon export --model gy",
+        )
 
 
-def _geometry_of(header: dict[str, Any]) -> CropGeometry:
-    settings = header.get("anonymization") or {}
-    kwargs = {
-        k: float(settings[k]) for k in ("margin", "feather") if isinstance(settings.get(k), int | float)
-    }
-    return CropGeometry(**kwargs)
+def _open_gy(
+    bundle: str | os.PathLike[str] | bytes, holder: rk.HolderKey, dep: rk.Deployment, device: str
+) -> Any:
+    try:
+        if rk.read_bundle_info(bundle).model_name == "gy-onnx":
+            from recanon_sdk.runtime.sealed_gy import open_sealed_gy_onnx
+
+            return open_sealed_gy_onnx(bundle, holder, dep)
+        from recanon_sdk.runtime.sealed_gy import open_sealed_gy
+
+        return open_sealed_gy(bundle, holder, dep, device=device)
+    except rk.RecanonKeysError as error:
+        raise RecoveryError(error.message, hint=error.hint) from None
 
 
 def _load_deployment(path: Path) -> rk.Deployment:
@@ -653,9 +429,9 @@ def _load_deployment(path: Path) -> rk.Deployment:
 
 
 def _load_holder(path: Path, passphrase: str | None) -> rk.HolderKey:
+    """The holder key at ``path``: read bounded, refused when it has no passphrase and others can read it."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(64 * 1024 + 1)
+        data = rk.read_private_key_file(path, kind="holder-key")
     except OSError as error:
         raise RecoveryError(f"cannot read the key file '{path}': {error.strerror}") from None
     return rk.load_holder_key(data, passphrase=passphrase, what=str(path))

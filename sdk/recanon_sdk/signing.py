@@ -15,12 +15,13 @@ from typing import IO
 
 import recanon_keys as rk
 
-from recanon_sdk import __version__
+from recanon_sdk._version import __version__
 from recanon_sdk.video.atomic import commit, discard, temporary_name
 
 
 class RunSigner:
-    """Signs one run: :meth:`begin` before the sidecar is written, :meth:`commit` after both outputs are.
+    """Signs one run: :meth:`begin` before the sidecar is written, :meth:`prepare` once every output is
+    finalized, :meth:`commit` when they get their final names.
 
     >>> signer = RunSigner(device_key, deployment)                       # doctest: +SKIP
     >>> Anonymizer().process_video("in.mp4", "out.mp4", signer=signer)   # doctest: +SKIP
@@ -35,6 +36,7 @@ class RunSigner:
         self.device_key = device_key
         self.deployment = deployment
         self._signer: rk.SidecarSigner | None = None
+        self._manifest_temporary: Path | None = None
         self._handle: IO[bytes] | None = None
         self._temporary: Path | None = None
         self._started = datetime.now(UTC)
@@ -48,37 +50,62 @@ class RunSigner:
         self._started = datetime.now(UTC)
 
     def add_line(self, line: bytes) -> None:
-        assert self._signer is not None, "begin() first"
+        if self._signer is None:
+            raise RuntimeError("RunSigner.begin() must be called before add_line()")
         self._signer.add_line(line)
 
-    def commit(
-        self, *, source: str | Path | None, output: Path, models: dict[str, str], overwrite: bool
-    ) -> Path:
-        """Finish the sidecar signature, then write the signed manifest; return the manifest's path."""
-        assert self._signer is not None and self._handle is not None and self._temporary is not None
+    def prepare(
+        self,
+        *,
+        source: str | Path | None,
+        output: Path,
+        output_file: Path | None = None,
+        models: dict[str, str],
+    ) -> None:
+        """Finish the sidecar signature and sign the manifest, both under temporary names.
+
+        ``output_file`` is where the finalized video lies now (its temporary name, before
+        :meth:`commit`); the manifest names it ``output``. Raises before anything gets its final name.
+        """
+        if self._signer is None or self._handle is None or self._temporary is None:
+            raise RuntimeError("RunSigner.begin() must be called before prepare()")
         summary = self._signer.finish()
         self._handle.close()
         paths = rk.companion_paths(output)
-        commit(self._temporary, paths.sidecar_sig)
-        self._temporary = None
+        digest = rk.file_digest(output_file or paths.video)
         manifest = rk.build_run_manifest(
             deployment=self.deployment,
             device_key=self.device_key,
             tool_version=__version__,
             models=models,
             input=rk.file_digest(source) if source is not None and os.path.isfile(source) else None,
-            output=rk.file_digest(paths.video),
+            output=rk.FileDigest(paths.video.name, digest.sha256, digest.size),
             sidecar=summary,
             sidecar_name=paths.sidecar.name,
             started=self._started,
             finished=datetime.now(UTC),
         )
-        return rk.write_signed_manifest(paths.manifest, manifest, self.device_key, overwrite=overwrite)
+        self._manifest_temporary = temporary_name(paths.manifest)
+        with open(self._manifest_temporary, "wb") as handle:
+            handle.write(rk.sign_manifest(manifest, self.device_key))
+        os.chmod(self._manifest_temporary, 0o644)
+        self._paths = paths
+
+    def commit(self) -> Path:
+        """Name the signature, then the manifest (last: a manifest means the run is complete)."""
+        if self._manifest_temporary is None or self._temporary is None:
+            raise RuntimeError("RunSigner.prepare() must be called before commit()")
+        commit(self._temporary, self._paths.sidecar_sig)
+        self._temporary = None
+        commit(self._manifest_temporary, self._paths.manifest)
+        self._manifest_temporary = None
+        return self._paths.manifest
 
     def abort(self) -> None:
         if self._handle is not None:
             self._handle.close()
             self._handle = None
-        if self._temporary is not None:
-            discard(self._temporary)
-            self._temporary = None
+        for temporary in (self._temporary, self._manifest_temporary):
+            if temporary is not None:
+                discard(temporary)
+        self._temporary = self._manifest_temporary = None

@@ -18,7 +18,7 @@ PASS = "tr0ub4dor&3 is not a passphrase"
 
 @pytest.fixture
 def cli(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(keys_cmd, "_new_key_kdf", lambda: (make_vectors.WEAK_KDF, True))
+    monkeypatch.setattr(keys_cmd._common, "_new_key_kdf", lambda: (make_vectors.WEAK_KDF, True))
     monkeypatch.delenv("RECANON_PASSPHRASE", raising=False)
     monkeypatch.delenv("RECANON_DEPLOYMENT", raising=False)
     app = typer.Typer()
@@ -126,6 +126,8 @@ def test_init_seal_open_rewrap_rotate(cli, tmp_path: Path) -> None:
         weights,
         "-d",
         dep_path,
+        "--device-key",
+        device_key,
         "--model",
         "gy",
         "--model-version",
@@ -172,6 +174,8 @@ def test_init_seal_open_rewrap_rotate(cli, tmp_path: Path) -> None:
         alice,
         "-d",
         dep_path,
+        "--device-key",
+        device_key,
         "--out",
         tmp_path / "gy2.b",
         "--rotate",
@@ -188,6 +192,8 @@ def test_init_seal_open_rewrap_rotate(cli, tmp_path: Path) -> None:
         alice,
         "-d",
         dep_path,
+        "--device-key",
+        device_key,
         "--out",
         tmp_path / "gy2.b",
         code=1,
@@ -201,9 +207,21 @@ def test_init_seal_open_rewrap_rotate(cli, tmp_path: Path) -> None:
     ["truncate", "flip", "other deployment", "not a bundle", "missing", "directory"],
 )
 def test_bad_bundles_give_one_clear_sentence(cli, tmp_path: Path, damage: str) -> None:
-    dep_path, _device, alice, _bob = _deployment(cli, tmp_path)
+    dep_path, device, alice, _bob = _deployment(cli, tmp_path)
     (tmp_path / "w").write_bytes(b"w" * 70_000)
-    cli("keys", "seal", tmp_path / "w", "-d", dep_path, "--model", "gy", "--model-version", "1")
+    cli(
+        "keys",
+        "seal",
+        tmp_path / "w",
+        "-d",
+        dep_path,
+        "--device-key",
+        device,
+        "--model",
+        "gy",
+        "--model-version",
+        "1",
+    )
     bundle = tmp_path / "w.sealed"
     data = bundle.read_bytes()
     expect = {
@@ -246,7 +264,19 @@ def test_bad_bundles_give_one_clear_sentence(cli, tmp_path: Path, damage: str) -
 def test_inspect_every_file_type_without_secrets(cli, tmp_path: Path) -> None:
     dep_path, device_key, alice, _bob = _deployment(cli, tmp_path)
     (tmp_path / "w").write_bytes(b"w" * 10)
-    cli("keys", "seal", tmp_path / "w", "-d", dep_path, "--model", "gy", "--model-version", "1")
+    cli(
+        "keys",
+        "seal",
+        tmp_path / "w",
+        "-d",
+        dep_path,
+        "--device-key",
+        device_key,
+        "--model",
+        "gy",
+        "--model-version",
+        "1",
+    )
     out = _signed_output(tmp_path, dep_path, device_key)
     files = rk.companion_paths(out)
     holder = rk.load_holder_key(alice.read_bytes(), passphrase=PASS)

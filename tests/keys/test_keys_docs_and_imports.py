@@ -29,7 +29,18 @@ def test_doctests(name: str) -> None:
         module, optionflags=doctest.ELLIPSIS | doctest.IGNORE_EXCEPTION_DETAIL, verbose=False
     )
     assert result.failed == 0
-    public = {"identities", "deployments", "sealing", "sidecar", "manifest", "inspect", "verify"}
+    public = {
+        "identities",
+        "deployments",
+        "sealing",
+        "rewrapping",
+        "audit",
+        "files",
+        "sidecar",
+        "manifest",
+        "inspect",
+        "verify",
+    }
     if name == "recanon_keys" or name.removeprefix("recanon_keys.") in public:
         assert result.attempted > 0, f"{name} should show an example"
 
@@ -49,5 +60,5 @@ def test_key_formats_doc_lists_every_vector_and_every_domain_string() -> None:
     for path in sorted((Path(__file__).with_name("vectors")).iterdir()):
         assert f"`{path.name}`" in doc, f"docs/key-formats.md does not mention vector {path.name}"
     sources = "".join(p.read_text() for p in Path(recanon_keys.__file__).parent.rglob("*.py"))
-    for domain in sorted(set(re.findall(r'b"(recanon/v1/[a-z0-9/-]+)"', sources))):
+    for domain in sorted(set(re.findall(r'b"(recanon/v[0-9]+/[a-z0-9/-]+)"', sources))):
         assert domain in doc, f"docs/key-formats.md does not define {domain}"

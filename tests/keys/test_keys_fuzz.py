@@ -1,6 +1,8 @@
 """Property-based fuzzing (hypothesis) of every parser: random bytes, mutated valid files and
 well-formed JSON with random fields. The only exceptions allowed are the documented ones
-(``RecanonKeysError`` and subclasses); every case must finish within the deadline (no hang)."""
+(``RecanonKeysError`` and subclasses); every case must finish within the deadline (no hang); and an
+authenticated input (key file, deployment, bundle, sealed stream, sidecar and its signature,
+manifest) that was changed must never open: only a byte-identical genuine file may."""
 
 from __future__ import annotations
 
@@ -18,6 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 CASES: Counter[str] = Counter()
+#: (parser, outcome) -> count; outcome is the exception type's name or "accepted".
+OUTCOMES: Counter[tuple[str, str]] = Counter()
 #: Examples per (parser, strategy); RECANON_FUZZ_EXAMPLES=2000 for a longer run.
 EXAMPLES = int(os.environ.get("RECANON_FUZZ_EXAMPLES", "120"))
 SETTINGS = settings(
@@ -97,12 +101,41 @@ PARSERS = {
 }
 
 
+#: Parsers that authenticate what they read: a changed input that opens is a forgery that worked.
+#: (holder_pub only has a checksum against accidents, which no random change passes either.)
+AUTHENTICATED = {
+    "holder_key",
+    "holder_key_unprotected",
+    "device_key",
+    "holder_pub",
+    "deployment",
+    "bundle",
+    "sidecar_sig",
+    "sidecar_lines",
+    "manifest",
+    "stream",
+}
+
+
+#: The genuine files the fuzz starts from (and splices from): opening one of these unchanged is fine,
+#: e.g. a splice that replaces a whole bundle by the other genuine bundle of the same deployment.
+GENUINE = {base for base, _parse in PARSERS.values()}
+
+
 def run(name: str, data: bytes) -> None:
     CASES[name] += 1
+    _base, parse = PARSERS[name]
     try:
-        PARSERS[name][1](data)
+        parse(data)
     except rk.RecanonKeysError as exc:
         assert exc.message and isinstance(exc.message, str)
+        OUTCOMES[name, type(exc).__name__] += 1
+        return
+    OUTCOMES[name, "accepted"] += 1
+    if name in AUTHENTICATED and data not in GENUINE:
+        pytest.fail(
+            f"{name}: an input that differs from the original opened ({len(data)} bytes: {data[:80]!r}…)"
+        )
 
 
 @st.composite
@@ -268,6 +301,18 @@ def test_base64_fields_are_canonical() -> None:
         rk.load_deployment(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode() + b"\n")
 
 
-def test_report_case_count() -> None:
-    """Runs last in this module: prints how many fuzz cases ran (for the report)."""
+def test_every_parser_was_fuzzed_deep_enough() -> None:
+    """Runs last in this module: every parser got its cases, and mutations of authenticated binary files
+    reached the cryptographic checks (not only the syntax checks); prints the counts for the report."""
+    if not CASES:
+        pytest.skip("run together with the fuzz tests of this module")
     print(f"\nhypothesis cases run: {sum(CASES.values())} ({dict(sorted(CASES.items()))})")
+    print(f"outcomes: {dict(sorted(OUTCOMES.items()))}")
+    short = {name: CASES[name] for name in PARSERS if CASES[name] < 3 * EXAMPLES}
+    assert not short, f"parsers fuzzed with fewer than {3 * EXAMPLES} cases: {short}"
+    for name in ("bundle", "stream", "sidecar_sig", "sidecar_lines", "deployment", "manifest"):
+        assert OUTCOMES[name, "AuthenticationFailed"] > 0, (
+            f"no mutation of {name} reached its MAC or signature"
+        )
+    for name in AUTHENTICATED:  # the byte-identical original may open, nothing else
+        assert OUTCOMES[name, "accepted"] <= CASES[name] // 10, f"{name}: suspiciously many accepted inputs"

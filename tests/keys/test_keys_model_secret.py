@@ -32,4 +32,13 @@ def test_only_the_deployments_device_key_derives_it(fx) -> None:
         rk.derive_model_secret(fx.device, fx.lobby, purpose="Bad Purpose")
     with pytest.raises(TypeError):
         rk.derive_model_secret(fx.alice, fx.lobby)  # type: ignore[arg-type]
-    assert make_vectors.NOW  # the fixtures are the deterministic vector fixtures
+
+
+def test_the_secret_depends_on_the_deployment_id_not_on_the_file_version(fx) -> None:
+    # the fixtures are deterministic: rebuilt, they give the same device, deployment and secret
+    again = make_vectors.Fixtures()
+    assert rk.derive_model_secret(again.device, again.lobby) == rk.derive_model_secret(fx.device, fx.lobby)
+    # the v1 file of the same deployment (same id): same secret, so upgrading a deployment file to v2
+    # keeps every deployed GX/GY pair working
+    assert fx.lobby_v1.deployment_id == fx.lobby.deployment_id and fx.lobby_v1.version == 1
+    assert rk.derive_model_secret(fx.device, fx.lobby_v1) == rk.derive_model_secret(fx.device, fx.lobby)

@@ -115,10 +115,10 @@ def test_seal_refuses_fewer_holders_than_the_policy_asks(fx) -> None:
         "tiny", device_key=fx.device, holders=[fx.alice.public], policy=rk.Policy(min_holders=2)
     )
     with pytest.raises(ValueError, match="at least 2"):
-        rk.seal(b"x", deployment=dep, model_name="gy", model_version="1")
+        rk.seal(b"x", deployment=dep, model_name="gy", model_version="1", device_key=fx.device)
     empty = rk.create_deployment("empty", device_key=fx.device)
     with pytest.raises(ValueError, match="0 holder"):
-        rk.seal(b"x", deployment=empty, model_name="gy", model_version="1")
+        rk.seal(b"x", deployment=empty, model_name="gy", model_version="1", device_key=fx.device)
 
 
 # --- bundles ---------------------------------------------------------------------------------------
@@ -127,7 +127,7 @@ def test_seal_refuses_fewer_holders_than_the_policy_asks(fx) -> None:
 @pytest.mark.parametrize("size", [0, 1, CHUNK_SIZE - 1, CHUNK_SIZE, CHUNK_SIZE + 1, 3 * CHUNK_SIZE + 5])
 def test_bundle_round_trip_for_every_recipient(fx, size: int) -> None:
     plain = os.urandom(size)
-    bundle = rk.seal(plain, deployment=fx.lobby, model_name="gy", model_version="2.1")
+    bundle = rk.seal(plain, deployment=fx.lobby, model_name="gy", model_version="2.1", device_key=fx.device)
     header = bundle[: bundle.index(b"\n") + 1]
     chunks = max(1, -(-size // CHUNK_SIZE))
     assert len(bundle) == len(header) + 32 + size + TAG_SIZE * chunks
@@ -146,10 +146,24 @@ def test_bundle_round_trip_for_every_recipient(fx, size: int) -> None:
 def test_open_sealed_io_and_files(fx, tmp_path: Path) -> None:
     src = tmp_path / "gy.safetensors"
     src.write_bytes(os.urandom(200_000))
-    info = rk.seal_file(src, tmp_path / "gy.bundle", deployment=fx.lobby, model_name="gy", model_version="1")
+    info = rk.seal_file(
+        src,
+        tmp_path / "gy.bundle",
+        deployment=fx.lobby,
+        model_name="gy",
+        model_version="1",
+        device_key=fx.device,
+    )
     assert info.size == 200_000 and info.deployment_id == fx.lobby.deployment_id
     with pytest.raises(FileExistsError):
-        rk.seal_file(src, tmp_path / "gy.bundle", deployment=fx.lobby, model_name="gy", model_version="1")
+        rk.seal_file(
+            src,
+            tmp_path / "gy.bundle",
+            deployment=fx.lobby,
+            model_name="gy",
+            model_version="1",
+            device_key=fx.device,
+        )
     fh = rk.open_sealed_io(
         tmp_path / "gy.bundle", fx.bob, deployment=fx.lobby, model_name="gy", model_version=None
     )
@@ -162,7 +176,14 @@ def test_a_failed_seal_leaves_no_file(fx, tmp_path: Path) -> None:
     src.write_bytes(b"weights")
     empty = rk.create_deployment("empty", device_key=fx.device)
     with pytest.raises(ValueError):
-        rk.seal_file(src, tmp_path / "out.bundle", deployment=empty, model_name="gy", model_version="1")
+        rk.seal_file(
+            src,
+            tmp_path / "out.bundle",
+            deployment=empty,
+            model_name="gy",
+            model_version="1",
+            device_key=fx.device,
+        )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gy.bin"]
 
 
@@ -179,6 +200,7 @@ def test_input_changing_during_seal_is_refused(fx) -> None:
             deployment=fx.lobby,
             model_name="gy",
             model_version="1",
+            device_key=fx.device,
             rng=os.urandom,
             now=NOW,
         )
@@ -191,13 +213,14 @@ def test_input_changing_during_seal_is_refused(fx) -> None:
             deployment=fx.lobby,
             model_name="gy",
             model_version="1",
+            device_key=fx.device,
             rng=os.urandom,
             now=NOW,
         )
 
 
 def test_wrong_key_names_the_recipients_and_the_key(fx) -> None:
-    bundle = rk.seal(b"x", deployment=fx.lobby, model_name="gy", model_version="1")
+    bundle = rk.seal(b"x", deployment=fx.lobby, model_name="gy", model_version="1", device_key=fx.device)
     with pytest.raises(rk.WrongKey) as info:
         rk.open_sealed(bundle, fx.carol, deployment=fx.lobby, model_name="gy", model_version="1")
     msg = info.value.message
@@ -212,8 +235,8 @@ def _payload(bundle: bytes) -> bytes:
 
 def test_rewrap_adds_and_removes_holders_without_reencrypting(fx) -> None:
     plain = os.urandom(CHUNK_SIZE + 10)
-    bundle = rk.seal(plain, deployment=fx.lobby, model_name="gy", model_version="1")
-    rewrapped = rk.rewrap(bundle, fx.bob, deployment=fx.lobby2)  # lobby2: alice + carol
+    bundle = rk.seal(plain, deployment=fx.lobby, model_name="gy", model_version="1", device_key=fx.device)
+    rewrapped = rk.rewrap(bundle, fx.bob, deployment=fx.lobby2, device_key=fx.device)  # lobby2: alice + carol
     assert _payload(rewrapped) == _payload(bundle)
     assert rk.read_bundle_info(rewrapped).recipients == (fx.alice.key_id, fx.carol.key_id)
     assert (
@@ -222,17 +245,19 @@ def test_rewrap_adds_and_removes_holders_without_reencrypting(fx) -> None:
     with pytest.raises(rk.WrongKey):
         rk.open_sealed(rewrapped, fx.bob, deployment=fx.lobby2, model_name="gy", model_version="1")
     with pytest.raises(rk.WrongKey):  # carol cannot re-wrap what she cannot open
-        rk.rewrap(bundle, fx.carol, deployment=fx.lobby2)
+        rk.rewrap(bundle, fx.carol, deployment=fx.lobby2, device_key=fx.device)
     with pytest.raises(rk.WrongDeployment):
-        rk.rewrap(bundle, fx.alice, deployment=fx.garage)
+        rk.rewrap(bundle, fx.alice, deployment=fx.garage, device_key=fx.device)
 
 
 def test_rotation_uses_a_fresh_data_key(fx, tmp_path: Path) -> None:
     plain = os.urandom(2 * CHUNK_SIZE + 3)
     (tmp_path / "old.bundle").write_bytes(
-        rk.seal(plain, deployment=fx.lobby, model_name="gy", model_version="1")
+        rk.seal(plain, deployment=fx.lobby, model_name="gy", model_version="1", device_key=fx.device)
     )
-    rk.rotate_file(tmp_path / "old.bundle", tmp_path / "new.bundle", fx.alice, deployment=fx.lobby2)
+    rk.rotate_file(
+        tmp_path / "old.bundle", tmp_path / "new.bundle", fx.alice, deployment=fx.lobby2, device_key=fx.device
+    )
     old, new = (tmp_path / "old.bundle").read_bytes(), (tmp_path / "new.bundle").read_bytes()
     assert _payload(old) != _payload(new)
     assert rk.open_sealed(new, fx.carol, deployment=fx.lobby2, model_name="gy", model_version="1") == plain
@@ -250,16 +275,32 @@ def test_rotation_uses_a_fresh_data_key(fx, tmp_path: Path) -> None:
         )
     # rotating in place is refused unless asked for
     with pytest.raises(FileExistsError):
-        rk.rotate_file(tmp_path / "new.bundle", tmp_path / "new.bundle", fx.alice, deployment=fx.lobby2)
+        rk.rotate_file(
+            tmp_path / "new.bundle",
+            tmp_path / "new.bundle",
+            fx.alice,
+            deployment=fx.lobby2,
+            device_key=fx.device,
+        )
 
 
 def test_rewrap_file_of_a_damaged_bundle_writes_nothing(fx, tmp_path: Path) -> None:
-    bundle = bytearray(rk.seal(os.urandom(5000), deployment=fx.lobby, model_name="gy", model_version="1"))
+    bundle = bytearray(
+        rk.seal(
+            os.urandom(5000), deployment=fx.lobby, model_name="gy", model_version="1", device_key=fx.device
+        )
+    )
     bundle[-3] ^= 1
     (tmp_path / "bad.bundle").write_bytes(bundle)
     for op in (rk.rewrap_file, rk.rotate_file):
         with pytest.raises(rk.AuthenticationFailed):
-            op(tmp_path / "bad.bundle", tmp_path / "out.bundle", fx.alice, deployment=fx.lobby)
+            op(
+                tmp_path / "bad.bundle",
+                tmp_path / "out.bundle",
+                fx.alice,
+                deployment=fx.lobby,
+                device_key=fx.device,
+            )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.bundle"]
 
 

@@ -25,15 +25,18 @@ def small_bundle(fx) -> bytes:
 
 def test_every_byte_of_a_small_bundle_is_authenticated(fx, small_bundle: bytes) -> None:
     plain = rk.open_sealed(small_bundle, fx.alice, deployment=fx.lobby, model_name="gy", model_version="1.0")
-    checked = 0
+    checked, missed = 0, []
     for i in range(len(small_bundle)):
         for mask in MASKS:
             bad = flipped(small_bundle, i, mask)
             for holder in (fx.alice, fx.bob):
-                with pytest.raises(rk.RecanonKeysError):
-                    rk.open_sealed(bad, holder, deployment=fx.lobby, model_name="gy", model_version="1.0")
                 checked += 1
-    assert checked == len(small_bundle) * len(MASKS) * 2
+                try:
+                    rk.open_sealed(bad, holder, deployment=fx.lobby, model_name="gy", model_version="1.0")
+                except rk.RecanonKeysError:
+                    continue
+                missed.append((i, mask, holder.label))
+    assert missed == []
     assert len(small_bundle) > 700 and plain.startswith(b"GY weights")
     print(
         f"bundle tamper: {len(small_bundle)} positions x {len(MASKS)} masks x 2 holders = {checked} detected"
@@ -45,7 +48,7 @@ def test_rewrap_and_rotate_also_refuse_every_flipped_byte(fx, small_bundle: byte
         bad = flipped(small_bundle, i, 0x01)
         for op in (rk.rewrap, rk.rotate):
             with pytest.raises(rk.RecanonKeysError):
-                op(bad, fx.alice, deployment=fx.lobby)
+                op(bad, fx.alice, deployment=fx.lobby, device_key=fx.device)
 
 
 def test_truncation_at_every_chunk_boundary_and_inside_the_header(fx) -> None:

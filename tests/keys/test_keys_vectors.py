@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import warnings
 from pathlib import Path
 
 import make_vectors
@@ -73,6 +74,7 @@ def run_vector(fields: dict[str, str], body: bytes) -> object:
             deployment=deployment,
             model_name=_opt(fields.get("model_name")),
             model_version=_opt(fields.get("model_version")),
+            unsafe_allow_unsigned=fields.get("allow_unsigned") == "yes",
         )
     if kind == "sealed_stream":
         holder = rk.load_holder_key(fields["identity"].encode() + b"\n", passphrase=None)
@@ -96,7 +98,11 @@ def test_vector(path: Path) -> None:
     fields, body = parse_vector(path)
     expect = fields["expect"]
     if expect == "ok":
-        result = run_vector(fields, body)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = run_vector(fields, body)
+        unsigned = [w for w in caught if issubclass(w.category, rk.UnsignedBundleWarning)]
+        assert len(unsigned) == (1 if fields.get("allow_unsigned") == "yes" else 0), caught
         if "payload" in fields:
             assert hashlib.sha256(result).hexdigest() == fields["payload"]  # type: ignore[arg-type]
         if "key_id" in fields:
@@ -104,7 +110,8 @@ def test_vector(path: Path) -> None:
         if fields["kind"] == "sidecar":
             assert result.lines == len(base64.b64decode(fields["sidecar"]).splitlines())  # type: ignore[attr-defined]
         return
-    with pytest.raises(rk.RecanonKeysError) as info:
+    with pytest.raises(rk.RecanonKeysError) as info, warnings.catch_warnings():
+        warnings.simplefilter("ignore", rk.UnsignedBundleWarning)
         run_vector(fields, body)
     assert type(info.value) is EXPECT[expect], info.value.message
     assert info.value.message  # a sentence for the user

@@ -101,8 +101,10 @@ def test_jpeg_like_matches_real_libjpeg(quality: int) -> None:
     x = (_textured(64, 64) * 255).round() / 255
     ours = jpeg_like(x, torch.tensor([float(quality)]))
     real = real_jpeg(x, quality)
-    assert float(psnr(ours, real)) > 35  # the stand-in lands close to libjpeg's own decode
-    assert float(psnr(real, x)) < float(psnr(x, x + 1e-4))  # and real JPEG does lose something
+    loss = float(psnr(real, x))  # measured 32.3-33.2 dB at q50-q90 on this texture
+    assert loss < 40  # real JPEG does lose something
+    # the stand-in lands far closer to libjpeg's own decode than that decode is to the input
+    assert float(psnr(ours, real)) > loss + 10  # measured 46.5-51.0 dB
 
 
 def test_codec_standin_is_differentiable_and_8bit() -> None:

@@ -31,7 +31,7 @@ def pose_loss() -> YoloPoseLoss:
     return YoloPoseLoss(PoseLossConfig(input_size=(256, 128)))
 
 
-@pytest.mark.skipif(not INRIA.is_dir(), reason=f"needs ../shared/data (INRIA crops) at {INRIA}")
+@pytest.mark.shared
 def test_teacher_pseudo_labels_and_pose_loss_gradient(pose_loss: YoloPoseLoss) -> None:
     recs = folder_records(INRIA, limit=2)
     imgs = [r.load() for r in recs]

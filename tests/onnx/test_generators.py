@@ -9,14 +9,11 @@ import torch
 from recanon_cli.main import app
 from recanon_sdk.detect.weights import resolve_weights
 from recanon_sdk.enhance import DEFAULT_GX_WEIGHTS, make_enhancer
-from recanon_sdk.export.generators import (
-    OnnxGenerator,
-    export_generator_onnx,
-    open_sealed_gy_onnx,
-    seal_gy_onnx,
-)
+from recanon_sdk.export.generators import export_generator_onnx
 from recanon_sdk.models import create_model
 from recanon_sdk.models.weights import load_model, save_model
+from recanon_sdk.runtime.onnx_generator import OnnxGenerator
+from recanon_sdk.runtime.sealed_gy import open_sealed_gy_onnx, seal_gy_onnx
 from typer.testing import CliRunner
 
 SECRET = bytes(range(32))
@@ -89,10 +86,11 @@ def test_onnx_gx_enhances_crops_like_the_torch_enhancer(gx_path, gx_onnx, tmp_pa
 
 
 def test_gy_is_exported_straight_into_a_sealed_bundle(tmp_path):
-    alice = rk.generate_holder("alice")
-    dep = rk.create_deployment("lobby", device_key=rk.generate_device_key("cam"), holders=[alice.public])
+    alice, cam = rk.generate_holder("alice"), rk.generate_device_key("cam")
+    dep = rk.create_deployment("lobby", device_key=cam, holders=[alice.public])
     save_model(tmp_path / "gy.safetensors", create_model("gy_unet_s"), "gy_unet_s", input_size=(128, 64))
-    bundle = seal_gy_onnx(tmp_path / "gy.safetensors", SECRET, deployment=dep)
+    bundle = seal_gy_onnx(tmp_path / "gy.safetensors", SECRET, deployment=dep, device_key=cam)
+    assert rk.read_bundle_info(bundle).signer == cam.key_id
     assert rk.read_bundle_info(bundle).model_name == "gy-onnx"
     assert b"portraits" not in bundle  # the graph is not readable without a holder key
     gy = open_sealed_gy_onnx(bundle, alice, dep)

@@ -85,11 +85,20 @@ def test_recanon_train_runs_the_scene_stage_and_writes_a_loadable_p(tmp_path):
     assert [r["step"] for r in rows] == ["1", "2"]
     assert all(math.isfinite(float(r["loss_anonymized"])) and float(r["loss_anonymized"]) > 0 for r in rows)
     from recanon_sdk.detect.pose import DetectorConfig, PoseDetector
+    from recanon_sdk.video.reader import VideoSource
 
-    detector = PoseDetector(DetectorConfig(weights=tmp_path / "run" / "pose.pt", imgsz=320))
-    (people,) = detector.detect([np.zeros((240, 320, 3), np.uint8)])
+    detector = PoseDetector(DetectorConfig(weights=tmp_path / "run" / "pose.pt", imgsz=640))
     assert detector.weights.path == (tmp_path / "run" / "pose.pt").resolve()
-    assert len(people) == 0 or people.keypoints.shape[1:] == (17, 3)
+    sample = Path(__file__).resolve().parents[2] / "examples" / "walking.mp4"
+    frame = next(f.image for f in VideoSource(sample) if f.index == 40)  # one person in full view
+    (people,) = detector.detect([frame])
+    # two steps of fine-tuning leave a working pose model: it still finds the person, with keypoints
+    assert len(people) >= 1, "the fine-tuned pose.pt finds nobody in a frame with a person"
+    best = int(np.argmax(people.score))
+    confident = people.keypoints[best, people.keypoints[best, :, 2] > 0.5, :2]
+    assert len(confident) >= 5
+    x0, y0, x1, y1 = people.xyxy[best]
+    assert ((confident >= [x0 - 5, y0 - 5]) & (confident <= [x1 + 5, y1 + 5])).all()
 
 
 def test_recanon_train_refuses_a_bad_scene_config(tmp_path):

@@ -80,7 +80,7 @@ def test_a_pinned_gx_stage_starts_from_an_unpinned_run_and_saves_a_pinned_gx(tmp
         "steps=2",
         "loss.lambda_adv=0.0",
         "model.pin_blur=0.1",
-        "model.min_diag=4",  # a stage may move the band up (stop 20's probe) and clear below it
+        "model.min_diag=4",  # a stage may move the band up (the visible-body probe) and clear below it
         "model.pin_clear_diag=2",
         f"init_from={str(first.out_dir)!r}",
         f"out={str(tmp_path / 'pinned')!r}",
@@ -167,7 +167,7 @@ def test_batches_are_deterministic_per_step(tmp_path: Path) -> None:
     assert set(t.train_idx).isdisjoint(t.holdout_idx)
 
 
-@pytest.mark.skipif(not INRIA.is_dir(), reason=f"needs ../shared/data (INRIA crops) at {INRIA}")
+@pytest.mark.shared
 def test_tiny_training_with_pose_loss_on_real_crops(tmp_path: Path) -> None:
     cfg = _tiny(
         tmp_path,
@@ -183,7 +183,7 @@ def test_tiny_training_with_pose_loss_on_real_crops(tmp_path: Path) -> None:
     assert result.metrics["pose_targets"] > 0  # the frozen teacher labelled the unlabelled crops
 
 
-@pytest.mark.skipif(not INRIA.is_dir(), reason=f"needs ../shared/data (INRIA crops) at {INRIA}")
+@pytest.mark.shared
 def test_a_head_pinned_gx_trains_with_head_masks_from_the_teacher_and_saves_head_pinned(
     tmp_path: Path,
 ) -> None:
@@ -231,7 +231,7 @@ def test_a_head_pinned_gx_trains_with_head_masks_from_the_teacher_and_saves_head
         Trainer(_tiny(tmp_path / "g", "model.pin_whole_p=0.5", "loss.lambda_pe=0.1", *real))
 
 
-@pytest.mark.skipif(not INRIA.is_dir(), reason=f"needs ../shared/data (INRIA crops) at {INRIA}")
+@pytest.mark.shared
 def test_fine_tuning_p_alone_keeps_the_generators_and_writes_a_loadable_p(tmp_path: Path) -> None:
     from recanon_sdk.detect.pose import DetectorConfig, PoseDetector
     from safetensors.numpy import load_file
@@ -267,7 +267,7 @@ def test_fine_tuning_p_alone_keeps_the_generators_and_writes_a_loadable_p(tmp_pa
         Trainer(_tiny(tmp_path / "c", "optim.train_generators=false", *real))
 
 
-@pytest.mark.skipif(not INRIA.is_dir(), reason=f"needs ../shared/data (INRIA crops) at {INRIA}")
+@pytest.mark.shared
 def test_pose_on_raw_adds_p_s_loss_on_the_raw_portraits_and_needs_a_fine_tuned_p(tmp_path: Path) -> None:
     real = [f"data.sources=[{{kind='folder', path={str(INRIA)!r}, limit=6}}]", "data.size=[128, 64]"]
     tuned = ["loss.lambda_pe=0.1", "loss.pose.finetune=true", "loss.lambda_adv=0.0", "batch_size=2", *real]

@@ -71,7 +71,7 @@ def eval_command(
     attacker: Annotated[
         Path | None,
         typer.Option(
-            help="An unkeyed inverse of GX trained without the secret (benchmarks/learned_attacker.py "
+            help="An unkeyed inverse of GX trained without the secret (research/probes/learned_attacker.py "
             "--save) to measure next to GY: the honest bound of docs/security.md.",
             show_default=False,
         ),
@@ -181,7 +181,7 @@ def eval_command(
     if attacker is not None and not attacker.is_file():
         fail(
             f"attacker weights '{attacker}' do not exist",
-            "write them with benchmarks/learned_attacker.py --save",
+            "write them with research/probes/learned_attacker.py --save",
         )
     if pose_weights is not None and pose_weights not in PACKAGED_WEIGHTS and not Path(pose_weights).is_file():
         fail(f"pose weights '{pose_weights}' do not exist", "pass a .pt file or yolo11n-pose-gx")
@@ -198,7 +198,7 @@ def eval_command(
     sealed_gy = None
     if bundle is not None:
         import recanon_keys as rk
-        from recanon_sdk.models.sealed import open_sealed_gy_with_secret
+        from recanon_sdk.runtime.sealed_gy import open_sealed_gy_with_secret
 
         from recanon_cli.commands.keys import _errors, _load_deployment, _load_private
 

@@ -145,8 +145,9 @@ def _export_generator(
     from recanon_sdk.detect.weights import resolve_weights
     from recanon_sdk.enhance import DEFAULT_GX_WEIGHTS
     from recanon_sdk.errors import RecanonError
-    from recanon_sdk.export.generators import export_generator_onnx, seal_gy_onnx
+    from recanon_sdk.export.generators import export_generator_onnx
     from recanon_sdk.export.onnx import MANIFEST_NAME, record_export
+    from recanon_sdk.runtime.sealed_gy import seal_gy_onnx
 
     from recanon_cli.commands.keys import _errors, _load_deployment, _load_private
 
@@ -173,7 +174,9 @@ def _export_generator(
             write_atomic(target, data, mode=0o600, overwrite=overwrite)
             note = "holds the deployment's key: keep it on the device (mode 0600)"
         else:
-            data = seal_gy_onnx(source.path, secret, deployment=dep, opset=opset, half=half)
+            data = seal_gy_onnx(
+                source.path, secret, deployment=dep, device_key=device, opset=opset, half=half
+            )
             target = out / f"{dep.name}.gy-onnx.sealed"
             write_atomic(target, data, mode=0o644, overwrite=overwrite)
             note = f"sealed to {len(dep.holders)} holder(s); the ONNX bytes never touched the disk in clear"

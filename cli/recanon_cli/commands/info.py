@@ -11,7 +11,7 @@ def info() -> None:
     """Show versions, available backends and devices, and the origin of the model weights."""
     import importlib.metadata as md
 
-    from recanon_sdk import __version__
+    from recanon_sdk._version import __version__
     from recanon_sdk.detect.weights import DEFAULT_POSE_MODEL, resolve_pose_weights
     from recanon_sdk.errors import RecanonError
     from rich.table import Table

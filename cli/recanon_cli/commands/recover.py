@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from recanon_cli._console import fail, stderr, warn
+from recanon_cli._untrusted import fail_clean, say
 from recanon_cli.progress import frame_progress
 
 _CLOCK = re.compile(r"^(?:(\d+):)?(?:(\d+):)?(\d+(?:\.\d+)?)$")
@@ -110,11 +111,30 @@ def recover(
     stills: Annotated[
         Path | None,
         typer.Option(
-            help="Also write every frame in which someone was recovered as a lossless PNG into this folder.",
+            help="Also write every frame in which someone was recovered as a lossless PNG into this folder "
+            "(frame000123.png). With --overwrite an existing folder is replaced only if it holds nothing "
+            "but such stills; a folder with other files in it is refused, never deleted.",
             show_default=False,
             file_okay=False,
         ),
     ] = None,
+    file_mode: Annotated[
+        str,
+        typer.Option(
+            "--file-mode",
+            help="Permissions of the recovered video and stills, in octal. The default 0600 lets only you "
+            "read them (they show de-anonymized people); 0640 shares them with your group. Folders get "
+            "x where r is set (0700, 0750). Others may never write (at most 0644).",
+        ),
+    ] = "0600",
+    allow_rename: Annotated[
+        bool,
+        typer.Option(
+            "--allow-rename",
+            help="Recover an output whose file name differs from the name the device signed (default: "
+            "refused, since it may be another run's files copied over this one).",
+        ),
+    ] = False,
     crf: Annotated[
         int, typer.Option(help="x264 quality of the recovered video (lower is better).", min=0, max=51)
     ] = 18,
@@ -123,9 +143,11 @@ def recover(
 ) -> None:
     """Recover the people in VIDEO for a key holder; everyone and everything else stays anonymized.
 
-    Before anything is decrypted: the video, its pose sidecar and run manifest are verified against the
-    deployment, the selection is checked against the sidecar, and an entry is appended to the
-    deployment's signed audit log.
+    Before anything is decrypted: the video, its pose sidecar, run manifest and sealed originals are
+    verified against the deployment (and the video must carry the name the device signed, see
+    --allow-rename), the selection is checked against the sidecar, and an entry is appended to the
+    deployment's signed audit log. The files are read once and held: one replaced or rewritten during
+    the recovery is refused. The outputs appear only when complete, readable only by you (--file-mode).
 
     Examples:
 
@@ -136,6 +158,7 @@ def recover(
     import recanon_keys as rk
     from recanon_sdk.errors import RecanonError
     from recanon_sdk.recoverer import Recoverer, audit_log_for
+    from recanon_sdk.recovery.outputs import check_mode
     from recanon_sdk.video.writer import EncoderConfig
 
     from recanon_cli.commands.keys import _errors, _load_deployment, _load_private
@@ -153,6 +176,14 @@ def recover(
     end_s = None if end is None else parse_time(end, "--to")
     if start_s is not None and end_s is not None and end_s < start_s:
         fail(f"--to {end} is before --from {start}")
+    try:
+        mode = int(file_mode, 8)
+    except ValueError:
+        fail(f"--file-mode {file_mode!r} is not an octal file mode", "write it in octal, e.g. 0600 or 0640")
+    try:
+        check_mode(mode)
+    except ValueError as error:
+        fail(f"--file-mode {file_mode}: {error}")
     output = output or video.with_name(f"{video.stem.removesuffix('.anon')}.recovered.mp4")
     if output.exists() and not overwrite:
         fail(f"'{output}' already exists", "pass --overwrite to replace it, or choose another -o")
@@ -177,13 +208,13 @@ def recover(
                 audit_log=audit_log or audit_log_for(deployment),
                 stills=stills,
                 on_progress=progress,
+                allow_rename=allow_rename,
+                file_mode=mode,
             )
-    except rk.RecanonKeysError as error:
-        fail(error.message, *([error.hint] if error.hint else []))
-    except RecanonError as error:
-        fail(error.message, *([error.hint] if error.hint else []))
+    except (rk.RecanonKeysError, RecanonError) as error:
+        fail_clean(error.message, error.hint)
     except ValueError as error:
-        fail(str(error))
+        fail_clean(str(error))
     if result.mode == "learned":  # said even with --quiet: it changes what the output is
         stderr.print(
             "recanon: note: learned recovery (GY) is an approximation: bodies come back, faces mostly "
@@ -191,16 +222,20 @@ def recover(
             markup=False,
         )
     if not quiet:
-        stderr.print(
-            f"[bold]recovered[/bold]  {result.selection.describe()} · {result.mode} · "
+        say(
+            stderr,
+            f"recovered  {result.selection.describe()} · {result.mode} · "
             f"{result.recovered_regions} regions in {result.recovered_frames} of {result.frames} frames · "
-            f"{result.seconds:.1f} s ({result.fps:.1f} fps)"
+            f"{result.seconds:.1f} s ({result.fps:.1f} fps)",
+            style="bold",
         )
-        stderr.print(f"  video   {result.output}", markup=False)
+        if result.signed is not None:
+            say(stderr, f"  signed  {result.signed.describe()}")
+        say(stderr, f"  video   {result.output}  (mode {mode:04o})")
         if stills is not None:
-            stderr.print(f"  stills  {stills}/ ({result.recovered_frames} PNG frames)", markup=False)
-        stderr.print(
+            say(stderr, f"  stills  {stills}/ ({result.recovered_frames} PNG frames)")
+        say(
+            stderr,
             f"  audit   entry {result.audit_entry} in {audit_log or audit_log_for(deployment)}"
             + ("" if result.verified else "  (unverified input)"),
-            markup=False,
         )

@@ -9,6 +9,7 @@ import recanon_keys as rk
 import typer
 
 from recanon_cli._console import fail, stdout
+from recanon_cli._untrusted import fail_clean, say
 
 
 def verify(
@@ -41,17 +42,38 @@ def verify(
             dir_okay=False,
         ),
     ] = None,
+    expect_head: Annotated[
+        str | None,
+        typer.Option(
+            help="With --audit-log: the head (SHA-256) printed by an earlier verification and kept "
+            "elsewhere; fails if the log no longer contains it, i.e. entries were cut from its end "
+            "(default: none, a cut tail goes unnoticed).",
+            show_default=False,
+        ),
+    ] = None,
+    allow_rename: Annotated[
+        bool,
+        typer.Option(
+            "--allow-rename",
+            help="Accept an output whose file name differs from the name the device signed (default: "
+            "such an output fails: it may be another run's files copied over this one).",
+        ),
+    ] = False,
 ) -> None:
     """Verify that an output, its pose sidecar and its run manifest are what the deployment's device signed.
 
-    Names exactly what does not match (the file, and the first altered sidecar line). Exit code 0 when
-    everything verifies, 1 otherwise.
+    Names exactly what does not match (the file, and the first altered sidecar line), and prints what
+    was signed: input and output names, run id, start and end, frame count. The video must carry the
+    name the device signed (see --allow-rename). Sealed originals (X.originals.sealed) that the signed
+    sidecar names are checked against their signed size and SHA-256 when present; when absent, that is
+    printed (ABSENT) but is no failure: the output itself is intact, only exact recovery is impossible
+    (recanon recover --exact refuses). Exit code 0 when everything verifies, 1 otherwise.
 
     Examples:
 
       recanon verify out.mp4 --deployment lobby.deployment
 
-      recanon verify --audit-log lobby.audit.jsonl --deployment lobby.deployment
+      recanon verify --audit-log lobby.audit.jsonl --deployment lobby.deployment --expect-head HEAD
     """
     if deployment is None:
         fail(
@@ -68,38 +90,61 @@ def verify(
         fail(f"cannot read {deployment}: {exc.strerror}")
     if output is None and audit_log is None:
         fail("nothing to verify", "pass an anonymized video, --audit-log FILE, or both")
+    if expect_head is not None and audit_log is None:
+        fail("--expect-head needs --audit-log", "pass the audit log whose head you kept")
     if audit_log is not None:
-        _verify_audit_log(audit_log, dep)
+        _verify_audit_log(audit_log, dep, expect_head)
     if output is None:
         return
-    report = rk.verify_output(output, deployment=dep)
-    stdout.print(
-        f"{output}: deployment {dep.name!r} ({dep.deployment_id}), device {dep.device.key_id}", markup=False
-    )
+    _verify_output(output, dep, allow_rename=allow_rename)
+
+
+def _verify_output(output: Path, dep: rk.Deployment, *, allow_rename: bool) -> None:
+    from recanon_sdk.errors import RecanonError
+    from recanon_sdk.verification import verify_run
+
+    try:
+        result = verify_run(output, deployment=dep, allow_rename=allow_rename)
+    except RecanonError as error:
+        fail_clean(error.message, error.hint)
+    result.pins.close()
+    report = result.report
+    say(stdout, f"{output}: deployment {dep.name!r} ({dep.deployment_id}), device {dep.device.key_id}")
     for check in report.checks:
-        mark = "ok  " if check.ok else "FAIL"
-        stdout.print(f"  {mark} {check.name}: {check.detail}", markup=False)
+        say(stdout, f"  {'ok  ' if check.ok else 'FAIL'} {check.name}: {check.detail}")
+    if result.originals == "absent":
+        say(stdout, f"  ABSENT originals: {result.originals_detail}")
+    elif result.originals == "none":
+        say(stdout, f"  none originals: {result.originals_detail}")
+    if result.signed is not None:
+        say(stdout, f"  signed: {result.signed.describe()}")
     if not report.ok:
         failures = report.failures()
         lines = [c.line for c in failures if c.line is not None]
-        fail(
+        renamed = any(c.name == "video" and "signed as" in c.detail for c in failures)
+        fail_clean(
             f"{output} does not verify: {', '.join(c.name for c in failures)}",
             *([f"the first altered sidecar line is line {lines[0]}"] if lines else []),
+            *(["if you renamed the output yourself, pass --allow-rename"] if renamed else []),
             "do not rely on the failing files; get intact copies from the device's operator",
         )
     m = report.manifest
     if m is not None:
-        stdout.print(
+        say(
+            stdout,
             f"  verified: run {m.sidecar.run_id}, {m.started:%Y-%m-%d %H:%M:%S} to "
             f"{m.finished:%H:%M:%S} UTC, {m.tool_name} {m.tool_version}",
-            markup=False,
         )
 
 
-def _verify_audit_log(path: Path, dep: rk.Deployment) -> None:
+def _verify_audit_log(path: Path, dep: rk.Deployment, expect_head: str | None = None) -> None:
     if not path.is_file():
         fail(f"the audit log '{path}' does not exist")
-    report = rk.verify_audit_log(path, deployment=dep)
+    head = None if expect_head is None else expect_head.strip().lower()
+    try:
+        report = rk.verify_audit_log(path, deployment=dep, expect_head=head)
+    except ValueError as error:
+        fail(f"--expect-head {expect_head}: {error}")
     stdout.print(f"{path}: audit log of deployment {dep.name!r} ({dep.deployment_id})", markup=False)
     for entry in report.log[-20:]:
         event = entry.event
@@ -115,16 +160,33 @@ def _verify_audit_log(path: Path, dep: rk.Deployment) -> None:
             f"  {entry.seq:4d} {entry.time:%Y-%m-%d %H:%M:%S} {who} {event.get('action')} {name}: {what}",
             markup=False,
         )
-    for key_id, signer in report.holders.items():
-        stdout.print(f"  audit key of {key_id}: {signer.hex()}", markup=False)
+    if report.pinned:
+        stdout.print(
+            "  signers: every entry checked against the audit keys the deployment lists", markup=False
+        )
+    else:
+        stdout.print(
+            "  signers NOT pinned: this v1 deployment file lists no audit keys, so a log re-signed with "
+            "other keys would verify; compare these with copies taken when each holder was enrolled "
+            "(`recanon keys upgrade` pins them):",
+            markup=False,
+        )
+        for key_id, signer in report.holders.items():
+            stdout.print(f"  audit key of {key_id}: {signer.hex()}", markup=False)
     if not report.ok:
         fail(
             f"{path} does not verify: {report.problems[0]}",
             *([f"the first bad entry is line {report.first_bad_line}"] if report.first_bad_line else []),
             "entries before it are intact; restore the log from a copy",
         )
+    if report.head_line is not None:
+        stdout.print(
+            f"  the head you kept is line {report.head_line}; {report.entries - report.head_line} "
+            "entries were appended since",
+            markup=False,
+        )
     stdout.print(
-        f"  ok: {report.entries} entries, chain intact; head {report.head or '-'} "
-        "(keep the count and head elsewhere to detect a cut tail)",
+        f"  ok: {report.entries} entries, chain intact; head {report.head or '-'}"
+        + ("" if head else " (keep it elsewhere and pass it as --expect-head to detect a cut tail)"),
         markup=False,
     )

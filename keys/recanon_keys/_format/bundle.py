@@ -1,8 +1,10 @@
-"""Sealed bundle format ``recanon-bundle/v1``: header line, header MAC, STREAM payload.
+"""Sealed bundle format ``recanon-bundle/v2`` (``/v1``: the same without signature): header line,
+header MAC, STREAM payload.
 
 ::
 
-    header_line  = canonical JSON header || "\\n"
+    signature    = Ed25519(device key, "recanon/v2/bundle-signature" || 0x00 || canonical(header - sig))
+    header_line  = canonical JSON header, with "signer" (device key id) and "sig" || "\\n"
     mac_key      = HKDF(ikm = data_key, salt = "", info = "recanon/v1/bundle-header")
     header_mac   = HMAC-SHA256(mac_key, header_line)
     payload_key  = HKDF(ikm = data_key, salt = payload_salt, info = "recanon/v1/bundle-payload")
@@ -12,6 +14,9 @@
     file         = header_line || header_mac (32 bytes) || STREAM(payload_key, plaintext)
 
 HKDF is HKDF-SHA256 with 32 bytes of output. The data key is 32 fresh random bytes per seal or rotation.
+The signature covers every header field (recipients included, hence the data key each holder
+unwraps), so a reader that checks it against the deployment's device key before unwrapping
+decrypts nothing that device did not seal.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from .encoding import (
     Fields,
     Rng,
     b64e,
+    canonical,
     check_format,
     document,
     ensure_canonical,
@@ -43,6 +49,10 @@ from .encoding import (
 )
 
 KIND = "bundle"
+VERSION = 2  # what writers write
+VERSIONS = (1, 2)  # what readers read (v1: unsigned, only when the caller accepts that)
+SIG_CONTEXT = b"recanon/v2/bundle-signature"
+SIG_SIZE = 64
 MAX_HEADER = 64 * 1024
 MAX_RECIPIENTS = 32
 MAX_SIZE = 2**48
@@ -78,6 +88,10 @@ class BundleHeader:
     recipients: tuple[Recipient, ...]
     line: bytes
     mac: bytes
+    version: int = VERSION
+    signer: str | None = None  # the device key id that signed the header (v2)
+    sig: bytes | None = None
+    signed: bytes = b""  # the message the signature covers (v2)
 
     def recipient_ids(self) -> tuple[str, ...]:
         return tuple(r.key_id for r in self.recipients)
@@ -121,6 +135,11 @@ def payload_key(data_key: bytes, salt: bytes) -> bytes:
     return hkdf(data_key, salt, INFO_PAYLOAD)
 
 
+def signed_message(header: dict[str, Any]) -> bytes:
+    """What a v2 header's signature covers: the context string and every field but ``sig``."""
+    return SIG_CONTEXT + b"\x00" + canonical({k: v for k, v in header.items() if k != "sig"})
+
+
 def encode_header_line(
     *,
     deployment_id: str,
@@ -131,25 +150,32 @@ def encode_header_line(
     created: datetime,
     payload_salt: bytes,
     recipients: tuple[Recipient, ...],
+    device_key: Any,
 ) -> bytes:
-    return document(
-        {
-            "format": f"recanon-{KIND}/v1",
-            "deployment_id": deployment_id,
-            "model": {"name": model_name, "version": model_version},
-            "plaintext": {"sha256": sha256, "size": size},
-            "created": format_time(created),
-            "payload_salt": b64e(payload_salt),
-            "recipients": encode_recipients(recipients),
-        }
-    )
+    """The canonical header line, signed by ``device_key`` (a DeviceKey); ``None`` writes an unsigned
+    v1 header (test vectors of the old format only)."""
+    doc: dict[str, Any] = {
+        "format": f"recanon-{KIND}/v{1 if device_key is None else VERSION}",
+        "deployment_id": deployment_id,
+        "model": {"name": model_name, "version": model_version},
+        "plaintext": {"sha256": sha256, "size": size},
+        "created": format_time(created),
+        "payload_salt": b64e(payload_salt),
+        "recipients": encode_recipients(recipients),
+    }
+    if device_key is not None:
+        doc["signer"] = device_key.key_id
+        doc["sig"] = b64e(device_key._sign(signed_message(doc)))
+    return document(doc)
 
 
 def encode_recipients(recipients: tuple[Recipient, ...]) -> list[dict[str, str]]:
     return [{"key_id": r.key_id, "epk": b64e(r.epk), "wrapped_key": b64e(r.wrapped_key)} for r in recipients]
 
 
-def read_header_line(src: BinaryIO, kind: str, *, what: str) -> tuple[bytes, dict[str, Any]]:
+def read_header_line(
+    src: BinaryIO, kind: str, *, what: str, versions: tuple[int, ...] = (1,)
+) -> tuple[bytes, dict[str, Any]]:
     """Read the canonical header line of a binary recanon file (at most 64 KiB) and parse it."""
     first = src.read(1)
     if not first:
@@ -164,7 +190,7 @@ def read_header_line(src: BinaryIO, kind: str, *, what: str) -> tuple[bytes, dic
             f"{what} is truncated: it ends inside its header", hint="copy the complete file again"
         )
     obj = parse_line(line[:-1], what=what)
-    check_format(obj, kind, what=what)
+    check_format(obj, kind, what=what, versions=versions)
     ensure_canonical(obj, line[:-1], what=what)
     return line, obj
 
@@ -196,9 +222,10 @@ def read_mac(src: BinaryIO, *, what: str) -> bytes:
 
 def read_header(src: BinaryIO, *, what: str) -> BundleHeader:
     """Read and parse the header line and MAC from ``src`` (positioned at the start of the file)."""
-    line, obj = read_header_line(src, KIND, what=what)
+    line, obj = read_header_line(src, KIND, what=what, versions=VERSIONS)
+    version = check_format(obj, KIND, what=what, versions=VERSIONS)
     f = Fields(obj, what)
-    f.const("format", f"recanon-{KIND}/v1")
+    f.const("format", f"recanon-{KIND}/v{version}")
     deployment_id = f.str("deployment_id", max_len=19, pattern=_DEP_RE)
     m = f.obj_("model")
     model_name, model_version = m.str("name", max_len=128), m.str("version", max_len=64)
@@ -209,9 +236,25 @@ def read_header(src: BinaryIO, *, what: str) -> BundleHeader:
     created = f.time("created")
     salt = f.b64("payload_salt", length=SALT_SIZE)
     recipients = read_recipients(f, what=what)
+    signer, sig = None, None
+    if version >= 2:
+        signer, sig = f.key_id("signer", "dk"), f.b64("sig", length=SIG_SIZE)
     f.done()
     check_recipients(recipients, what=what)
     mac = read_mac(src, what=what)
     return BundleHeader(
-        deployment_id, model_name, model_version, sha256, size, created, salt, recipients, line, mac
+        deployment_id,
+        model_name,
+        model_version,
+        sha256,
+        size,
+        created,
+        salt,
+        recipients,
+        line,
+        mac,
+        version=version,
+        signer=signer,
+        sig=sig,
+        signed=signed_message(obj) if version >= 2 else b"",
     )

@@ -90,10 +90,13 @@ def ensure_canonical(obj: dict[str, Any], line: bytes, *, what: str) -> None:
         )
 
 
-def parse_document(data: bytes, *, kind: str, max_size: int, what: str) -> dict[str, Any]:
+def parse_document(
+    data: bytes, *, kind: str, max_size: int, what: str, versions: tuple[int, ...] = (1,)
+) -> dict[str, Any]:
     """Parse a whole one-line document file of ``kind`` (canonical JSON + ``\\n``), with precise errors.
 
     The first line's ``format`` is checked first, so a file of another kind or version is named as such.
+    ``versions`` lists the format versions the caller reads.
     """
     if not data:
         raise Truncated(f"{what} is empty")
@@ -107,11 +110,11 @@ def parse_document(data: bytes, *, kind: str, max_size: int, what: str) -> dict[
             if data.startswith(b'{"'):
                 raise Truncated(f"{what} is truncated (it ends in the middle)") from None
             raise
-        check_format(obj, kind, what=what)
+        check_format(obj, kind, what=what, versions=versions)
         raise Truncated(f"{what} ends without its final newline (truncated?)")
     first = data[:end]
     obj = parse_line(first, what=what)
-    check_format(obj, kind, what=what)
+    check_format(obj, kind, what=what, versions=versions)
     if len(data) > max_size:
         raise InvalidFormat(f"{what} is too large ({len(data)} bytes, at most {max_size})")
     if len(data) != end + 1:
@@ -120,8 +123,14 @@ def parse_document(data: bytes, *, kind: str, max_size: int, what: str) -> dict[
     return obj
 
 
-def check_format(obj: dict[str, Any], kind: str, *, what: str, version: int = 1) -> None:
-    """Check ``obj["format"] == "recanon-<kind>/v<version>"`` with precise errors."""
+def check_format(
+    obj: dict[str, Any], kind: str, *, what: str, version: int = 1, versions: tuple[int, ...] | None = None
+) -> int:
+    """Check ``obj["format"] == "recanon-<kind>/v<N>"`` for ``N`` in ``versions`` (default: ``version``).
+
+    Returns ``N``; raises ``InvalidFormat``, ``WrongFileType`` or ``UnsupportedVersion``.
+    """
+    accepted = versions or (version,)
     fmt = obj.get("format")
     match = FORMAT_RE.fullmatch(fmt) if isinstance(fmt, str) else None
     if match is None or match.group(1) not in KNOWN_KINDS:
@@ -132,11 +141,13 @@ def check_format(obj: dict[str, Any], kind: str, *, what: str, version: int = 1)
             f"{what} is a recanon {found_kind.replace('-', ' ')} file, not a {kind.replace('-', ' ')} file",
             hint="check the order of the arguments",
         )
-    if found_version != version:
+    if found_version not in accepted:
+        supported = " and ".join(f"recanon-{kind}/v{v}" for v in accepted)
         raise UnsupportedVersion(
-            f"{what} uses format {fmt}, this recanon supports only recanon-{kind}/v{version}",
+            f"{what} uses format {fmt}, this recanon supports only {supported}",
             hint="upgrade recanon to read this file",
         )
+    return found_version
 
 
 def file_kind(obj: dict[str, Any]) -> tuple[str, int] | None:
@@ -199,6 +210,30 @@ def check_label(label: str, *, what: str = "label", max_len: int = 64) -> str:
     if not (1 <= len(label) <= max_len) or not label.isprintable():
         raise ValueError(f"{what} must be 1 to {max_len} printable characters")
     return label
+
+
+_PLAIN_NAME_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}")
+
+
+def check_plain_name(name: str, *, what: str) -> str:
+    """A name that also names files: 1-64 letters, digits, ``-``, ``_``, ``.``, not starting with ``.``.
+
+    Raises ``ValueError`` in one sentence (no path separator, no ``..``, nothing hidden).
+
+    >>> check_plain_name("lobby-2", what="deployment name")
+    'lobby-2'
+    >>> check_plain_name("../trav", what="deployment name")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: deployment name '../trav' is not a plain name: use 1 to 64 letters, digits, ...
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"{what} must be a str")
+    if not _PLAIN_NAME_RE.fullmatch(name):
+        raise ValueError(
+            f"{what} {name!r} is not a plain name: use 1 to 64 letters, digits, '-', '_' or '.', "
+            "not starting with '.'"
+        )
+    return name
 
 
 class Fields:

@@ -1,4 +1,5 @@
-"""Private key files (``recanon-holder-key/v1``, ``recanon-device-key/v1``) and holder public key files.
+"""Private key files (``recanon-holder-key/v1``, ``recanon-device-key/v1``) and holder public key files
+(``recanon-holder-pub/v2`` with the holder's audit key; ``/v1`` without it is still read).
 
 A private key file is one canonical JSON document; its 32-byte secret is sealed with
 ChaCha20-Poly1305 under a key derived from the passphrase, with every other field as associated
@@ -23,11 +24,13 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
 from ..errors import AuthenticationFailed, InvalidFormat, WrongPassphrase
 from . import kdf
+from .bundle import hkdf
 from .encoding import (
     Fields,
     Rng,
     b64e,
     canonical,
+    check_format,
     document,
     format_time,
     key_id,
@@ -44,6 +47,8 @@ KIND_HOLDER_PUB = "holder-pub"
 
 HOLDER_ID_DOMAIN = b"recanon/v1/key-id/holder"
 DEVICE_ID_DOMAIN = b"recanon/v1/key-id/device"
+AUDIT_ID_DOMAIN = b"recanon/v2/key-id/audit"
+INFO_AUDIT_KEY = b"recanon/v1/audit-signing-key"
 
 
 def holder_key_id(public_key: bytes) -> str:
@@ -54,6 +59,16 @@ def holder_key_id(public_key: bytes) -> str:
 def device_key_id(public_key: bytes) -> str:
     """``"dk-" + base32(SHA-256("recanon/v1/key-id/device" || 0x00 || Ed25519 public key)[:10])``."""
     return key_id("dk", DEVICE_ID_DOMAIN, public_key)
+
+
+def audit_key_id(public_key: bytes) -> str:
+    """``"ak-" + base32(SHA-256("recanon/v2/key-id/audit" || 0x00 || Ed25519 audit key)[:10])``."""
+    return key_id("ak", AUDIT_ID_DOMAIN, public_key)
+
+
+def audit_seed(secret: bytes, public_key: bytes) -> bytes:
+    """The Ed25519 seed of a holder's audit key: ``HKDF(X25519 secret, X25519 public key, info)``."""
+    return hkdf(secret, public_key, INFO_AUDIT_KEY)
 
 
 def check_key_id(kid: str, public_key: bytes, *, what: str) -> None:
@@ -81,6 +96,7 @@ class PublicKeyFile:
     label: str
     created: datetime
     public_key: bytes
+    audit_key: bytes | None  # None in a v1 file
 
 
 def encode_private(
@@ -201,26 +217,33 @@ def public_checksum(doc: dict[str, Any]) -> str:
     return hashlib.sha256(PUB_CHECKSUM_DOMAIN + b"\x00" + canonical(body)).digest()[:8].hex()
 
 
-def encode_public(*, key_id: str, label: str, created: datetime, public_key: bytes) -> bytes:
+def encode_public(
+    *, key_id: str, label: str, created: datetime, public_key: bytes, audit_key: bytes | None
+) -> bytes:
+    """A ``recanon-holder-pub/v2`` file (``/v1`` when the audit key is unknown)."""
     doc = {
-        "format": f"recanon-{KIND_HOLDER_PUB}/v1",
+        "format": f"recanon-{KIND_HOLDER_PUB}/v{1 if audit_key is None else 2}",
         "key_id": key_id,
         "label": label,
         "created": format_time(created),
         "public_key": b64e(public_key),
     }
+    if audit_key is not None:
+        doc["audit_key"] = b64e(audit_key)
     return document({**doc, "checksum": public_checksum(doc)})
 
 
 def decode_public(data: bytes, *, what: str) -> PublicKeyFile:
-    obj = parse_document(data, kind=KIND_HOLDER_PUB, max_size=MAX_KEY_FILE, what=what)
+    obj = parse_document(data, kind=KIND_HOLDER_PUB, max_size=MAX_KEY_FILE, what=what, versions=(1, 2))
     f = Fields(obj, what)
-    f.const("format", f"recanon-{KIND_HOLDER_PUB}/v1")
+    version = check_format(obj, KIND_HOLDER_PUB, what=what, versions=(1, 2))
+    f.const("format", f"recanon-{KIND_HOLDER_PUB}/v{version}")
     out = PublicKeyFile(
         key_id=f.key_id("key_id", "hk"),
         label=f.str("label", max_len=64),
         created=f.time("created"),
         public_key=f.b64("public_key", length=32),
+        audit_key=f.b64("audit_key", length=32) if version == 2 else None,
     )
     checksum = f.hex("checksum", length=8)
     f.done()

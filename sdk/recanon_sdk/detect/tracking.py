@@ -20,6 +20,7 @@ not (unconfirmed ones get id -1). A track the detector loses keeps its last regi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from recanon_sdk.types import People
@@ -52,19 +53,41 @@ class PersonTracker:
     """Assigns track ids and adds held regions of recently lost tracks."""
 
     def __init__(self, config: TrackerConfig | None = None, frame_rate: float = 30.0) -> None:
+        self.config = config or TrackerConfig()
+        self._frame_rate = frame_rate if frame_rate > 0 else 30.0
+        self._tracker = self._bytetrack()
+        self._last_seen: dict[int, tuple[int, np.ndarray, np.ndarray]] = {}  # id → (frame, xyxy, keypoints)
+        self._frame = 0
+        self._id_offset = 0  # ids of a restarted ByteTrack continue after the largest one given
+        self._max_id = 0
+
+    def _bytetrack(self) -> Any:
         from trackers import ByteTrackTracker
 
-        self.config = config or TrackerConfig()
-        self._tracker = ByteTrackTracker(
+        return ByteTrackTracker(
             lost_track_buffer=self.config.lost_buffer,
-            frame_rate=frame_rate if frame_rate > 0 else 30.0,
+            frame_rate=self._frame_rate,
             track_activation_threshold=self.config.activation_threshold,
             minimum_consecutive_frames=self.config.confirm_frames,
             minimum_iou_threshold=self.config.min_iou,
             high_conf_det_threshold=self.config.high_threshold,
         )
-        self._last_seen: dict[int, tuple[int, np.ndarray, np.ndarray]] = {}  # id → (frame, xyxy, keypoints)
-        self._frame = 0
+
+    def restart(self) -> None:
+        """Start association afresh (after a fault) but keep holding the regions of lost people.
+
+        A failure must never reduce what is held: the regions of recently seen tracks stay
+        anonymized for the rest of their ``hold_frames``; new ids continue after the old ones.
+
+        >>> tracker = PersonTracker(TrackerConfig(hold_frames=2))
+        >>> person = People(xyxy=np.array([[10.0, 10, 50, 90]]), score=np.array([0.9]))
+        >>> _ = [tracker.update(person) for _ in range(3)]
+        >>> tracker.restart()
+        >>> tracker.update(People.empty()).held.tolist()
+        [True]
+        """
+        self._id_offset = self._max_id
+        self._tracker = self._bytetrack()
 
     def update(self, people: People) -> People:
         """Return ``people`` with ``track_id`` set (−1 if unconfirmed) plus held rows for lost tracks."""
@@ -81,7 +104,9 @@ class PersonTracker:
         if len(tracked):
             ids = np.asarray(tracked.tracker_id, np.int64)
             # 1-based ids as in the sidecar format (``trackers`` counts from 0; −1 stays −1).
-            track_id[np.asarray(tracked.data["row"], np.int64)] = np.where(ids >= 0, ids + 1, -1)
+            track_id[np.asarray(tracked.data["row"], np.int64)] = np.where(
+                ids >= 0, ids + 1 + self._id_offset, -1
+            )
         current = People(
             xyxy=people.xyxy,
             score=people.score,
@@ -89,6 +114,7 @@ class PersonTracker:
             track_id=track_id,
             held=np.zeros(len(people), bool),
         )
+        self._max_id = max(self._max_id, int(track_id.max(initial=0)))
         for tid, xyxy, kpts in zip(track_id, people.xyxy, people.keypoints, strict=True):
             if tid >= 0:
                 self._last_seen[int(tid)] = (self._frame, xyxy.copy(), kpts.copy())

@@ -47,7 +47,7 @@ def make_enhancer(
         if gx_weights is None and not installed("torch"):  # the packaged ONNX form (sha256 checked)
             gx_weights, is_onnx = str(resolve_weights(DEFAULT_GX_WEIGHTS_ONNX, kind="GX").path), True
         if is_onnx:
-            from recanon_sdk.export.generators import OnnxGenerator
+            from recanon_sdk.runtime.onnx_generator import OnnxGenerator
 
             # Exported for one deployment (key inside), or with key inputs (then the secret is fed).
             return OnnxGenerator(gx_weights, model_secret=model_secret)  # type: ignore[arg-type]

@@ -45,16 +45,41 @@ class ImageSink:
             else self.path.with_name(f".{self.path.name}.partial")
         )
         if self.folder:
+            self._check_replaceable()
             self._temporary.mkdir(exist_ok=False)
         self.frames_written = 0
         self.rotation = 0  # stills are written upright
 
+    def _output_name(self, index: int) -> str:
+        name = Path(self.names[index])
+        suffix = name.suffix.lower() if name.suffix.lower() in WRITE_PARAMS else ".png"
+        return name.stem + suffix
+
+    def _check_replaceable(self) -> None:
+        """An existing output folder is replaced only if it holds nothing but images this run writes."""
+        if not self.path.exists():
+            return
+        if not self.path.is_dir():
+            raise OutputError(f"output '{self.path}' exists and is not a folder", hint="choose another -o")
+        ours = {self._output_name(i) for i in range(len(self.names))}
+        foreign = sorted(
+            entry.name + ("/" if entry.is_dir() else "")
+            for entry in self.path.iterdir()
+            if entry.name not in ours or not entry.is_file()
+        )
+        if foreign:
+            shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+            raise OutputError(
+                f"output folder '{self.path}' holds files recanon would not write ({shown}); "
+                "refusing to replace it",
+                hint="move those files away or choose another -o",
+            )
+
     def write(self, frame: Frame, image: np.ndarray | None = None) -> None:
         picture = frame.image if image is None else image
         if self.folder:
-            name = Path(self.names[frame.index])
-            suffix = name.suffix.lower() if name.suffix.lower() in WRITE_PARAMS else ".png"
-            target = self._temporary / (name.stem + suffix)
+            target = self._temporary / self._output_name(frame.index)
+            suffix = target.suffix
         else:
             target, suffix = self._temporary, self.path.suffix.lower()
         if not cv2.imwrite(str(target), np.ascontiguousarray(picture[:, :, ::-1]), WRITE_PARAMS[suffix]):
@@ -62,10 +87,21 @@ class ImageSink:
         self.frames_written += 1
 
     def close(self) -> None:
+        self.finalize()
+        self.commit()
+
+    def finalize(self) -> None:
+        """Check that something was written (the images are complete as written)."""
         if self.frames_written == 0:
             raise OutputError(f"no image was written to '{self.path}'; nothing to finalize")
-        if self.folder and self.path.exists():
-            shutil.rmtree(self.path)  # only reached with overwrite (checked before the run)
+
+    def commit(self) -> None:
+        """Give the written image (or folder of images) its final name."""
+        if self.folder and self.path.exists():  # only reached with overwrite (checked before the run)
+            self._check_replaceable()  # still nothing but our images: remove them one by one
+            for entry in self.path.iterdir():
+                entry.unlink()
+            self.path.rmdir()
         commit(self._temporary, self.path)
 
     def abort(self) -> None:

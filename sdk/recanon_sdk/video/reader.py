@@ -21,6 +21,7 @@ import av
 import numpy as np
 
 from recanon_sdk.errors import InputError
+from recanon_sdk.names import redact_url
 from recanon_sdk.types import Frame
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
@@ -92,26 +93,27 @@ class VideoSource:
     # -- probing ---------------------------------------------------------------------------------
 
     def _open(self, target: str | Path) -> av.container.InputContainer:
+        shown = redact_url(target)  # a camera URL's credentials never reach a message
         options = {}
         if self._kind == "stream":
             options = {"rtsp_transport": "tcp", "timeout": str(int(self._stream_timeout_s * 1e6))}
         try:
             return av.open(str(target), mode="r", options=options, timeout=self._stream_timeout_s)
         except av.error.FileNotFoundError:
-            raise InputError(f"input '{target}' does not exist", hint="check the path") from None
+            raise InputError(f"input '{shown}' does not exist", hint="check the path") from None
         except av.error.PermissionError:
-            raise InputError(f"input '{target}' is not readable (permission denied)") from None
+            raise InputError(f"input '{shown}' is not readable (permission denied)") from None
         except (av.error.InvalidDataError, av.error.EOFError, av.error.PatchWelcomeError):
             raise InputError(
-                f"'{target}' is not a video or image FFmpeg can read",
+                f"'{shown}' is not a video or image FFmpeg can read",
                 hint="check that the file is complete and is a video (mp4, mkv, avi, mov, …) or an image",
             ) from None
         except av.error.FFmpegError as error:
-            raise InputError(f"cannot open '{target}': {error.strerror or error}") from None
+            raise InputError(f"cannot open '{shown}': {redact_url(error.strerror or str(error))}") from None
 
     def _probe(self) -> SourceInfo:
-        first = self._images[0] if self._images else self.source
-        with self._open(first) as container:
+        first = self._images[0] if self._images else redact_url(self.source)
+        with self._open(self._images[0] if self._images else self.source) as container:
             if not container.streams.video:
                 raise InputError(
                     f"'{first}' has no video stream", hint="pass a video file, an image or a folder of images"
@@ -128,7 +130,7 @@ class VideoSource:
                 rate = stream.average_rate or stream.guessed_rate
                 frames = stream.frames or None
             return SourceInfo(
-                name=Path(str(self.source)).name if self._kind != "stream" else str(self.source),
+                name=Path(str(self.source)).name if self._kind != "stream" else redact_url(self.source),
                 kind=self._kind,
                 width=width,
                 height=height,

@@ -14,7 +14,9 @@ crash leaves a valid prefix; the file only gets its final name after the end lin
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,7 +25,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from recanon_sdk import __version__
+from recanon_sdk._version import __version__
 from recanon_sdk.errors import SidecarError
 from recanon_sdk.types import KEYPOINT_NAMES, SKELETON, People
 from recanon_sdk.video.atomic import commit, discard, temporary_name
@@ -145,15 +147,25 @@ class SidecarWriter:
 
     def finish(self, **summary: Any) -> None:
         """Write the end line (``complete: true`` plus ``summary``) and move the file to its final name."""
+        self.finalize(**summary)
+        self.commit()
+
+    def finalize(self, **summary: Any) -> None:
+        """Write the end line and close the file under its temporary name (:meth:`commit` names it)."""
         self._write({"type": "end", "complete": True, **summary})
         if self._temporary is not None:
             self._handle.close()
+
+    def commit(self) -> None:
+        """Give the finalized sidecar its final name."""
+        if self._temporary is not None:
             commit(self._temporary, self.path)
             self._temporary = None
 
     def abort(self) -> None:
         if self._temporary is not None:
-            self._handle.close()
+            with contextlib.suppress(OSError):
+                self._handle.close()
             discard(self._temporary)
             self._temporary = None
 
@@ -170,7 +182,9 @@ class FramePoses:
     events: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _people_from_records(records: list[dict[str, Any]], where: str) -> People:
+def _people_from_records(records: Any, where: str) -> People:
+    if not isinstance(records, list):
+        raise SidecarError(f"{where}: 'persons' is not a list")
     if not records:  # every column present, so readers can index without special cases
         return People(
             xyxy=np.zeros((0, 4), np.float32),
@@ -190,95 +204,163 @@ def _people_from_records(records: list[dict[str, Any]], where: str) -> People:
             region=np.array([r.get("region", [0, 0, 0, 0]) for r in records], np.int32),
             held=np.array([bool(r.get("held", False)) for r in records], bool),
         )
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as error:
         raise SidecarError(f"{where}: malformed person record ({error})") from None
 
 
-def _numbered_lines(handle: IO[str], path: Path) -> Iterator[tuple[int, str]]:
-    number = 1
-    while True:
-        number += 1
-        try:
-            line = handle.readline()
-        except UnicodeDecodeError:
-            raise SidecarError(f"'{path}' line {number} is not UTF-8 text") from None
-        if not line:
-            return
-        yield number, line
+#: Longest sidecar line read (bytes). A frame line of recanon's takes about 600 bytes per person,
+#: so this is several thousand people; anything longer is refused before it is parsed.
+MAX_LINE = 4 * 1024 * 1024
+#: Longest header line read (bytes).
+MAX_HEADER = 1024 * 1024
+#: Most digits (sign included) of an integer in a sidecar: int64 needs 20.
+MAX_INT_DIGITS = 20
+
+
+def _bounded_int(text: str) -> int:
+    if len(text) > MAX_INT_DIGITS:
+        raise ValueError(f"an integer of {len(text)} digits")
+    return int(text)
+
+
+def _no_constant(text: str) -> Any:
+    raise ValueError(f"{text} is not allowed")
+
+
+def parse_record(line: bytes, where: str) -> dict[str, Any]:
+    """One sidecar line (bytes, at most :data:`MAX_LINE`) as a JSON object, or one clear error.
+
+    Integers are at most :data:`MAX_INT_DIGITS` digits, ``NaN``/``Infinity`` are refused and nesting
+    deeper than the interpreter's recursion limit is an error, not a crash.
+
+    >>> parse_record(b'{"type":"frame","index":3}\\n', "line 2")["index"]
+    3
+    >>> try:
+    ...     parse_record(b'{"index":' + b"9" * 5000 + b"}", "line 2")
+    ... except SidecarError as error:
+    ...     print(error.message)
+    line 2 is not valid JSON (an integer of 5000 digits)
+    """
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SidecarError(f"{where} is not UTF-8 text") from None
+    try:
+        record = json.loads(text, parse_int=_bounded_int, parse_constant=_no_constant)
+    except RecursionError:
+        raise SidecarError(f"{where} is nested too deeply to be a sidecar record") from None
+    except json.JSONDecodeError:
+        raise SidecarError(f"{where} is not valid JSON") from None
+    except ValueError as error:
+        raise SidecarError(f"{where} is not valid JSON ({error})") from None
+    if not isinstance(record, dict):
+        raise SidecarError(f"{where} is not a JSON object")
+    return record
+
+
+def read_line(handle: IO[bytes], limit: int, where: str) -> bytes:
+    """The next line of ``handle`` (``b""`` at the end), refusing one longer than ``limit`` bytes."""
+    line = handle.readline(limit + 1)
+    if len(line) > limit:
+        raise SidecarError(
+            f"{where} is longer than {limit // (1024 * 1024)} MiB: not a sidecar recanon wrote",
+            hint="check that the file is the *.pose.jsonl written next to the video",
+        )
+    return line
+
+
+def _open_binary(path: Path) -> IO[bytes]:
+    return open(path, "rb")
 
 
 class Sidecar:
     """Reads a pose sidecar: ``header``, then frames one at a time (constant memory), then ``end``.
 
+    Every line is read with a bound (:data:`MAX_LINE`, :data:`MAX_HEADER`) and parsed with bounded
+    integers and nesting, so a hostile file ends in :class:`~recanon_sdk.errors.SidecarError`.
+    ``opener`` reads the file (default ``open(path, "rb")``), e.g. ``PinnedFiles.open`` to read
+    exactly the bytes that were verified.
+
     >>> sidecar = Sidecar("cam3.anon.pose.jsonl")       # doctest: +SKIP
     >>> for frame in sidecar.frames(): print(frame.index, len(frame.people))   # doctest: +SKIP
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, opener: Callable[[Path], IO[bytes]] | None = None) -> None:
         self.path = Path(path)
+        self._opener = opener or _open_binary
         if not self.path.is_file():
             raise SidecarError(
                 f"sidecar '{path}' does not exist", hint="it is written next to the video as *.pose.jsonl"
             )
         self.end: dict[str, Any] | None = None
+        with self._opener(self.path) as handle:
+            first = read_line(handle, MAX_HEADER, f"'{self.path}' line 1")
         try:
-            with open(self.path, encoding="utf-8") as handle:
-                first = handle.readline(1 << 20)
-        except UnicodeDecodeError:
+            self.header = parse_record(first, f"'{self.path}' line 1")
+        except SidecarError as error:
             raise SidecarError(
-                f"'{path}' is not a recanon pose sidecar (not UTF-8 JSON Lines)",
-                hint="sidecars are the *.pose.jsonl files written next to anonymized videos",
+                error.message, hint="sidecars are the *.pose.jsonl files written next to anonymized videos"
             ) from None
-        self.header = self._parse(first, 1)
         if self.header.get("type") != "header":
             raise SidecarError(f"'{path}' line 1 is not a recanon sidecar header")
         if self.header.get("schema") not in SUPPORTED_SCHEMAS:
             raise SidecarError(
-                f"'{path}' has schema {self.header.get('schema')!r}; "
+                f"'{path}' has schema {str(self.header.get('schema'))[:40]!r}; "
                 f"this recanon reads {', '.join(SUPPORTED_SCHEMAS)}",
                 hint="upgrade recanon",
             )
 
-    def _parse(self, line: str, number: int) -> dict[str, Any]:
-        try:
-            record = json.loads(line)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise SidecarError(f"'{self.path}' line {number} is not valid JSON") from None
-        if not isinstance(record, dict):
-            raise SidecarError(f"'{self.path}' line {number} is not a JSON object")
-        return record
-
     def frames(self) -> Iterator[FramePoses]:
         """Yield each frame record in order; sets :attr:`end` when the end line is read."""
-        with open(self.path, encoding="utf-8", errors="strict") as handle:
-            handle.readline()
-            for number, line in _numbered_lines(handle, self.path):
+        with self._opener(self.path) as handle:
+            read_line(handle, MAX_HEADER, f"'{self.path}' line 1")
+            number = 1
+            while True:
+                number += 1
+                where = f"'{self.path}' line {number}"
+                line = read_line(handle, MAX_LINE, where)
+                if not line:
+                    return
                 if not line.strip():
                     continue
-                record = self._parse(line, number)
+                record = parse_record(line, where)
                 kind = record.get("type")
                 if kind == "end":
                     self.end = record
                     return
                 if kind != "frame":
-                    raise SidecarError(f"'{self.path}' line {number} has unknown type {kind!r}")
-                try:
-                    yield FramePoses(
-                        index=int(record["index"]),
-                        pts=record.get("pts"),
-                        time=record.get("time"),
-                        status=str(record.get("status", "ok")),
-                        people=_people_from_records(
-                            record.get("persons", []), f"'{self.path}' line {number}"
-                        ),
-                        events=list(record.get("events", [])),
-                    )
-                except (KeyError, TypeError, ValueError) as error:
-                    raise SidecarError(
-                        f"'{self.path}' line {number}: malformed frame record ({error})"
-                    ) from None
+                    raise SidecarError(f"{where} has unknown type {str(kind)[:40]!r}")
+                yield _frame_poses(record, where)
 
     @property
     def complete(self) -> bool:
         """True once :meth:`frames` has read an end line (a crash leaves a prefix without one)."""
-        return bool(self.end and self.end.get("complete"))
+        return bool(self.end and self.end.get("complete") is True)
+
+
+def _frame_poses(record: dict[str, Any], where: str) -> FramePoses:
+    try:
+        time = record.get("time")
+        pts = record.get("pts")
+        if time is not None and (
+            isinstance(time, bool) or not isinstance(time, int | float) or not math.isfinite(time)
+        ):
+            raise TypeError("'time' is not a finite number")
+        if pts is not None and (isinstance(pts, bool) or not isinstance(pts, int)):
+            raise TypeError("'pts' is not an integer")
+        events = record.get("events", [])
+        if not isinstance(events, list):
+            raise TypeError("'events' is not a list")
+        index = record["index"]
+        if isinstance(index, bool) or not isinstance(index, int):
+            raise TypeError("'index' is not an integer")
+        return FramePoses(
+            index=index,
+            pts=pts,
+            time=None if time is None else float(time),
+            status=str(record.get("status", "ok")),
+            people=_people_from_records(record.get("persons", []), where),
+            events=list(events),
+        )
+    except (KeyError, TypeError, ValueError, OverflowError) as error:
+        raise SidecarError(f"{where}: malformed frame record ({error})") from None

@@ -163,6 +163,11 @@ class VideoSink:
 
     def close(self) -> None:
         """Flush the encoder, finalize the container and rename it to its final name."""
+        self.finalize()
+        self.commit()
+
+    def finalize(self) -> None:
+        """Flush the encoder and finalize the container under its temporary name (:meth:`commit` names it)."""
         if self._container is None:
             raise OutputError(f"no frame was written to '{self.path}'; nothing to finalize")
         try:
@@ -179,6 +184,17 @@ class VideoSink:
                 f"finalizing '{self.path}' failed: {getattr(error, 'strerror', None) or error}"
             ) from None
         self._container = None
+        self._finalized = True
+
+    @property
+    def temporary(self) -> Path:
+        """Where the output is written until :meth:`commit`."""
+        return self._temporary
+
+    def commit(self) -> None:
+        """Give the finalized output its final name."""
+        if not getattr(self, "_finalized", False):
+            raise OutputError(f"'{self.path}' was not finalized; nothing to commit")
         commit(self._temporary, self.path)
 
     def abort(self) -> None:
