@@ -99,6 +99,17 @@ def test_native_bf16_needs_openvinos_word_and_the_cpu_flag(tmp_path) -> None:
     assert has_native_bf16(["BF16"], None)  # no /proc/cpuinfo: OpenVINO's word stands
 
 
+def test_a_cpu_without_bf16_flags_is_answered_without_importing_openvino(monkeypatch) -> None:
+    monkeypatch.setattr(engine, "cpu_flags", lambda: frozenset({"avx2", "fma"}))
+    monkeypatch.setitem(sys.modules, "openvino", None)  # any import of it would raise
+    engine.openvino_native_bf16.cache_clear()
+    try:
+        assert engine.openvino_native_bf16() is False
+        assert choose_engine("auto", has_openvino=True) == "onnxruntime"
+    finally:
+        engine.openvino_native_bf16.cache_clear()
+
+
 def test_bf16_on_onnxruntime_is_one_sentence(monkeypatch) -> None:
     from recanon_sdk.detect.backend import create_pose_detector
 

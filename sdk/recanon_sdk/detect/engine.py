@@ -78,7 +78,13 @@ def has_native_bf16(capabilities: Iterable[str], flags: Iterable[str] | None) ->
 
 @functools.cache
 def openvino_native_bf16() -> bool:
-    """Whether this machine's CPU computes bf16 natively (asks OpenVINO and ``/proc/cpuinfo``, once)."""
+    """Whether this machine's CPU computes bf16 natively (asks ``/proc/cpuinfo`` and OpenVINO, once).
+
+    A CPU whose flags show no bf16 is answered without importing OpenVINO (about 27 MB and 0.3 s).
+    """
+    flags = cpu_flags()
+    if flags is not None and not BF16_FLAGS & flags:
+        return False
     import openvino as ov
 
     capabilities = ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
