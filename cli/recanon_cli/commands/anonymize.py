@@ -19,6 +19,12 @@ class Backend(StrEnum):
     onnx = "onnx"
 
 
+class Engine(StrEnum):
+    auto = "auto"
+    onnxruntime = "onnxruntime"
+    openvino = "openvino"
+
+
 class EnhancerName(StrEnum):
     blur = "blur"
     pixelate = "pixelate"
@@ -131,6 +137,14 @@ def anonymize(
             show_default=False,
         ),
     ] = None,
+    engine: Annotated[
+        Engine,
+        typer.Option(
+            help="Inference engine of the onnx backend: auto (OpenVINO where it is installed and the CPU "
+            "computes bf16 natively, else ONNX Runtime), onnxruntime or openvino (pip install "
+            "'recanon[openvino]')."
+        ),
+    ] = Engine.auto,
     deployment: Annotated[
         Path | None,
         typer.Option(
@@ -248,12 +262,16 @@ def anonymize(
             config.detector,
             backend.value,
             providers=None if provider is None else [p.strip() for p in provider.split(",") if p.strip()],
+            engine=engine.value,
         )
         if not quiet:
             active = getattr(detector, "providers", None)
+            engine_name = getattr(detector, "engine", "onnxruntime")
+            precision = getattr(detector, "precision", None)
             stderr.print(
                 f"pose: {detector.weights.name} (sha256 {detector.weights.sha256[:12]}…) on "
-                + (f"onnxruntime {', '.join(active)}" if active else f"torch {device}")
+                + (f"{engine_name} {', '.join(active)}" if active else f"torch {device}")
+                + (f" {precision}" if active and precision else "")
                 + f", imgsz {imgsz or 'auto (1280 up to 640 px sources, else 960)'}"
                 + f", conf {conf or 'auto (0.1 up to 640 px sources, else 0.2)'}, tiles {rows}x{cols}",
                 markup=False,
