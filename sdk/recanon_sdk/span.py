@@ -70,8 +70,9 @@ class SpanCut:
         self.source_start: float | None = None
 
     def __iter__(self) -> Iterator[Frame]:
-        start = None if self.span.start is None else Fraction(self.span.start)
-        end = None if self.span.end is None else Fraction(self.span.end)
+        # Decimal, not binary: start=0.2 includes a frame at exactly 1/5 s (Fraction(0.2) is larger).
+        start = None if self.span.start is None else Fraction(str(self.span.start))
+        end = None if self.span.end is None else Fraction(str(self.span.end))
         first: int | None = None
         offset: int | None = None
         index = 0
