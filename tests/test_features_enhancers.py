@@ -84,10 +84,10 @@ def test_the_skeleton_is_drawn_where_the_keypoints_are_and_nothing_else_is_kept(
     mid = ((points[5, :2] + points[11, :2]) / 2).round().astype(int)
     hidden = out[mid[1], mid[0]]
     assert hidden.tolist() in ([255, 255, 255], [0, 0, 0])
-    # away from the limbs, the box is one colour: the fill
+    # away from the limbs, each row of the box is one colour: the fill
     x0, y0 = int(BOX[0]) + 2, int(BOX[1]) + 2
-    fill = out[y0, x0]
-    assert (out[y0 : y0 + 5, x0 : x0 + 5] == fill).all()
+    patch = out[y0 : y0 + 5, x0 : x0 + 5]
+    assert (patch == patch[:, :1]).all()
     assert people.region is not None and people.hidden.all()
 
 
@@ -206,12 +206,12 @@ def test_skeleton_on_real_footage_keeps_no_appearance_but_the_pose(walking_video
                 continue
             x0, y0, x1, y1 = person.region
             box = out[int(person.box[1]) : int(person.box[3]), int(person.box[0]) : int(person.box[2])]
-            # at most three colours' worth of pixels: the fill, the line and its anti-aliased edge
-            _, counts = np.unique(box.reshape(-1, 3), axis=0, return_counts=True)
-            assert counts.max() / counts.sum() > 0.6, "the fill should cover most of the box"
+            # each row is its fill colour except where a limb crosses it: no texture is left
+            same = (box == box[:, :1]).all(axis=2) | (box == box[:, -1:]).all(axis=2)
+            assert same.mean() > 0.8, "the fill should cover most of the box"
             for a, b in SKELETON:
                 if person.keypoints[a, 2] >= 0.3 and person.keypoints[b, 2] >= 0.3:
                     x, y = ((person.keypoints[a, :2] + person.keypoints[b, :2]) / 2).round().astype(int)
                     if x0 <= x < x1 and y0 <= y < y1:
-                        drawn += (out[y, x] != np.median(box.reshape(-1, 3), axis=0)).any()
+                        drawn += (out[y, x] != out[y, x0]).any()
     assert drawn >= 5, "the limbs of the walking person should be drawn"

@@ -1,8 +1,10 @@
 """The ``skeleton`` enhancer ("desensitize" look): each person becomes a plain fill plus their skeleton.
 
-Nothing of the person's appearance is kept: the whole region is one colour (the median colour of
-the region's outer ring, i.e. roughly the background around the person, or a colour you choose) and
-the COCO-17 skeleton the detector found is drawn on it. For pose datasets and demos where only the
+Nothing of the person's appearance is kept: the whole region is filled with the colours of the
+background around the person (each row takes the mean of the region's leftmost and rightmost pixel
+in that row, smoothed from top to bottom: the margin beside the person, so a wall above a floor stays
+a wall above a floor) or with one colour you choose, and the COCO-17 skeleton the detector found is
+drawn on it. For pose datasets and demos where only the
 motion matters (OpenPose's and MediaPipe's "skeleton only" outputs).
 
 An enhancer sees crops, not people: this one sets ``wants_keypoints = True`` and the anonymizer
@@ -26,6 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
+import cv2
 import numpy as np
 
 from recanon_sdk.enhance.base import check_crops
@@ -35,10 +38,10 @@ from recanon_sdk.enhance.base import check_crops
 class Skeleton:
     """A plain fill plus the person's skeleton.
 
-    ``fill``: ``"background"`` (the median colour of each crop's one-pixel outer ring: the margin
-    around the person) or an RGB colour (a silhouette colour). ``line``: the skeleton's RGB colour
-    (default: white or black, whichever contrasts with the fill). Keypoints below
-    ``keypoint_conf`` are not drawn.
+    ``fill``: ``"background"`` (per row, the mean of the crop's first and last column, smoothed
+    along the rows over 5 % of its height: the margin beside the person) or an RGB colour (a
+    silhouette colour). ``line``: the skeleton's RGB colour (default: white or black, whichever
+    contrasts with the fill). Keypoints below ``keypoint_conf`` are not drawn.
     """
 
     fill: str | tuple[int, int, int] = "background"
@@ -58,11 +61,16 @@ class Skeleton:
             raise ValueError(f"Skeleton line must be an RGB colour (0-255 each), got {self.line!r}")
 
     def fill_for(self, crop: np.ndarray) -> np.ndarray:
-        """The fill colour (3,) uint8 of one crop."""
+        """The fill of one crop: ``(h, 1, 3)`` uint8, one colour per row (broadcast over the row)."""
+        h = crop.shape[0]
         if not isinstance(self.fill, str):
-            return np.asarray(self.fill, np.uint8)
-        ring = np.concatenate([crop[0], crop[-1], crop[:, 0], crop[:, -1]])
-        return np.median(ring, axis=0).round().astype(np.uint8)
+            return np.broadcast_to(np.asarray(self.fill, np.uint8), (h, 1, 3))
+        sides = (crop[:, 0].astype(np.float32) + crop[:, -1].astype(np.float32)) / 2  # (h, 3)
+        sigma = max(2.0, 0.05 * h)
+        smooth = cv2.GaussianBlur(
+            sides[:, None, :], (0, 0), sigmaX=0.1, sigmaY=sigma, borderType=cv2.BORDER_REPLICATE
+        )
+        return np.clip(smooth.reshape(h, 1, 3) + 0.5, 0, 255).astype(np.uint8)
 
     def enhance(
         self, crops: list[np.ndarray], keypoints: Sequence[np.ndarray | None] | None = None
@@ -78,9 +86,9 @@ class Skeleton:
             raise ValueError(f"got keypoints for {len(keypoints)} crops, expected {len(crops)}")
         out = []
         for crop, points in zip(crops, keypoints, strict=True):
-            color = self.fill_for(crop)
+            fill = self.fill_for(crop)
             plain = np.empty_like(crop)
-            plain[...] = color
+            plain[...] = fill
             if points is None:
                 out.append(plain)
                 continue
@@ -89,7 +97,7 @@ class Skeleton:
                 raise ValueError(f"keypoints must be a finite (17, 3) array per crop, got {points.shape}")
             line = self.line
             if line is None:  # black on a light fill, white on a dark one
-                light = float(color.astype(np.float32) @ (0.299, 0.587, 0.114)) > 140
+                light = float(fill.reshape(-1, 3).mean(axis=0) @ (0.299, 0.587, 0.114)) > 140
                 line = (0, 0, 0) if light else (255, 255, 255)
             h, w = crop.shape[:2]
             thickness = max(2, round(max(h, w) / 80))
