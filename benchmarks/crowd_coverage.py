@@ -5,7 +5,7 @@ defaults (a fresh tracker per frame):
 
 * ``composite``: real backgrounds (frames of the shared clips and photos in which the strongest
   reference setting finds nobody) with 12–40 pedestrians from INRIA Person pasted at heights of
-  40–300 px, smaller towards the horizon. The ground truth is exact: each pasted person's pixels
+  40–250 px (at most 2.6 × their native 96 px), smaller towards the horizon. The ground truth is exact: each pasted person's pixels
   that later ones do not occlude (people less than half visible are left out), and a person counts
   as covered when ≥ ``--min-covered`` of those pixels lie inside the regions.
 * ``photos``: the crowded photos with keypoint ground truth (COCO, OCHuman, CrowdPose, PoseTrack,
@@ -129,8 +129,8 @@ def composites(count: int, seed: int, reference) -> Iterator[tuple[str, np.ndarr
     if not scenes or not crops:
         sys.exit("no empty background or no INRIA crops found under ../shared")
     feather = np.zeros((160, 96), np.float32)
-    cv2.ellipse(feather, (48, 80), (36, 66), 0, 0, 360, 1.0, -1)
-    feather = cv2.GaussianBlur(feather, (0, 0), 6)[:, :, None]
+    cv2.ellipse(feather, (48, 80), (28, 58), 0, 0, 360, 1.0, -1)  # the person, little of the street
+    feather = cv2.GaussianBlur(feather, (0, 0), 4)[:, :, None]
     for i in range(count):
         image = scenes[i % len(scenes)].astype(np.float32)
         labels = np.zeros(FRAME, np.int32)
@@ -138,7 +138,7 @@ def composites(count: int, seed: int, reference) -> Iterator[tuple[str, np.ndarr
         people = int(rng.integers(12, 41))
         for _ in range(people):
             y_foot = rng.uniform(0.35, 1.0) * FRAME[0]
-            height = float(np.clip(40 + 300 * ((y_foot / FRAME[0] - 0.35) / 0.65) ** 1.5, 40, 300))
+            height = float(np.clip(40 + 210 * ((y_foot / FRAME[0] - 0.35) / 0.65) ** 1.5, 40, 250))
             height *= rng.uniform(0.8, 1.2)
             scale = height / 96.0  # INRIA's person is 96 px tall in the 96 × 160 crop
             w, h = round(96 * scale), round(160 * scale)
