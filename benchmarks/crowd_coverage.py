@@ -5,9 +5,10 @@ defaults (a fresh tracker per frame):
 
 * ``composite``: real backgrounds (frames of the shared clips and photos in which the strongest
   reference setting finds nobody) with 12–40 pedestrians from INRIA Person pasted at heights of
-  40–250 px (at most 2.6 × their native 96 px), smaller towards the horizon. The ground truth is exact: each pasted person's pixels
-  that later ones do not occlude (people less than half visible are left out), and a person counts
-  as covered when ≥ ``--min-covered`` of those pixels lie inside the regions.
+  40–250 px (at most 2.6 × their native 96 px), smaller towards the horizon. The ground truth is
+  exact: each pasted person's pixels that later ones do not occlude (people less than half visible
+  are left out), and a person counts as covered when ≥ ``--min-covered`` of those pixels lie inside
+  the regions.
 * ``photos``: the crowded photos with keypoint ground truth (COCO, OCHuman, CrowdPose, PoseTrack,
   AI Challenger, MHP) and the COCO val2014 photos; their annotated boxes where there are some.
 * ``distant``: frames of the shared clips shrunk by 3 and tiled 3 × 3 into one frame, so that the

@@ -37,7 +37,7 @@ def person_at(x: int) -> People:
 
 
 def test_a_moving_person_is_carried_by_the_flow_and_keeps_its_id():
-    cadence = Cadence(CadenceConfig(every=4, scale=2))
+    cadence = Cadence(CadenceConfig(detect_every=4, flow_scale=2))
     first = cadence.view(scene(100))
     assert cadence.needs_detection(first, None)
     cadence.remember(first, person_at(100), detected=True)
@@ -50,7 +50,7 @@ def test_a_moving_person_is_carried_by_the_flow_and_keeps_its_id():
 
 
 def test_something_moving_outside_every_region_forces_the_detector():
-    cadence = Cadence(CadenceConfig(every=10, scale=2))
+    cadence = Cadence(CadenceConfig(detect_every=10, flow_scale=2))
     first = cadence.view(scene(100))
     cadence.remember(first, person_at(100), detected=True)
     second = cadence.view(scene(108, newcomer=True))
@@ -59,7 +59,7 @@ def test_something_moving_outside_every_region_forces_the_detector():
 
 
 def test_the_detector_runs_every_nth_frame_and_after_a_failure():
-    cadence = Cadence(CadenceConfig(every=3, scale=2))
+    cadence = Cadence(CadenceConfig(detect_every=3, flow_scale=2))
     decisions = []
     for i in range(7):
         view = cadence.view(scene(100 + 2 * i))
@@ -74,13 +74,15 @@ def test_the_detector_runs_every_nth_frame_and_after_a_failure():
 
 
 def test_every_one_means_the_detector_runs_on_every_frame():
-    cadence = Cadence(CadenceConfig(every=1))
+    cadence = Cadence(CadenceConfig(detect_every=1))
     view = cadence.view(scene(100))
     cadence.remember(view, person_at(100), detected=True)
     assert cadence.needs_detection(cadence.view(scene(100)), person_at(100))
 
 
-@pytest.mark.parametrize("bad", [{"every": 0}, {"scale": 0}, {"motion_threshold": 0}, {"min_motion_area": 1}])
+@pytest.mark.parametrize(
+    "bad", [{"detect_every": 0}, {"flow_scale": 0}, {"motion_threshold": 0}, {"min_motion_area": 1}]
+)
 def test_bad_settings_are_refused(bad):
     with pytest.raises(ValueError):
         CadenceConfig(**bad)

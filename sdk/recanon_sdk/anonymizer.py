@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from recanon_sdk import interrupts
+from recanon_sdk.cadence import Cadence, FrameView
 from recanon_sdk.checks import check_channels, check_detections, check_detector, check_enhancer, check_frame
 from recanon_sdk.config import AnonymizerConfig, build_config
 from recanon_sdk.detect.backend import create_pose_detector
@@ -130,6 +131,8 @@ class Anonymizer:
         self.enhancer = enhancer
         self._tracker_factory = tracker_factory or (lambda: PersonTracker(self.config.tracker))
         self.tracker = self._tracker_factory()
+        self.cadence = Cadence(self.config.cadence)
+        self._pending: tuple[FrameView, bool] | None = None
 
     # -- one frame -------------------------------------------------------------------------------
 
@@ -154,6 +157,32 @@ class Anonymizer:
     def reset(self) -> None:
         """Forget tracks and held regions (call between unrelated sequences)."""
         self.tracker = self._tracker_factory()
+        self.cadence.reset()
+
+    def _found(self, batch: list[Frame]) -> Iterator[tuple[Frame, People | BaseException]]:
+        """Each frame with what was found in it: the detector's people, or (between the cadence's
+        full detections) the previous people carried by optical flow. Call :meth:`_observe` with each
+        frame's result before taking the next (the cadence decides from it)."""
+        if self.config.cadence.detect_every <= 1:
+            yield from zip(batch, self._detect(batch), strict=True)
+            return
+        for frame in batch:
+            view = self.cadence.view(frame.image)
+            carried = self.cadence.carry(view)
+            detected = self.cadence.needs_detection(view, carried)
+            self._pending = (view, detected)
+            yield frame, (self._detect([frame])[0] if detected or carried is None else carried)
+
+    def _observe(self, item: FrameOutput) -> None:
+        """Tell the cadence what a frame finally held (a frame that failed gets the detector next)."""
+        if self._pending is None:
+            return
+        view, detected = self._pending
+        self._pending = None
+        if item.status == "ok":
+            self.cadence.remember(view, item.people, detected=detected)
+        else:
+            self.cadence.forget()
 
     def _detect(self, frames: list[Frame]) -> list[People | BaseException]:
         try:
@@ -324,10 +353,15 @@ class Anonymizer:
             try:
                 for batch in batches(frames_in, self.config.batch_size):
                     interrupts.check()
-                    for frame, found in zip(batch, self._detect(batch), strict=True):
-                        if info.kind == "images":  # independent photos: nothing carries over
+                    if info.kind == "images":  # independent photos: nothing carries over
+                        found_in = zip(batch, self._detect(batch), strict=True)
+                    else:
+                        found_in = self._found(batch)
+                    for frame, found in found_in:
+                        if info.kind == "images":
                             self.reset()
                         item = self._anonymize(frame, found)
+                        self._observe(item)
                         if on_frame is not None:
                             on_frame(item.image, item.people, item.status)
                         pipeline.put(item)

@@ -11,7 +11,7 @@ detector at once. So a person who moves into view is never left raw for a frame 
 person who is still and never detected is a miss of the detector itself, as without the cadence.
 
 >>> import numpy as np
->>> cadence = Cadence(CadenceConfig(every=3))
+>>> cadence = Cadence(CadenceConfig(detect_every=3))
 >>> frame = np.random.default_rng(0).integers(0, 255, (240, 320, 3), np.uint8)
 >>> view = cadence.view(frame)
 >>> cadence.needs_detection(view, None)      # nothing seen yet: detect
@@ -34,8 +34,8 @@ __all__ = ["Cadence", "CadenceConfig", "FrameView"]
 class CadenceConfig:
     """How often the full detector runs and what forces it in between.
 
-    ``every``: full detection on every ``every``-th frame (1 = every frame, the cadence is off).
-    ``scale``: optical flow and the motion gate work on the frame shrunk by this factor.
+    ``detect_every``: full detection on every ``detect_every``-th frame (1 = every frame: the cadence
+    is off). ``flow_scale``: optical flow and the motion gate work on the frame shrunk by this factor.
     ``motion_threshold``: grey levels (0–255, on the shrunk frame) a pixel must change by to count
     as motion; ``min_motion_area``: the fraction of the frame a connected moving area outside every
     region must cover to force the detector (the default, 0.0005, is 1,037 px of a 1920 × 1080
@@ -43,18 +43,18 @@ class CadenceConfig:
     grown by this fraction of their size before the gate looks outside them.
     """
 
-    every: int = 1
-    scale: int = 4
+    detect_every: int = 1
+    flow_scale: int = 4
     motion_threshold: int = 20
     min_motion_area: float = 0.0005
     region_slack: float = 0.15
-    keypoint_conf: float = 0.5
+    flow_keypoint_conf: float = 0.5
 
     def __post_init__(self) -> None:
-        if self.every < 1:
-            raise ValueError(f"cadence every must be at least 1, got {self.every}")
-        if self.scale < 1:
-            raise ValueError(f"cadence scale must be at least 1, got {self.scale}")
+        if self.detect_every < 1:
+            raise ValueError(f"detect_every must be at least 1, got {self.detect_every}")
+        if self.flow_scale < 1:
+            raise ValueError(f"flow_scale must be at least 1, got {self.flow_scale}")
         if not 0 < self.motion_threshold < 255:
             raise ValueError("motion_threshold must be within (0, 255)")
         if not 0 <= self.min_motion_area < 1:
@@ -90,13 +90,13 @@ class Cadence:
 
     def view(self, image: np.ndarray) -> FrameView:
         h, w = image.shape[:2]
-        s = self.config.scale
+        s = self.config.flow_scale
         small = cv2.resize(image, (max(1, w // s), max(1, h // s)), interpolation=cv2.INTER_AREA)
         return FrameView(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), s, (h, w))
 
     def needs_detection(self, view: FrameView, carried: People | None) -> bool:
         """Whether this frame must get the full detector (and why, in :attr:`reason`)."""
-        if self.config.every <= 1:
+        if self.config.detect_every <= 1:
             self.reason = "every frame"
             return True
         if self._previous is None or self._people is None or carried is None:
@@ -105,7 +105,7 @@ class Cadence:
         if view.grey.shape != self._previous.grey.shape:
             self.reason = "frame size changed"
             return True
-        if self._since_detection + 1 >= self.config.every:
+        if self._since_detection + 1 >= self.config.detect_every:
             self.reason = "cadence"
             return True
         if self._uncovered_motion(view, carried):
@@ -145,7 +145,7 @@ class Cadence:
                 return None
             shift = np.median((moved.reshape(-1, 2) - points)[ok], axis=0) * s
             boxes[i] += np.array([shift[0], shift[1], shift[0], shift[1]], np.float32)
-            confident = keypoints[i, :, 2] >= self.config.keypoint_conf
+            confident = keypoints[i, :, 2] >= self.config.flow_keypoint_conf
             n = int(confident.sum())
             tracked = moved.reshape(-1, 2)[:n] * s
             tracked_ok = ok[:n]
@@ -157,7 +157,13 @@ class Cadence:
         boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, w)
         boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, h)
         keep = (boxes[:, 2] - boxes[:, 0] >= 1) & (boxes[:, 3] - boxes[:, 1] >= 1)  # left the frame
-        carried = People(xyxy=boxes, score=people.score, keypoints=keypoints, track_id=people.track_id)
+        carried = People(
+            xyxy=boxes,
+            score=people.score,
+            keypoints=keypoints,
+            track_id=people.track_id,
+            estimated=np.ones(len(people), bool),
+        )
         return carried[keep]
 
     def remember(self, view: FrameView, people: People, *, detected: bool) -> None:
@@ -177,7 +183,7 @@ class Cadence:
 
     def _points(self, box: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
         """The confident keypoints first, then a 4 × 4 grid inside the box (full-frame pixels)."""
-        confident = keypoints[keypoints[:, 2] >= self.config.keypoint_conf, :2]
+        confident = keypoints[keypoints[:, 2] >= self.config.flow_keypoint_conf, :2]
         x0, y0, x1, y1 = box
         gx = np.linspace(x0 + 0.2 * (x1 - x0), x1 - 0.2 * (x1 - x0), 4)
         gy = np.linspace(y0 + 0.1 * (y1 - y0), y1 - 0.1 * (y1 - y0), 4)

@@ -19,6 +19,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from recanon_sdk.cadence import CadenceConfig
 from recanon_sdk.detect.pose import DetectorConfig
 from recanon_sdk.detect.tracking import TrackerConfig
 from recanon_sdk.geometry import CropGeometry
@@ -32,7 +33,8 @@ class AnonymizerConfig:
 
     ``policy`` decides who is hidden and how much of them (default: everyone, whole;
     :mod:`recanon_sdk.policy`); ``draw_pose`` draws every person's skeleton and track id onto the
-    output (:func:`recanon_sdk.draw.draw_people`), recorded in the sidecar header.
+    output (:func:`recanon_sdk.draw.draw_people`), recorded in the sidecar header. ``cadence``: how
+    often the full pose detector runs, and what carries people in between (:mod:`recanon_sdk.cadence`).
     """
 
     detector: DetectorConfig = field(default_factory=DetectorConfig)
@@ -49,6 +51,7 @@ class AnonymizerConfig:
     queue_size: int = 8
     policy: HidePolicy = field(default_factory=HidePolicy)
     draw_pose: bool = False
+    cadence: CadenceConfig = field(default_factory=CadenceConfig)
 
 
 #: The nested parts whose fields :func:`build_config` accepts by name.
@@ -58,6 +61,7 @@ PARTS = {
     "geometry": CropGeometry,
     "encoder": EncoderConfig,
     "policy": HidePolicy,
+    "cadence": CadenceConfig,
 }
 
 

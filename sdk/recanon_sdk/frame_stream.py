@@ -124,10 +124,14 @@ def _frames(
     try:
         try:
             for batch in batches(limited(cut, max_frames), anonymizer.config.batch_size):
-                for frame, found in zip(batch, anonymizer._detect(batch), strict=True):
+                found_in = (
+                    zip(batch, anonymizer._detect(batch), strict=True) if stills else anonymizer._found(batch)
+                )
+                for frame, found in found_in:
                     if stills:
                         anonymizer.reset()
                     item = anonymizer._anonymize(frame, found)
+                    anonymizer._observe(item)
                     people = item.people
                     counts["frames"] += 1
                     counts["obscured_frames"] += item.status != "ok"

@@ -80,6 +80,7 @@ class Person:
     track_id: int | None
     region: tuple[int, int, int, int] | None
     held: bool
+    estimated: bool = False
 
     @property
     def hidden(self) -> bool:
@@ -102,6 +103,9 @@ class People:
     track_id: np.ndarray | None = None  # (n,) int64 once tracked; -1 = not yet confirmed
     region: np.ndarray | None = None  # (n, 4) int32 anonymized rectangle x0, y0, x1, y1 (exclusive)
     held: np.ndarray | None = None  # (n,) bool: True = not detected now, region kept from an earlier frame
+    #: (n,) bool: True = carried from the last full detection by optical flow (box and keypoints
+    #: estimated, :mod:`recanon_sdk.cadence`), not found by the detector on this frame
+    estimated: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.xyxy = np.asarray(self.xyxy, dtype=np.float32).reshape(-1, 4)
@@ -114,7 +118,7 @@ class People:
         self.keypoints = np.asarray(self.keypoints, dtype=np.float32)
         if self.keypoints.shape != (n, 17, 3):
             raise ValueError(f"People.keypoints has shape {self.keypoints.shape}, expected ({n}, 17, 3)")
-        for name in ("track_id", "region", "held"):
+        for name in ("track_id", "region", "held", "estimated"):
             column = getattr(self, name)
             if column is not None and len(column) != n:
                 raise ValueError(f"People.{name} has {len(column)} rows, expected {n}")
@@ -124,6 +128,8 @@ class People:
             self.region = np.asarray(self.region, dtype=np.int32).reshape(-1, 4)
         if self.held is not None:
             self.held = np.asarray(self.held, dtype=bool)
+        if self.estimated is not None:
+            self.estimated = np.asarray(self.estimated, dtype=bool)
 
     def __len__(self) -> int:
         return len(self.xyxy)
@@ -140,6 +146,7 @@ class People:
                 track_id=None if self.track_id is None or self.track_id[i] < 0 else int(self.track_id[i]),
                 region=region,  # type: ignore[arg-type]
                 held=bool(self.held[i]) if self.held is not None else False,
+                estimated=bool(self.estimated[i]) if self.estimated is not None else False,
             )
 
     @property
@@ -186,6 +193,7 @@ class People:
             track_id=take(self.track_id),
             region=take(self.region),
             held=take(self.held),
+            estimated=take(self.estimated),
         )
 
     @classmethod
@@ -208,11 +216,20 @@ class People:
             columns = [getattr(p, name) for p in parts]
             return None if any(c is None for c in columns) else np.concatenate(columns)
 
+        def flags(name: str) -> np.ndarray | None:  # a flag some parts lack is False there
+            columns = [getattr(p, name) for p in parts]
+            if all(c is None for c in columns):
+                return None
+            return np.concatenate(
+                [np.zeros(len(p), bool) if c is None else c for p, c in zip(parts, columns, strict=True)]
+            )
+
         return cls(
             xyxy=np.concatenate([p.xyxy for p in parts]),
             score=np.concatenate([p.score for p in parts]),
             keypoints=np.concatenate([p.keypoints for p in parts]),
             track_id=cat("track_id"),
             region=cat("region"),
-            held=cat("held"),
+            held=flags("held"),
+            estimated=flags("estimated"),
         )

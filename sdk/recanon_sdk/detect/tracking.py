@@ -113,6 +113,7 @@ class PersonTracker:
             keypoints=people.keypoints,
             track_id=track_id,
             held=np.zeros(len(people), bool),
+            estimated=people.estimated,
         )
         self._max_id = max(self._max_id, int(track_id.max(initial=0)))
         for tid, xyxy, kpts in zip(track_id, people.xyxy, people.keypoints, strict=True):

@@ -81,6 +81,8 @@ def _person_records(people: People) -> list[dict[str, Any]]:
             record["region"] = [int(v) for v in people.region[i]]
         if people.held is not None:
             record["held"] = bool(people.held[i])
+        if people.estimated is not None and people.estimated[i]:
+            record["estimated"] = True  # carried by optical flow between full detections
         records.append(record)
     return records
 
@@ -196,6 +198,7 @@ def _people_from_records(records: Any, where: str) -> People:
             track_id=np.zeros(0, np.int64),
             region=np.zeros((0, 4), np.int32),
             held=np.zeros(0, bool),
+            estimated=np.zeros(0, bool),
         )
     try:
         return People(
@@ -207,6 +210,7 @@ def _people_from_records(records: Any, where: str) -> People:
             ),
             region=np.array([r.get("region", [0, 0, 0, 0]) for r in records], np.int32),
             held=np.array([bool(r.get("held", False)) for r in records], bool),
+            estimated=np.array([bool(r.get("estimated", False)) for r in records], bool),
         )
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as error:
         raise SidecarError(f"{where}: malformed person record ({error})") from None
