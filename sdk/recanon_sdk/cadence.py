@@ -153,6 +153,12 @@ class Cadence:
             idx = np.flatnonzero(confident)
             new[idx[tracked_ok]] = tracked[tracked_ok]
             keypoints[i, :, :2] = new
+        # the box covers where the person was as well as where the flow puts them: a flow that is off
+        # by part of a step still leaves the person inside (the keypoints stay the flow's)
+        before = people.xyxy.astype(np.float32)
+        boxes = np.concatenate(
+            [np.minimum(boxes[:, :2], before[:, :2]), np.maximum(boxes[:, 2:], before[:, 2:])], axis=1
+        )
         h, w = view.shape
         boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, w)
         boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, h)
