@@ -176,7 +176,7 @@ def test_stream_yields_the_same_frames_as_process_video(tmp_path):
 def test_stream_decodes_only_what_it_yields_and_closes_cleanly_when_stopped(tmp_path):
     _, source = _video(tmp_path, n=40)
     detector = Counting()
-    anon = Anonymizer(AnonymizerConfig(batch_size=2), detector=detector, enhancer=Blur())
+    anon = Anonymizer(AnonymizerConfig(batch_size=2), detector=detector, enhancer=Blur(), detect_every=1)
     frames = anon.stream(source, sidecar=tmp_path / "s.jsonl")
     first = next(frames)
     assert first.frame.index == 0 and detector.frames == 2, "one batch at a time, not the whole video"

@@ -43,11 +43,11 @@ class CadenceConfig:
     grown by this fraction of their size before the gate looks outside them.
     """
 
-    detect_every: int = 1
+    detect_every: int = 2
     flow_scale: int = 4
-    motion_threshold: int = 20
+    motion_threshold: int = 12
     min_motion_area: float = 0.0005
-    region_slack: float = 0.15
+    region_slack: float = 0.1
     flow_keypoint_conf: float = 0.5
 
     def __post_init__(self) -> None:
