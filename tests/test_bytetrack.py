@@ -140,8 +140,10 @@ def test_unconfirmed_rows_are_minus_one_until_confirm_frames() -> None:
     assert run(ByteTrack(confirm_frames=3), frames) == [[-1], [-1], [1], [1]]
     assert run(ByteTrack(confirm_frames=1), frames) == [[1], [1], [1], [1]]
     # an unconfirmed track that misses a frame is dropped: the count starts again
-    gap = [[(person(100), HIGH)]] + [[]] + [[(person(100), HIGH)]] * 3
-    assert run(ByteTrack(confirm_frames=2), gap) == [[-1], [], [-1], [1], [1]]
+    tracker = ByteTrack(confirm_frames=2)
+    assert run(tracker, [[(person(100), HIGH)], []]) == [[-1], []]
+    assert tracker.tracks == []
+    assert run(tracker, [[(person(100), HIGH)]] * 3) == [[-1], [1], [1]]
 
 
 def test_low_confidence_detections_extend_tracks_but_never_start_one() -> None:
@@ -150,6 +152,17 @@ def test_low_confidence_detections_extend_tracks_but_never_start_one() -> None:
     # a confirmed person whose score drops (partly occluded) keeps the id through the weak boxes
     frames = [[(person(100 + 3 * t), HIGH if t < 5 or t >= 15 else LOW)] for t in range(20)]
     assert run(ByteTrack(), frames)[1:] == [[1]] * 19
+    # with an activation threshold above the split, a middling box extends a track but starts none
+    middling = 0.4
+    tracker = ByteTrack(high_threshold=0.25, activation_threshold=0.6)
+    assert run(tracker, [[(person(100), middling)]] * 5) == [[-1]] * 5
+    assert run(tracker, [[(person(100), HIGH)]] * 2 + [[(person(100), middling)]] * 3) == [
+        [-1],
+        [1],
+        [1],
+        [1],
+        [1],
+    ]
     # a weak box far from every track is not attached to one
     frames = [[(person(100 + 3 * t), HIGH)] for t in range(5)] + [
         [(person(100 + 15), HIGH), (person(400), LOW)]

@@ -10,7 +10,11 @@ id partitions over the detections both confirm:
 * ``split``: for each reference id, the share of its detections that carry its most common other id
   (100 % = no reference track split; a merge of two reference tracks is not counted);
 * ``1:1``: the share of those detections on which the ids agree under the best one-to-one mapping of
-  reference ids to other ids (100 % = the same people, no split and no merge).
+  reference ids to other ids (100 % = the same people, no split and no merge);
+
+and ``whole``, the one-to-one agreement over every detection, where an unconfirmed detection (−1)
+agrees only with an unconfirmed one (it also counts the detections one tracker confirms and the other
+does not).
 
 Needs Ultralytics (the torch extra, and ``lap`` for its tracker) and ``trackers``
 (``pip install "lap>=0.5.12" "trackers>=2.6,<3"``).
@@ -127,25 +131,27 @@ def recanon_ids(sequence: list[People]) -> list[np.ndarray]:
     return [tracker.update(people).track_id[: len(people)] for people in sequence]
 
 
-def agreement(ref: list[np.ndarray], other: list[np.ndarray]) -> tuple[float, float, int]:
-    """(split agreement, one-to-one agreement, detections both confirm) of two id partitions."""
-    pairs = [
-        (a, b) for x, y in zip(ref, other, strict=True) for a, b in zip(x, y, strict=True) if a >= 0 <= b
-    ]
-    if not pairs:
-        return 1.0, 1.0, 0
-    by_ref: dict[int, collections.Counter[int]] = collections.defaultdict(collections.Counter)
-    for a, b in pairs:
-        by_ref[int(a)][int(b)] += 1
-    split = sum(c.most_common(1)[0][1] for c in by_ref.values()) / len(pairs)
-    ref_ids = sorted(by_ref)
-    other_ids = sorted({int(b) for _, b in pairs})
+def agreement(ref: list[np.ndarray], other: list[np.ndarray]) -> tuple[float, float, float, int]:
+    """(split, one-to-one, whole) agreement of two id partitions and the detections both confirm.
+
+    ``whole`` is the one-to-one agreement over every detection, an unconfirmed one (−1) agreeing
+    only with an unconfirmed one."""
+    ref_all, other_all = (
+        np.concatenate([*ref, np.zeros(0, np.int64)]),
+        np.concatenate([*other, np.zeros(0, np.int64)]),
+    )
+    both = (ref_all >= 0) & (other_all >= 0)
+    neither = int(((ref_all < 0) & (other_all < 0)).sum())
+    if not both.any():
+        return 1.0, 1.0, neither / max(len(ref_all), 1), 0
+    ref_ids, a = np.unique(ref_all[both], return_inverse=True)
+    other_ids, b = np.unique(other_all[both], return_inverse=True)
     counts = np.zeros((len(ref_ids), len(other_ids)))
-    for i, a in enumerate(ref_ids):
-        for b, n in by_ref[a].items():
-            counts[i, other_ids.index(b)] = n
+    np.add.at(counts, (a, b), 1)
+    split = counts.max(axis=1).sum() / both.sum()
     rows, cols = linear_assignment(-counts)
-    return split, counts[rows, cols].sum() / len(pairs), len(pairs)
+    matched = counts[rows, cols].sum()
+    return split, matched / both.sum(), (matched + neither) / len(ref_all), int(both.sum())
 
 
 def main() -> None:
@@ -162,7 +168,7 @@ def main() -> None:
         if args.clips == "six"
         else sorted(p.name for p in SHARED.glob("*") if p.suffix in {".mp4", ".gif"})
     )
-    totals: dict[str, np.ndarray] = collections.defaultdict(lambda: np.zeros(3))  # split, 1:1, count
+    totals: dict[str, np.ndarray] = collections.defaultdict(lambda: np.zeros(5))
     for name in names:
         if not (SHARED / name).is_file():
             print(f"{name}: missing (../shared/data not found)")
@@ -175,17 +181,18 @@ def main() -> None:
         distinct = {k: len({int(i) for a in v for i in a if i >= 0}) for k, v in ids.items()}
         print(f"{name}: frames {len(sequence)} detections {total}")
         for ref, other in (("ultralytics", "trackers"), ("ultralytics", "recanon"), ("trackers", "recanon")):
-            split, one_to_one, both = agreement(ids[ref], ids[other])
-            totals[f"{ref} → {other}"] += np.array([split, one_to_one, 1.0]) * both
+            split, one_to_one, whole, both = agreement(ids[ref], ids[other])
+            totals[f"{ref} → {other}"] += [split * both, one_to_one * both, both, whole * total, total]
             print(
                 f"  {ref:>11s} → {other:8s} confirmed {confirmed[ref]:6.1%} vs {confirmed[other]:6.1%}  "
-                f"ids {distinct[ref]:3d} vs {distinct[other]:3d}  split {split:6.1%}  1:1 {one_to_one:6.1%}"
+                f"ids {distinct[ref]:3d} vs {distinct[other]:3d}  split {split:6.1%}  1:1 {one_to_one:6.1%}  "
+                f"whole {whole:6.1%}"
             )
-    print("all clips (pooled over detections both confirm):")
-    for key, (split, one_to_one, both) in totals.items():
+    print("all clips (pooled over detections):")
+    for key, (split, one_to_one, both, whole, total) in totals.items():
         print(
             f"  {key:24s} split {split / max(both, 1):6.1%}  1:1 {one_to_one / max(both, 1):6.1%}"
-            f"  ({int(both)} detections)"
+            f"  ({int(both)} both confirm)  whole {whole / max(total, 1):6.1%}  ({int(total)})"
         )
 
 
