@@ -132,10 +132,34 @@ def match(iou: np.ndarray, min_iou: float) -> tuple[list[tuple[int, int]], list[
     # best full assignment of the margins is the best partial matching once those pairs are dropped.
     # The 1e-9 keeps a pair exactly at the gate ahead of no pair.
     margin = np.where(allowed, iou - min_iou + 1e-9, 0.0)
-    rows, cols = linear_assignment(-margin)
-    pairs = [(int(r), int(c)) for r, c in zip(rows, cols, strict=True) if allowed[r, c]]
+    pairs = []
+    for group_rows, group_cols in _linked_groups(allowed):  # small problems, however crowded the frame
+        rows, cols = linear_assignment(-margin[np.ix_(group_rows, group_cols)])
+        pairs += [(int(group_rows[r]), int(group_cols[c])) for r, c in zip(rows, cols, strict=True)]
+    pairs = sorted(p for p in pairs if allowed[p])
     used_rows, used_cols = {r for r, _ in pairs}, {c for _, c in pairs}
     return pairs, [r for r in range(n) if r not in used_rows], [c for c in range(m) if c not in used_cols]
+
+
+def _linked_groups(allowed: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The rows and columns of each connected group of allowed pairs: a matching never links two
+    groups, so each can be solved alone."""
+    groups = []
+    grouped = np.zeros(allowed.shape[0], bool)
+    for start in np.flatnonzero(allowed.any(axis=1)):
+        if grouped[start]:
+            continue
+        rows = np.zeros(allowed.shape[0], bool)
+        rows[start] = True
+        while True:
+            cols = allowed[rows].any(axis=0)
+            grown = rows | allowed[:, cols].any(axis=1)
+            if (grown == rows).all():
+                break
+            rows = grown
+        grouped |= rows
+        groups.append((np.flatnonzero(rows), np.flatnonzero(cols)))
+    return groups
 
 
 # -- motion model ----------------------------------------------------------------------------------
