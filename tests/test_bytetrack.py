@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import doctest
 import itertools
 import subprocess
 import sys
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from recanon_sdk.detect import bytetrack, tracking
 from recanon_sdk.detect.bytetrack import ByteTrack, box_iou, linear_assignment, match
 from recanon_sdk.detect.tracking import PersonTracker, TrackerConfig
 from recanon_sdk.types import People
@@ -29,6 +31,13 @@ def run(tracker: ByteTrack, frames: list[list[tuple[list[float], float]]]) -> li
         scores = np.array([s for _, s in rows], np.float64)
         out.append(tracker.update(boxes, scores).tolist())
     return out
+
+
+@pytest.mark.parametrize("module", [bytetrack, tracking], ids=lambda m: m.__name__)
+def test_docstring_examples(module) -> None:
+    """``recanon_sdk.detect`` is a namespace package, which tests/test_doctests.py does not walk."""
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
 
 
 # -- the assignment ------------------------------------------------------------------------------
