@@ -8,8 +8,8 @@ After Zhang et al., "ByteTrack: Multi-Object Tracking by Associating Every Detec
    tracked and lost alike, by IoU with an optimal assignment;
 3. low-confidence detections are matched to the confirmed tracks still unmatched that were tracked
    on the previous frame (lost ones are not revived by a weak box); unmatched low ones get no track;
-4. unconfirmed tracks (seen on one frame so far) take the high detections left; an unconfirmed
-   track that finds none is dropped;
+4. unconfirmed tracks (not yet matched on ``confirm_frames`` consecutive frames) take the high
+   detections left; an unconfirmed track that finds none is dropped;
 5. the high detections still left with a score ≥ ``activation_threshold`` start unconfirmed tracks;
 6. a confirmed track unmatched for more than ``lost_buffer`` frames (at 30 fps, scaled to the
    video's rate) is forgotten.
@@ -17,7 +17,7 @@ After Zhang et al., "ByteTrack: Multi-Object Tracking by Associating Every Detec
 A track gets an id once it has been matched on ``confirm_frames`` consecutive frames; ids count
 from ``first_id`` in the order tracks are confirmed, so they have no gaps. A match needs an IoU of
 at least ``min_iou`` between the predicted box and the detection (``low_min_iou`` for a
-low-confidence one, as the paper's second association is stricter).
+low-confidence one: 0.5 in the paper's reference code, as a weak box is more often a false one).
 
 >>> import numpy as np
 >>> tracker = ByteTrack()
@@ -256,7 +256,10 @@ class ByteTrack:
         first_id: int = 1,
     ) -> None:
         if confirm_frames < 1 or lost_buffer < 0 or first_id < 0:
-            raise ValueError("confirm_frames must be ≥ 1, lost_buffer and first_id ≥ 0")
+            raise ValueError(
+                f"confirm_frames must be ≥ 1 (got {confirm_frames}), lost_buffer ≥ 0 (got {lost_buffer}) "
+                f"and first_id ≥ 0 (got {first_id})"
+            )
         if not (math.isfinite(frame_rate) and frame_rate > 0):
             raise ValueError(f"frame_rate must be a positive number, got {frame_rate}")
         self.high_threshold = high_threshold

@@ -37,7 +37,7 @@ class TrackerConfig:
     ``high_threshold`` splits detections into the first (high) and second (low) association stage,
     ``activation_threshold`` is the score a detection needs to start a track, ``min_iou`` the
     overlap (IoU) a detection needs with a track's predicted box (a low-confidence detection needs
-    at least 0.5, as in the paper's second association), ``confirm_frames`` the consecutive
+    at least 0.5, as in ByteTrack's reference code), ``confirm_frames`` the consecutive
     hits before a track gets an id, ``lost_buffer`` how many frames (at 30 fps) a lost track may
     still be re-found. The detector's own confidence threshold (0.1–0.2) already removes weaker
     boxes. ``hold_frames`` is recanon's: how long a lost track's region stays anonymized.
