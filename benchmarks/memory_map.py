@@ -1,7 +1,7 @@
 """Where a default anonymize run's memory goes: RSS after each import and setup step, then the run's peak.
 
 One process, one run. It imports what a run imports, step by step (NumPy, OpenCV, PyAV, ONNX Runtime,
-OpenVINO where the engine is OpenVINO, the tracker's ``trackers``/supervision/SciPy, recanon), builds
+OpenVINO where the engine is OpenVINO, recanon), builds
 the detector and the anonymizer, then runs ``Anonymizer.process_video`` while a thread samples the RSS
 every 20 ms; tracemalloc gives the Python/NumPy share of the peak (frames in the queues, letterboxed
 inputs, crops), the rest of the run's growth is native (the engine's activations and arena, the
@@ -44,7 +44,7 @@ def main() -> int:
     modules = ["numpy", "cv2", "av", "onnxruntime"]
     if args.engine == "openvino":
         modules.append("openvino")
-    for name in [*modules, "trackers", "recanon_sdk.anonymizer"]:
+    for name in [*modules, "recanon_sdk.anonymizer"]:
         importlib.import_module(name)
         steps.append((name, rss_mb()))
     from recanon_sdk.anonymizer import Anonymizer, AnonymizerConfig
@@ -93,6 +93,8 @@ def main() -> int:
           f"native {growth - python_peak:.0f})")  # fmt: skip
     heavy = sorted(m for m in ("torch", "torchvision", "ultralytics") if m in sys.modules)
     print(f"  torch/Ultralytics loaded: {', '.join(heavy) or 'none'}")
+    extra = sorted(m for m in ("trackers", "supervision", "scipy") if m in sys.modules)
+    print(f"  supervision/SciPy loaded: {', '.join(extra) or 'none'}")
     return 0
 
 

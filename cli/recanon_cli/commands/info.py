@@ -19,7 +19,6 @@ PACKAGES = {
     "ultralytics": "ultralytics",
     "onnxruntime": "onnxruntime",
     "openvino": "openvino",
-    "trackers": "trackers",
     "supervision": "supervision",
     "av": "av",
     "numpy": "numpy",
