@@ -81,7 +81,7 @@ def transcode(clip: Path, out: Path, detector: PoseBackend | None, batch: int) -
     return count
 
 
-def peak_rss_mb(clip: Path, out: Path, imgsz: int) -> float:
+def peak_rss_mb(clip: Path, out: Path, imgsz: int | None) -> float:
     """Peak resident memory of ``recanon anonymize`` in a fresh process, from its own ``VmHWM``.
 
     ``getrusage().ru_maxrss`` is not used: Linux carries it across fork and exec, so a child started
@@ -89,7 +89,7 @@ def peak_rss_mb(clip: Path, out: Path, imgsz: int) -> float:
     """
     code = (
         "import sys;from recanon_cli.main import main;sys.argv=['recanon','anonymize',"
-        f"'{clip}','-o','{out}','--overwrite','--quiet','--imgsz','{imgsz}']\n"
+        f"'{clip}','-o','{out}','--overwrite','--quiet'" + (f",'--imgsz','{imgsz}'" if imgsz else "") + "]\n"
         "try:\n main()\nexcept SystemExit:\n pass\n"
         "print(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM:')))"
     )
@@ -132,7 +132,9 @@ def main() -> int:
     parser.add_argument("--clip", type=Path)
     parser.add_argument("--frames", type=int, default=200)
     parser.add_argument("--memory", action="store_true", help="also measure peak RSS at 1× and 10× length")
-    parser.add_argument("--memory-imgsz", type=int, default=320, help="detector size for the memory runs")
+    parser.add_argument(
+        "--memory-imgsz", type=int, help="detector size for the memory runs (default: the default, auto)"
+    )
     parser.add_argument(
         "--gx", type=Path, help="GX weights to time (.safetensors or .onnx; default: the packaged GX)"
     )
@@ -205,7 +207,7 @@ def main() -> int:
             long_mb = peak_rss_mb(long_clip, tmp_path / "m10.mp4", args.memory_imgsz)
             print(
                 f"peak RSS anonymize: {args.frames} frames {short_mb:.0f} MB, {10 * args.frames} frames "
-                f"{long_mb:.0f} MB (ratio {long_mb / short_mb:.2f}; imgsz {args.memory_imgsz})"
+                f"{long_mb:.0f} MB (ratio {long_mb / short_mb:.2f}; imgsz {args.memory_imgsz or 'auto'})"
             )
     return 0
 

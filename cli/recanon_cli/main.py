@@ -47,6 +47,9 @@ def main() -> None:
     from recanon_sdk import interrupts
 
     from recanon_cli._console import print_error
+    from recanon_cli._memory import limit_heap_growth
+
+    limit_heap_growth()  # before any thread starts
 
     def terminate(signum: int, frame: object) -> None:
         # Recorded as well as raised: a KeyboardInterrupt raised inside a finalizer is swallowed by

@@ -47,8 +47,8 @@ class AnonymizerConfig:
     gx_weights: str | None = None
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     keep_audio: bool = False
-    batch_size: int = 4
-    queue_size: int = 8
+    batch_size: int = 2
+    queue_size: int = 3
     policy: HidePolicy = field(default_factory=HidePolicy)
     draw_pose: bool = False
     cadence: CadenceConfig = field(default_factory=CadenceConfig)
