@@ -228,7 +228,7 @@ class Anonymizer:
 
     def process_video(
         self,
-        source: str | Path,
+        source: str | Path | VideoSource,
         output: str | Path | None = None,
         *,
         sidecar: str | Path | None = None,
@@ -250,7 +250,12 @@ class Anonymizer:
         ``seal_originals_to``: also write ``<output stem>.originals.sealed``, the original pixels of
         every anonymized region sealed to that deployment's holders (:mod:`recanon_sdk.originals`),
         for exact recovery by ``recanon recover --exact``.
+
+        ``source`` may also be an opened :class:`~recanon_sdk.video.reader.VideoSource` (or a subclass
+        that yields frames from elsewhere, as the live recorder's segments do); it is read as it is.
         """
+        opened = source if isinstance(source, VideoSource) else None
+        source = opened.source if opened is not None else source
         output_path = Path(output) if output is not None else default_output_for(source)
         sidecar_path = _sidecar_for(source, output_path, sidecar)
         inputs = () if is_stream_url(source) else (Path(source),)
@@ -261,7 +266,7 @@ class Anonymizer:
         if signer is not None:
             _check_signable(source, output_path, sidecar, sidecar_path)
             check_output(_manifest_path(output_path), overwrite=overwrite)
-        video = VideoSource(source)
+        video = opened if opened is not None else VideoSource(source)
         info = video.info
         self.reset()
         originals_file: Path | None = None
