@@ -14,7 +14,7 @@ Modules, one job each: :mod:`~recanon_sdk.batch.inputs` (what the sources name, 
 from __future__ import annotations
 
 from recanon_sdk.batch.api import BatchReport, anonymize_many, default_jobs, threads_for
-from recanon_sdk.batch.inputs import VIDEO_SUFFIXES, is_stills_folder, plan_batch
+from recanon_sdk.batch.inputs import VIDEO_SUFFIXES, folder_mode, is_stills_folder, plan_batch
 from recanon_sdk.batch.jobs import BatchSettings, FileResult, Job, SigningSpec
 from recanon_sdk.batch.progress import BatchProgress
 
@@ -28,6 +28,7 @@ __all__ = [
     "SigningSpec",
     "anonymize_many",
     "default_jobs",
+    "folder_mode",
     "is_stills_folder",
     "plan_batch",
     "threads_for",

@@ -126,8 +126,8 @@ def anonymize_many(
     all_jobs = plan if plan is not None else plan_batch(sources, out_dir)
     to_run, known = _triage(all_jobs, settings, resume=resume, overwrite=overwrite)
     if ray is None:
-        workers = max(1, jobs if jobs is not None else default_jobs())
-        threads = settings.threads or threads_for(min(workers, max(1, len(to_run))))
+        workers = max(1, min(jobs if jobs is not None else default_jobs(), len(to_run)))
+        threads = settings.threads or threads_for(workers)
         settings = dataclasses.replace(settings, threads=threads, overwrite=overwrite)
     else:
         workers = 0

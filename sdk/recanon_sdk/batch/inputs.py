@@ -109,13 +109,31 @@ def has_video(folder: Path) -> bool:
     return False
 
 
+def folder_mode(folder: Path) -> str:
+    """How ``recanon anonymize FOLDER`` treats a folder: ``"batch"`` when a video lies anywhere below
+    it, or when its images are only in subfolders; else ``"stills"`` (images at its top level and no
+    video: one job, a folder of anonymized images out, as a folder of images always was; an empty
+    folder too, which that path reports).
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     (Path(d) / "p.jpg").touch()
+    ...     before = folder_mode(Path(d))
+    ...     (Path(d) / "day1").mkdir(); (Path(d) / "day1" / "cam.mp4").touch()
+    ...     before, folder_mode(Path(d))
+    ('stills', 'batch')
+    """
+    if has_video(folder):
+        return "batch"
+    top = any(not p.name.startswith(".") and p.is_file() and is_image(p) for p in folder.iterdir())
+    if top:
+        return "stills"
+    return "batch" if walk(folder) else "stills"
+
+
 def is_stills_folder(folder: Path) -> bool:
-    """A folder of stills (one job: images in, a folder of images out): images at its top level and
-    no video anywhere below it. Any other folder is a batch."""
-    if not folder.is_dir():
-        return False
-    top = any(p.is_file() and is_image(p) for p in folder.iterdir())
-    return top and not has_video(folder)
+    """Whether ``folder`` is one set of stills (see :func:`folder_mode`)."""
+    return folder.is_dir() and folder_mode(folder) == "stills"
 
 
 def discover(
