@@ -151,8 +151,11 @@ def _camera(entry: dict[str, Any], number: int, base: Path, where: str) -> Camer
     label = f"{where}: camera {name!r}"
     url = entry.get("url")
     if not isinstance(url, str) or not is_stream_url(url):
-        shown = redact_url(url) if isinstance(url, str) else repr(type(url).__name__)
-        raise InputError(f"{label} needs a stream url (rtsp://, http://, …), got '{shown}'")
+        # The value is not echoed: a URL missing its scheme ("admin:pw@10.0.0.5/live") is not redacted.
+        raise InputError(
+            f"{label} needs a stream url that starts with rtsp://, rtsps://, http://, https://, …",
+            hint="check the url of that camera (it is not shown here, since it may hold credentials)",
+        )
     enhancer = entry.get("enhancer", "blur")
     if enhancer not in ENHANCERS:
         raise InputError(f"{label}: enhancer must be one of {', '.join(ENHANCERS)}, got {enhancer!r}")
