@@ -212,6 +212,8 @@ class FileResult:
     worker: str | None = None
     #: Hidden temporaries of a killed earlier attempt that this run removed before it started.
     cleaned_temporaries: int = 0
+    #: Peak resident memory of the process that ran it, so far (MiB; ``None`` where unknown).
+    peak_rss_mib: float | None = None
 
     @property
     def fps(self) -> float:

@@ -19,6 +19,7 @@ import hashlib
 import os
 import signal
 import socket
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -106,6 +107,27 @@ def _with_model_secret(settings: BatchSettings, signer: Any) -> BatchSettings:
     )
 
 
+def peak_rss_mib() -> float | None:
+    """This process's peak resident memory so far, in MiB (``None`` where the platform does not say).
+
+    Linux: ``VmHWM`` (per process image; ``getrusage``'s maximum survives exec, so a spawned worker
+    would report its parent's peak). Elsewhere: ``getrusage``.
+    """
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        import resource
+    except ImportError:
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (2**20 if sys.platform == "darwin" else 2**10), 1)
+
+
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -150,6 +172,8 @@ def run_job(job: Job, settings: BatchSettings) -> FileResult:
     except OSError as error:  # e.g. the output folder cannot be created
         result.error = f"cannot write '{error.filename}': {error.strerror}"
         return result
+    finally:
+        result.peak_rss_mib = peak_rss_mib()
     result.status = "done"
     result.output, result.sidecar = os.fspath(run.output), os.fspath(run.sidecar)
     result.manifest = None if run.manifest is None else os.fspath(run.manifest)
