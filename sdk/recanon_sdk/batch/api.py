@@ -96,6 +96,7 @@ def anonymize_many(
     jobs: int | None = None,
     ray: str | None = None,
     ray_cpus: int | None = None,
+    ray_gpus_per_task: float = 0.0,
     max_retries: int = 2,
     resume: bool = False,
     overwrite: bool = False,
@@ -107,7 +108,8 @@ def anonymize_many(
     :mod:`recanon_sdk.batch.inputs` for the rules); return one :class:`FileResult` per input.
 
     ``jobs``: pipelines at once on this machine (default :func:`default_jobs`); ``ray``: run on Ray
-    instead (``"auto"``, ``"local"`` or a cluster address; ``ray_cpus`` for a local one).
+    instead (``"auto"``, ``"local"`` or a cluster address; ``ray_cpus`` for a local one;
+    ``ray_gpus_per_task``: the GPU share each task asks Ray for, for ``device="cuda"`` pipelines).
     ``resume``: skip inputs whose outputs are complete (and verify, when signing), redo the rest; an
     output that is there but incomplete is reported failed unless ``overwrite``. Without
     ``resume``, existing outputs are refused before any work unless ``overwrite``.
@@ -150,7 +152,13 @@ def anonymize_many(
             from recanon_sdk.batch.ray_runner import run_ray
 
             results += run_ray(
-                to_run, settings, event, address=ray, num_cpus=ray_cpus, max_retries=max_retries
+                to_run,
+                settings,
+                event,
+                address=ray,
+                num_cpus=ray_cpus,
+                gpus_per_task=ray_gpus_per_task,
+                max_retries=max_retries,
             )
             runner = f"ray ({ray})"
         elif workers == 1:

@@ -5,7 +5,8 @@
 starts a local one (``num_cpus`` CPUs, default all); anything else is a cluster address
 (``HOST:6379`` or ``ray://HOST:10001``). A Ray already initialized in this process is used as it is.
 
-Each task asks for ``settings.threads`` CPUs (one ONNX Runtime thread each), runs
+Each task asks for ``settings.threads`` CPUs (one ONNX Runtime thread each) and ``gpus_per_task`` of a
+GPU (Ray then sets ``CUDA_VISIBLE_DEVICES`` for it; 0.5 puts two pipelines on each GPU), runs
 :func:`~recanon_sdk.batch.worker.run_job` and sends progress through a :class:`ray.util.queue.Queue`.
 ``max_retries`` reruns a task whose worker process died (killed, out of memory, node lost); the rerun
 starts from scratch and first removes the temporaries the dead attempt left. Outputs are committed by
@@ -85,6 +86,7 @@ def run_ray(
     *,
     address: str = "auto",
     num_cpus: int | None = None,
+    gpus_per_task: float = 0.0,
     max_retries: int = 2,
 ) -> list[FileResult]:
     """The jobs as Ray tasks; results in the jobs' order."""
@@ -100,6 +102,7 @@ def run_ray(
         queue = Queue(maxsize=10_000)
         task = ray.remote(
             num_cpus=settings.threads or 1,
+            num_gpus=gpus_per_task,
             max_retries=max_retries,
             retry_exceptions=[OSError],
         )(_ray_entry)

@@ -116,6 +116,7 @@ def run_batch(sources: list[str], opts: AnonymizeOptions) -> None:
                 jobs=jobs if opts.ray is None else None,
                 ray=opts.ray,
                 ray_cpus=opts.jobs if opts.ray == "local" else None,
+                ray_gpus_per_task=0.5 if _on_gpu(opts) else 0.0,
                 max_retries=opts.max_retries,
                 resume=opts.resume,
                 overwrite=opts.overwrite,
@@ -126,6 +127,12 @@ def run_batch(sources: list[str], opts: AnonymizeOptions) -> None:
     except RecanonError as error:
         fail(error.message, *([error.hint] if error.hint else []))
     _finish(report, len(plan), quiet=opts.quiet)
+
+
+def _on_gpu(opts: AnonymizeOptions) -> bool:
+    """Whether the pipelines run on a CUDA device (then each Ray task asks for half a GPU)."""
+    providers = [p.lower() for p in opts.providers or []]
+    return opts.device.startswith("cuda") or any(p in ("cuda", "tensorrt") for p in providers)
 
 
 def _print_result(result, relative: Path) -> None:
