@@ -88,7 +88,7 @@ def summarize(events_path: Path, rec: Path, sent: dict, refused: dict, wall: flo
         report["cameras"][name] = {
             "segments": len(mine),
             "segments_complete": complete,
-            "segments_ended_by_a_drop": sum(1 for e in mine if e["ended"] != "full"),
+            "segments_ended_by_a_drop": sum(1 for e in mine if e["ended"].startswith("the stream dropped")),
             "frames_anonymized": sum(e["frames"] for e in mine),
             "frames_sent_by_camera": sent[name],
             "frames_dropped": mine[-1]["dropped_total"] if mine else None,

@@ -77,6 +77,7 @@ def test_plan_mirrors_the_tree_and_skips_hidden_files_and_the_output_folder(tmp_
         "cam1/a.mp4",
         "cam1/b.ts",
         "cam2/deep/c.mkv",
+        "walk.gif",
         "p.jpg",
         "notes.txt",
         ".hidden.mp4",
@@ -92,6 +93,7 @@ def test_plan_mirrors_the_tree_and_skips_hidden_files_and_the_output_folder(tmp_
         "cam1/a.mp4": ("cam1/a.mp4", "video"),
         "cam1/b.ts": ("cam1/b.mp4", "video"),  # a suffix recanon does not write becomes .mp4
         "cam2/deep/c.mkv": ("cam2/deep/c.mkv", "video"),
+        "walk.gif": ("walk.mp4", "video"),  # an animated GIF is a video
         "p.jpg": ("p.jpg", "image"),
     }
     default = plan_batch([archive / "cam1"])  # no -o: FOLDER.anon beside the folder

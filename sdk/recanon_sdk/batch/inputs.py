@@ -40,7 +40,7 @@ from recanon_sdk.video.reader import IMAGE_SUFFIXES, is_stream_url
 #: Suffixes of the files a folder or glob contributes as videos.
 VIDEO_SUFFIXES = frozenset(
     {".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm", ".ts", ".mts", ".m2ts", ".mpg", ".mpeg",
-     ".wmv", ".flv", ".3gp", ".mxf", ".h264", ".h265", ".hevc"}
+     ".wmv", ".flv", ".3gp", ".mxf", ".h264", ".h265", ".hevc", ".gif"}
 )  # fmt: skip
 #: Video suffixes recanon writes as they are; any other video is written as ``.mp4``.
 KEPT_VIDEO_SUFFIXES = frozenset({".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v"})
