@@ -30,18 +30,38 @@ def cpu_count() -> int:
         return os.cpu_count() or 1
 
 
-def default_jobs(cores: int | None = None) -> int:
-    """Pipelines to run at once on this machine by default: one per two cores (at least one).
+def available_memory_gib() -> float | None:
+    """Memory available to new processes (Linux ``MemAvailable``), in GiB, or ``None``."""
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) / 2**20
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
-    Measured on 2 cores (``benchmarks/bench_batch.py``, docs/scale.md): one pipeline with two ONNX
-    Runtime threads already keeps both cores busy (decode and encode run in their own threads), so two
-    single-threaded pipelines gain little there; on larger machines one pipeline per two cores keeps
-    each pipeline's decode and encode threads fed.
 
-    >>> default_jobs(2), default_jobs(16)
-    (1, 8)
+#: Memory set aside per pipeline when choosing how many run at once (measured peak: about 0.75 GiB
+#: per worker at 768×432 with the default ONNX model, ``benchmarks/bench_batch.py``).
+GIB_PER_PIPELINE = 1.0
+
+
+def default_jobs(cores: int | None = None, memory_gib: float | None = None) -> int:
+    """Pipelines to run at once on this machine by default: one per core, at most one per GiB free.
+
+    Measured on 2 cores (``benchmarks/bench_batch.py``, 8 clips of 768×432, docs/scale.md): two
+    single-threaded pipelines finished 1.31× and 1.64× faster (two runs, shared machine) than one
+    pipeline with two ONNX Runtime threads: inference in one process leaves the cores idle while it
+    waits for decoding, tracking and encoding, two processes fill those gaps.
+
+    >>> default_jobs(2, 16.0), default_jobs(16, 16.0), default_jobs(16, 4.5), default_jobs(8, 0.2)
+    (2, 16, 4, 1)
     """
-    return max(1, (cores or cpu_count()) // 2)
+    cores = cores or cpu_count()
+    memory = memory_gib if memory_gib is not None else available_memory_gib()
+    by_memory = cores if memory is None else int(memory // GIB_PER_PIPELINE)
+    return max(1, min(cores, by_memory))
 
 
 def threads_for(jobs: int, cores: int | None = None) -> int:
