@@ -66,7 +66,11 @@ def run(label: str, inputs: Path, out: Path, **kwargs) -> dict:
     per_worker: dict[str, float] = {}
     for r in report.results:
         per_worker[r.worker or "?"] = max(per_worker.get(r.worker or "?", 0.0), r.peak_rss_mib or 0.0)
+    trajectory: dict[str, list[float]] = {}
+    for r in sorted(report.results, key=lambda r: r.index):
+        trajectory.setdefault(r.worker or "?", []).append(r.peak_rss_mib or 0.0)
     return {
+        "trajectory": trajectory,
         "mode": label,
         "wall_s": round(wall, 2),
         "files": len(report.results),
@@ -110,6 +114,10 @@ def main() -> None:
     )
     parser.add_argument("--memory", action="store_true", help="also: peak memory per worker, batch ×1 vs ×10")
     parser.add_argument("--no-ray", action="store_true")
+    parser.add_argument("--memory-only", action="store_true", help="only the memory comparison")
+    parser.add_argument(
+        "--memory-factor", type=int, default=10, help="the long batch is this many times longer"
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="recanon-bench-batch-"))
@@ -120,18 +128,20 @@ def main() -> None:
             f"{args.clips} clips × {args.frames} frames, {info.width}×{info.height}, {args.source.name}; "
             f"{cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start"
         )
-        rows = [
-            run("sequential (1 pipeline, 2 threads)", work / "in", work / "seq", jobs=1),
-            run("--jobs 2 (2 processes, 1 thread each)", work / "in", work / "jobs2", jobs=2),
-        ]
+        rows = []
+        if not args.memory_only:
+            rows += [
+                run("sequential (1 pipeline, 2 threads)", work / "in", work / "seq", jobs=1),
+                run("--jobs 2 (2 processes, 1 thread each)", work / "in", work / "jobs2", jobs=2),
+            ]
         costs = {}
-        if not args.no_ray:
+        if not args.no_ray and not args.memory_only:
             costs = ray_costs()
             rows.append(run("Ray local, 2 CPUs (1 task per file)", work / "in", work / "ray", ray="auto"))
             import ray
 
             ray.shutdown()
-        base = rows[0]["wall_s"]
+        base = rows[0]["wall_s"] if rows else 1.0
         for row, workers in zip(rows, (1, 2, 2), strict=False):
             row["speedup"] = round(base / row["wall_s"], 2)
             row["efficiency"] = round(row["speedup"] / workers, 2)  # speed-up per worker asked for
@@ -141,7 +151,8 @@ def main() -> None:
                 (ray_row["wall_s"] - rows[1]["wall_s"]) / args.clips, 2
             )
         header = f"{'mode':40} {'wall s':>8} {'fps':>7} {'speed-up':>9} {'efficiency':>11}"
-        print(header + "  peak RSS per worker (MiB)")
+        if rows:
+            print(header + "  peak RSS per worker (MiB)")
         for row in rows:
             print(f"{row['mode']:40} {row['wall_s']:8.1f} {row['fps']:7.2f} {row['speedup']:9.2f} "
                   f"{row['efficiency']:11.2f}  {row['peak_rss_mib_per_worker']}")  # fmt: skip
@@ -152,17 +163,22 @@ def main() -> None:
         result = {"rows": rows, "ray": costs}
         if args.memory:
             long_in = work / "in10"
-            for copy in range(10):
+            for copy in range(args.memory_factor):
                 (long_in / f"copy{copy}").mkdir(parents=True)
                 for clip in clips:
                     os.link(clip, long_in / f"copy{copy}" / clip.name)
             short = run("memory: --jobs 2, batch ×1", work / "in", work / "m1", jobs=2)
-            long = run("memory: --jobs 2, batch ×10", long_in, work / "m10", jobs=2)
+            long = run(f"memory: --jobs 2, batch ×{args.memory_factor}", long_in, work / "m10", jobs=2)
             for row in (short, long):
                 print(
                     f"{row['mode']:32} {row['files']:4d} files {row['frames']:6d} frames "
                     f"{row['wall_s']:6.1f} s   peak RSS per worker {row['peak_rss_mib_per_worker']} MiB"
                 )
+                for worker, peaks in row["trajectory"].items():
+                    marks = [peaks[0], peaks[len(peaks) // 4], peaks[len(peaks) // 2], peaks[-1]]
+                    print(
+                        f"    worker {worker}: {len(peaks)} files, peak after 1st / ¼ / ½ / all: {marks} MiB"
+                    )
             result["memory"] = [short, long]
         if args.json:
             args.json.write_text(json.dumps(result, indent=2))

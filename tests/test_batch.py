@@ -406,3 +406,14 @@ def test_ray_without_the_extra_says_how_to_install_it(tmp_path):
     assert "recanon: error: --ray needs the ray extra" in result.stderr
     assert "pip install 'recanon[ray]'" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_worker_processes_are_replaced_after_a_number_of_files(tmp_path, monkeypatch):
+    from recanon_sdk.batch import local
+
+    monkeypatch.setattr(local, "FILES_PER_WORKER", 2)  # bounded memory: a fresh process every 2 files
+    for i in range(6):
+        clip(tmp_path / "in" / f"c{i}.mp4", frames=4)
+    report = anonymize_many([tmp_path / "in"], tmp_path / "out", jobs=2, settings=fast_settings())
+    assert [r.status for r in report.results] == ["done"] * 6
+    assert len({r.worker for r in report.results}) >= 3

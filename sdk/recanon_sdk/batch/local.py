@@ -1,11 +1,13 @@
 """Run a batch on this machine: in this process (``jobs=1``) or in worker processes (``jobs=N``).
 
-Worker processes come from :class:`concurrent.futures.ProcessPoolExecutor` (spawned, so no thread or
-lock state is inherited); each keeps its pipeline between files. A worker that dies (killed, out of
-memory) breaks the pool: the jobs it held are given to a fresh pool once more, from scratch (their
-temporaries removed first), and reported failed if that dies too. Ctrl-C or SIGTERM: jobs not yet
-started are cancelled, running ones are stopped like a single run (temporaries removed), and the
-results say ``interrupted``; ``--resume`` picks up from there.
+Worker processes come from :class:`concurrent.futures.ProcessPoolExecutor` (spawned, so no thread
+or lock state is inherited); each keeps its pipeline between files, and the pool is replaced by a
+fresh one after :data:`FILES_PER_WORKER` files per worker (bounded memory over any batch length;
+the executor's own ``max_tasks_per_child`` hung on Python 3.11.7). A worker that dies (killed, out
+of memory) breaks the pool: the jobs it held are given to a fresh pool once more, from scratch
+(their temporaries removed first), and reported failed if that dies too. Ctrl-C or SIGTERM: jobs
+not yet started are cancelled, running ones are stopped like a single run (temporaries removed),
+and the results say ``interrupted``; ``--resume`` picks up from there.
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ OnEvent = Callable[[tuple[Any, ...]], None]
 MAX_ATTEMPTS = 2
 #: Seconds that running jobs get to stop cleanly after Ctrl-C.
 STOP_GRACE_S = 60.0
+#: A worker process is replaced by a fresh one after this many files, so that memory stays bounded
+#: however long the batch: a worker's peak memory rose from 632 to 772 MiB over 80 files of 768×432
+#: (``benchmarks/bench_batch.py --memory``, growth slowing), and a fresh process costs one model load.
+FILES_PER_WORKER = 25
 
 
 def run_here(jobs: Sequence[Job], settings: BatchSettings, on_event: OnEvent) -> list[FileResult]:
@@ -81,18 +87,20 @@ def run_pool(
     results: dict[int, FileResult] = {}
     attempts = dict.fromkeys((job.index for job in jobs), 0)
     pending = list(jobs)
+    chunk_size = workers * FILES_PER_WORKER  # one pool per chunk: fresh processes, bounded memory
     try:
         while pending:
+            chunk, pending = pending[:chunk_size], pending[chunk_size:]
             pids.clear()
             retry, stopped = _one_pool(
-                pending, settings, workers, context, events, pids, attempts, results, on_event
+                chunk, settings, workers, context, events, pids, attempts, results, on_event
             )
             if stopped:
                 for job in jobs:
                     if job.index not in results:
                         results[job.index] = _not_started(job)
                 break
-            pending = [job for job in retry if attempts[job.index] < MAX_ATTEMPTS]
+            pending = [job for job in retry if attempts[job.index] < MAX_ATTEMPTS] + pending
             for job in retry:
                 if attempts[job.index] >= MAX_ATTEMPTS:
                     result = FileResult(

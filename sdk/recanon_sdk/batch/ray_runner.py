@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from recanon_sdk.batch.jobs import BatchSettings, FileResult, Job
+from recanon_sdk.batch.local import FILES_PER_WORKER
 from recanon_sdk.errors import RecanonError
 
 OnEvent = Callable[[tuple[Any, ...]], None]
@@ -103,6 +104,7 @@ def run_ray(
         task = ray.remote(
             num_cpus=settings.threads or 1,
             num_gpus=gpus_per_task,
+            max_calls=FILES_PER_WORKER,  # a fresh worker process after so many files: bounded memory
             max_retries=max_retries,
             retry_exceptions=[OSError],
         )(_ray_entry)
