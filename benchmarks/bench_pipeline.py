@@ -11,9 +11,13 @@ the bundled sample), each at the same encoder settings:
 
 Prints fps and the ratios 4/2 (target ≥ 0.80), 4/3 and 5/4, and GX's time per batch of portraits.
 With ``--memory`` it also runs ``recanon anonymize`` in a subprocess on the clip and on the clip
-looped 10× and prints the peak RSS.
+looped 10× and prints the peak RSS. With ``--baseline DIR`` (a checkout of an earlier release, e.g.
+``git worktree add /tmp/previous v0.1.0``) it runs ``recanon anonymize`` of this checkout and of
+that one on the clip, alternating ``--repeat`` times in fresh processes, and prints the ratio of
+their medians (this / previous).
 
     python benchmarks/bench_pipeline.py --frames 200 --memory
+    python benchmarks/bench_pipeline.py --frames 200 --baseline /tmp/previous --repeat 3
 """
 
 from __future__ import annotations
@@ -93,6 +97,34 @@ def peak_rss_mb(clip: Path, out: Path, imgsz: int) -> float:
     return int(result.stdout.strip().splitlines()[-1]) / 1024
 
 
+def cli_seconds(checkout: Path, clip: Path, out: Path) -> float:
+    """Wall time of ``recanon anonymize CLIP`` run from ``checkout``'s packages in a fresh process."""
+    env = {**os.environ, "YOLO_OFFLINE": "1"}
+    env["PYTHONPATH"] = os.pathsep.join(str(checkout / part) for part in ("sdk", "keys", "cli"))
+    code = "import sys;from recanon_cli.main import main;sys.argv=['recanon',*sys.argv[1:]];main()"
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-c", code, "anonymize", str(clip), "-o", str(out), "--overwrite", "--quiet"],
+        env=env,
+        check=True,
+        cwd=out.parent,
+    )
+    return time.perf_counter() - started
+
+
+def compare_releases(baseline: Path, clip: Path, frames: int, repeat: int, tmp_path: Path) -> None:
+    """This checkout against ``baseline`` (a checkout of an earlier release), alternating, in one run."""
+    times: dict[str, list[float]] = {"this": [], "previous": []}
+    for _ in range(repeat):
+        for label, checkout in (("previous", baseline), ("this", ROOT)):
+            times[label].append(cli_seconds(checkout, clip, tmp_path / f"release-{label}.mp4"))
+    median = {label: sorted(values)[len(values) // 2] for label, values in times.items()}
+    for label in ("previous", "this"):
+        runs = ", ".join(f"{t:.1f}" for t in times[label])
+        print(f"recanon anonymize, {label:8s} release: {frames / median[label]:6.2f} fps (runs {runs} s)")
+    print(f"ratio this / previous release (fps, whole process): {median['previous'] / median['this']:5.2f}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -104,6 +136,9 @@ def main() -> int:
     parser.add_argument(
         "--gx", type=Path, help="GX weights to time (.safetensors or .onnx; default: the packaged GX)"
     )
+    parser.add_argument("--baseline", type=Path, help="a checkout of an earlier release to compare with")
+    parser.add_argument("--repeat", type=int, default=3, help="alternating runs per release (--baseline)")
+    parser.add_argument("--only-releases", action="store_true", help="with --baseline: skip steps 1-5")
     args = parser.parse_args()
     source = args.clip or SHARED / "data" / "videos" / "intel" / "one-by-one-person-detection.mp4"
     if not source.exists():
@@ -113,6 +148,10 @@ def main() -> int:
         tmp_path = Path(tmp)
         clip = cut_clip(source, args.frames, tmp_path / "clip.mp4")
         clip_info = VideoSource(clip).info
+        if args.baseline is not None:
+            compare_releases(args.baseline.resolve(), clip, args.frames, args.repeat, tmp_path)
+            if args.only_releases:
+                return 0
         print(
             f"clip: {args.frames} frames of {source.name}, {clip_info.width}×{clip_info.height}; "
             f"detector imgsz {config.detector.imgsz_for(clip_info.width, clip_info.height)}, zoom-out "

@@ -161,8 +161,8 @@ def main() -> int:
         )
 
         from recanon_sdk.models import create_model
-        from recanon_sdk.models.sealed import open_sealed_gy, seal_gy
         from recanon_sdk.models.weights import load_model
+        from recanon_sdk.runtime.sealed_gy import open_sealed_gy, seal_gy
 
         if args.gy is not None:
             model, meta = load_model(args.gy)

@@ -1,4 +1,4 @@
-"""Parity and speed of the pose backends on an NVIDIA GPU, in under 5 minutes (issue 6's device check).
+"""Parity and speed of the pose backends on an NVIDIA GPU, in under 5 minutes (the device check).
 
 For each backend available on the machine — torch on CUDA, onnxruntime with the CUDA provider,
 onnxruntime with the TensorRT provider (if it loads) — and always the CPU baselines:

@@ -15,13 +15,13 @@ frame (σ = 0.1 × longer side), and the obscuring at other cell sizes.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 
 import numpy as np
 from identity_sets import ORL, SHARED, orl_photos  # benchmarks/: ORL's photos
 from recanon_sdk import geometry
 from recanon_sdk.enhance.classic import Blur
-from recanon_sdk.evaluation import face_embeddings, faces_found, identity_verification
+from recanon_sdk.metrics.faces import embedder_available, face_embeddings, faces_found
+from recanon_sdk.metrics.linkage import linkage, linkage_table
 from recanon_sdk.models.codec import x264_roundtrip
 
 YUNET = SHARED / "models" / "face_detection_yunet_2026may.onnx"
@@ -33,7 +33,7 @@ def main() -> int:
     )
     parser.add_argument("--per-subject", type=int, default=4, help="photos per ORL subject (≤ 10)")
     args = parser.parse_args()
-    if importlib.util.find_spec("face_recognition") is None:
+    if not embedder_available():
         print("needs dlib's embedder: pip install -e '.[eval]'")
         return 2
     if not ORL.is_dir() or not YUNET.is_file():
@@ -67,16 +67,19 @@ def main() -> int:
         f"ORL: {len(images)} photos of {len(set(identities))} people as whole frames, libx264 CRF 23; "
         f"dlib finds a raw face in {len(kept)}; re-id against the person's other photos, threshold 0.6"
     )
-    print(f"{'rendering':30s} {'YuNet faces':>11s} {'genuine':>8s} {'impostor':>9s} {'AUC':>5s}")
+    rows, extra = {}, {}
     for name in names:
         rate = float(np.mean(faces_found(outputs[name], str(YUNET))))
-        genuine, impostor, auc = identity_verification(
+        extra[name] = {"YuNet faces": f"{100 * rate:.1f} %"}
+        rows[name] = linkage(
+            [probes[i].get(name) for i in kept],
+            [identities[i] for i in kept],
             [refs[i] for i in kept],
             [identities[i] for i in kept],
-            [probes[i].get(name) for i in kept],
-            same_photo=False,
+            own=range(len(kept)),
+            exclude_own=True,  # linked to the person's *other* photos
         )
-        print(f"{name:30s} {100 * rate:10.1f}% {100 * genuine:7.1f}% {100 * impostor:8.1f}% {auc:5.2f}")
+    print(linkage_table(rows, extra))
     return 0
 
 

@@ -39,7 +39,7 @@ os.environ.setdefault("YOLO_OFFLINE", "1")
 
 import numpy as np
 from recanon_sdk.anonymizer import Anonymizer, AnonymizerConfig
-from recanon_sdk.enhance.portraits import head_pin_masks
+from recanon_sdk.crops import head_pin_masks
 from recanon_sdk.evaluation import face_boxes
 from recanon_sdk.geometry import head_boxes, heads_in_regions
 from recanon_sdk.video.reader import VideoSource

@@ -5,10 +5,12 @@ coarse correction ``c`` and the network's band content ``b``, scrambled by the d
 every person region of the clip's first ``--frames`` frames (regions and track ids from the
 pipeline), each part is added in turn on the region's 128×64 portrait, coded with libx264 CRF 23,
 resized back, and compared with the raw region by dlib (the ``eval`` extra) given the raw face's
-location: the genuine match rate at dlib's 0.6, the same threshold against *other* people's raw
-faces (impostor rate) and the verification AUC (0.5 = no identity). Two controls replace the band
-by another person's scrambled band and by band-limited white noise of the same strength: if they
-score like the real band, the embedder is reacting to texture, not to the person.
+location, scored by :func:`recanon_sdk.metrics.linkage.linkage` with the track ids as identities:
+self vs impostor match rate at dlib's 0.6, rank-1 vs chance, AUC (0.5 = no identity), intervals over
+the people and the verdict (a clip of 2–3 people is "too few people" to decide: the figures still
+show). Two controls replace the band by another person's scrambled band and by band-limited white
+noise of the same strength: if they score like the real band, the embedder is reacting to texture,
+not to the person.
 
     python benchmarks/identity_leak.py --gx run/gx.safetensors \\
         --clip ../shared/data/videos/intel/face-demographics-walking.gif
@@ -26,9 +28,10 @@ os.environ.setdefault("YOLO_OFFLINE", "1")
 import numpy as np
 import torch
 from recanon_sdk.anonymizer import Anonymizer, AnonymizerConfig
+from recanon_sdk.crops import batch_to_crops, crops_to_batch
 from recanon_sdk.enhance.classic import Blur
-from recanon_sdk.enhance.portraits import batch_to_crops, crops_to_batch
-from recanon_sdk.evaluation import face_embeddings, identity_verification
+from recanon_sdk.metrics.faces import face_embeddings
+from recanon_sdk.metrics.linkage import Linkage, linkage, linkage_table
 from recanon_sdk.models.codec import x264_roundtrip
 from recanon_sdk.models.weights import load_model
 from recanon_sdk.video.reader import VideoSource
@@ -104,21 +107,19 @@ def main() -> int:
     rows = {name: coded(t) for name, t in variants.items()}
     rows["Blur enhancer (native size)"] = coded(Blur().enhance(raws))
     print(f"{args.clip.name}: {n} tracked regions of {len(set(tracks))} people; libx264 CRF 23 on 128x64")
-    print(
-        f"{'variant':36s} {'genuine':>8s} {'impostor':>9s} {'AUC':>5s}  (dlib given the raw face's location)"
-    )
+    print("dlib given the raw face's location; identities: track ids")
+    table: dict[str, Linkage] = {}
     for name, crops in rows.items():
-        faces = face_embeddings(raws, crops)
+        faces = face_embeddings(raws, crops, find=False)
         if faces is None:
-            print("needs the 'eval' extra (face_recognition)")
+            print("needs the 'eval' extra (dlib-bin, face_recognition_models)")
             return 1
-        refs = [f.reference for f in faces]
         ids = [tracks[f.index] for f in faces]
-        genuine, impostor, auc = identity_verification(refs, ids, [f.given for f in faces])
-        print(
-            f"{name:36s} {100 * genuine:7.1f}% {100 * impostor:8.1f}% {auc:5.2f}  (n={len(faces)})",
-            flush=True,
+        table[name] = linkage(
+            [f.given for f in faces], ids, [f.reference for f in faces], ids, own=range(len(faces))
         )
+        print(f"  {name}: {table[name].summary()}", flush=True)
+    print(linkage_table(table))
     return 0
 
 

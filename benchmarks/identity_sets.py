@@ -4,19 +4,21 @@ The clips measure identity on 2–3 people, which resolves a verification AUC on
 ORL (``../shared/data/faces/orl``: 40 subjects × 10 greyscale close-ups, 92×112) has 40. For every
 image the whole pipeline runs (YOLO11n-pose → the enhancer on the person region → paste back), then a
 real libx264 round trip (CRF 23, all images of a method as one sequence), then dlib's 128-d embedder
-(``eval`` extra) looks at the output *at the raw face's location* (an attacker told where the face is):
+(``eval`` extra) looks at the output *at the raw face's location* (an attacker told where the face is),
+scored by :func:`recanon_sdk.metrics.linkage.linkage` in two tables:
 
-* **same image**: genuine = the output within dlib's 0.6 of its own raw face; impostor = the mean
-  share of other people's raw faces within 0.6; AUC = P(own raw face nearer than another person's);
-* **other images**: the same against the *other* nine raw photos of the person (true re-identification:
-  does the anonymized face find the person's other pictures?) and the other people's photos
-  (``identity_verification(..., same_photo=False)``).
+* **own photo**: self = the output within dlib's 0.6 of its own raw face, beside impostor = the share
+  of other people's raw faces within 0.6; rank-1 (the nearest raw face is the person's) vs chance;
+  AUC = P(a genuine raw face nearer than another person's);
+* **other photos**: the same against the *other* raw photos of the person (true re-identification:
+  does the anonymized face find the person's other pictures?), its own photo no candidate.
 
-0.5 = no identity, 1.0 = fully identifying. The other-images rates come with 95 % intervals from a
-bootstrap over the people (one person's photos are not independent). GX (and ``--gx`` weights, e.g. a
-head-pinned GX) is keyed with the DEMO deployment's secret (``examples/demo``).
+AUC 0.5 = no identity, 1.0 = fully identifying; 95 % intervals from a bootstrap over the people (one
+person's photos are not independent); the verdict (at / above chance) from the AUC interval and
+rank-1's exact test. GX (and ``--gx`` weights, e.g. a head-pinned GX) is keyed with the DEMO
+deployment's secret (``examples/demo``).
 
-``--recover`` adds the recovery side of issue 4 on the same faces: the packaged GX's output after
+``--recover`` adds the recovery side on the same faces: the packaged GX's output after
 libx264, each region run through the sealed demo GY with the right secret (opened with the DEMO
 holder key) and with another deployment's secret, and pasted back as ``recanon recover --learned``
 pastes it; ``--attacker W`` also applies an unkeyed network trained without the secret
@@ -31,7 +33,6 @@ against the raw photo.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 from pathlib import Path
 
@@ -42,10 +43,11 @@ import numpy as np
 import recanon_keys as rk
 from recanon_sdk.anonymizer import Anonymizer, AnonymizerConfig
 from recanon_sdk.detect.backend import create_pose_detector
-from recanon_sdk.evaluation import clustered_interval, face_embeddings, identity_scores
+from recanon_sdk.metrics.faces import embedder_available, face_embeddings
+from recanon_sdk.metrics.linkage import Linkage, linkage, linkage_table
 from recanon_sdk.models.codec import x264_roundtrip
 from recanon_sdk.models.recover import TorchGenerator
-from recanon_sdk.models.sealed import open_sealed_gy
+from recanon_sdk.runtime.sealed_gy import open_sealed_gy
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("RECANON_SHARED", ROOT.parent / "shared"))
@@ -98,7 +100,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.attacker is not None and not args.attacker.is_file():
         parser.error(f"--attacker {args.attacker}: no such file; write one with learned_attacker.py --save")
-    if importlib.util.find_spec("face_recognition") is None:
+    if not embedder_available():
         print("needs dlib's embedder: pip install -e '.[eval]'")
         return 2
     if not ORL.is_dir():
@@ -152,12 +154,13 @@ def main() -> int:
             print(f"  {name:28s} PSNR {region_psnr(outputs[name], images, regions):6.2f} dB")
     names = list(outputs)
     embedded = face_embeddings(
-        [im for im in images for _ in names], [outputs[n][i] for i in range(len(images)) for n in names]
+        [im for im in images for _ in names],
+        [outputs[n][i] for i in range(len(images)) for n in names],
+        find=False,
     )
-    assert embedded is not None
     by_image: dict[int, dict[str, np.ndarray | None]] = {}
     refs: dict[int, np.ndarray] = {}
-    for e in embedded:
+    for e in embedded or []:
         image, method = divmod(e.index, len(names))
         refs[image] = e.reference
         by_image.setdefault(image, {})[names[method]] = e.given
@@ -167,21 +170,21 @@ def main() -> int:
         f"ORL: {len(images)} photos of {len(set(identities))} people; dlib finds a raw face in {len(kept)} "
         f"({len(set(ids))} people); libx264 CRF 23; dlib given the raw face's location, threshold 0.6"
     )
-    print(f"{'method':28s} {'same image: genuine':>20s} {'impostor':>9s} {'AUC':>5s}   "
-          f"{'other images: genuine [95 %]':>30s} {'impostor':>9s} {'AUC [95 %]':>18s}")  # fmt: skip
     reference = [refs[i] for i in kept]
+    own: dict[str, Linkage] = {}
+    other: dict[str, Linkage] = {}
     for name in names:
         probes = [by_image[i].get(name) for i in kept]
-        same = identity_scores(reference, ids, probes)
-        other = identity_scores(reference, ids, probes, same_photo=False)
-        low, high = clustered_interval(other.genuine, ids)  # over people, not photos
-        auc_low, auc_high = clustered_interval(other.area, ids)
-        print(
-            f"{name:28s} {100 * same.genuine_rate:19.1f}% {100 * same.impostor_rate:8.1f}% {same.auc:5.2f}   "
-            f"{100 * other.genuine_rate:14.1f}% [{100 * low:4.1f}, {100 * high:4.1f}] "
-            f"{100 * other.impostor_rate:8.1f}% {other.auc:5.2f} [{auc_low:4.2f}, {auc_high:4.2f}]"
-        )
-    print("[95 %]: percentile bootstrap over the people (2,000 resamples), not over photos")
+        own[name] = linkage(probes, ids, reference, ids, own=range(len(kept)))
+        other[name] = linkage(probes, ids, reference, ids, own=range(len(kept)), exclude_own=True)
+    print("\nagainst the face's own raw photo:")
+    print(linkage_table(own))
+    print("\nagainst the person's OTHER raw photos (re-identification; its own photo is no candidate):")
+    print(linkage_table(other))
+    print(
+        "[95 %]: percentile bootstrap over the people (2,000 resamples), not over photos; rank-1 p: as many "
+        "hits or more by guessing at chance; verdict: AUC interval and rank-1 p (< 0.025)"
+    )
     return 0
 
 

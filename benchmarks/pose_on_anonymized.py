@@ -12,11 +12,12 @@ the sidecar's (YOLO11n-pose on the raw frames: the teacher; confident, non-held 
 * **OKS ≥ 0.5**: share of teacher people read back at OKS ≥ 0.5 (roughly, "pose usable").
 
 P is the stock YOLO11n-pose and ``yolo11n-pose-gx`` (fine-tuned jointly with the packaged GX, then on
-whole GX frames and portraits by ``configs/scene_portrait_pose.toml``), both in their packaged ONNX
+whole GX frames and portraits by ``research/configs/scene_portrait_pose.toml``), both in their packaged ONNX
 form (the runtime install's backend); the raw row is the stock P on the raw decoded frames (the
 ceiling: the same model as the teacher, without the codec). "unseen scenes" totals leave out the
-clips whose scene ``configs/scene_pose.toml`` and ``configs/scene_portrait_pose.toml`` (P fine-tuned
-on whole anonymized frames, ``--pose RUN/pose.pt``) train on: classroom, and walking.mp4's corridor
+clips whose scene ``research/configs/scene_pose.toml`` and
+``research/configs/scene_portrait_pose.toml`` (P fine-tuned on whole anonymized frames,
+``--pose RUN/pose.pt``) train on: classroom, and walking.mp4's corridor
 (its own frames are left out of that training). ``--seed N`` fixes GX's secret, so two runs read the
 same GX video.
 
@@ -58,7 +59,7 @@ CLIPS = {
     "store-aisle": INTEL / "store-aisle-detection.gif",
     "worker-zone": INTEL / "worker-zone-detection.gif",
 }
-#: Clips whose scenes configs/scene_pose.toml and scene_portrait_pose.toml train on (walking.mp4: its
+#: Clips whose scenes research/configs/scene_pose.toml and scene_portrait_pose.toml train on (walking.mp4: its
 #: corridor, other frames).
 SEEN_BY_SCENE_POSE = {"walking", "classroom"}
 TEACHER_SCORE = 0.5  # teacher people below this are too uncertain to score against

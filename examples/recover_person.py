@@ -3,8 +3,9 @@
     python examples/recover_person.py cam3.anon.mp4 --key alice.key --deployment site42.deployment \\
         --track 7 --from 70 --to 100 --stills stills/
 
-    python examples/recover_person.py --demo stills/    # anonymize the bundled sample with the DEMO
-                                                        # keys, then recover its first track
+    python examples/recover_person.py --demo --stills stills/   # anonymize 30 frames of the bundled
+                                                                # sample with the DEMO keys, then
+                                                                # recover its first track
 
 The recovery is verified and audited exactly like ``recanon recover``: the output's signatures are
 checked first, and an entry is appended to the deployment's audit log before anything is decrypted.
@@ -20,9 +21,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+import cv2
 import numpy as np
 import recanon_keys as rk
-from PIL import Image
 from recanon_sdk import Recoverer
 from recanon_sdk.errors import RecanonError
 from recanon_sdk.video.sidecar import Sidecar, sidecar_path_for
@@ -59,7 +60,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("video", nargs="?", type=Path)
+    parser.add_argument("video", nargs="?", type=Path, help="the anonymized video (not with --demo)")
     parser.add_argument("--key", type=Path)
     parser.add_argument("--deployment", type=Path)
     parser.add_argument("--track", type=int, action="append")
@@ -69,6 +70,8 @@ def main() -> int:
     parser.add_argument("--demo", action="store_true", help="use the bundled sample and the DEMO keys")
     args = parser.parse_args()
 
+    if args.demo and args.video is not None:
+        parser.error("give either VIDEO --key --deployment or --demo, not both")
     workdir = Path(tempfile.mkdtemp(prefix="recanon-demo-"))
     if args.demo:
         args.video = demo_output(workdir)
@@ -93,9 +96,8 @@ def main() -> int:
         saved = 0
         for frame, image, regions in frames:
             for x0, y0, x1, y1 in regions:
-                Image.fromarray(np.ascontiguousarray(image[y0:y1, x0:x1])).save(
-                    args.stills / f"frame{frame.index:06d}_{x0}_{y0}.png"
-                )
+                still = cv2.cvtColor(np.ascontiguousarray(image[y0:y1, x0:x1]), cv2.COLOR_RGB2BGR)
+                cv2.imwrite(str(args.stills / f"frame{frame.index:06d}_{x0}_{y0}.png"), still)
                 saved += 1
     except (RecanonError, rk.RecanonKeysError) as error:
         print(f"error: {error.message}", file=sys.stderr)

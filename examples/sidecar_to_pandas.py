@@ -1,18 +1,26 @@
 """Read a pose sidecar into pandas (one row per person per frame) and NumPy (keypoints per track).
 
+    pip install pandas                      # not part of recanon's install
     python examples/sidecar_to_pandas.py walking.anon.pose.jsonl
 
 The sidecar is the analytics product: fall detection or workplace-safety rules run on these
-keypoints and track ids, never on raw video.
+keypoints and track ids, never on raw video. Needs pandas, which recanon itself does not install.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 import numpy as np
-import pandas as pd
 from recanon_sdk import KEYPOINT_NAMES, Sidecar
+
+try:
+    import pandas as pd
+except ImportError:  # recanon does not depend on pandas; this example does
+    if __name__ == "__main__":
+        sys.exit("sidecar_to_pandas.py needs pandas, which recanon does not install: pip install pandas")
+    raise
 
 
 def sidecar_to_frame(path: str) -> pd.DataFrame:

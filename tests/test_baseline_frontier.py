@@ -1,4 +1,4 @@
-"""The head-pinned blur of benchmarks/baseline_frontier.py pins the head exactly as GX's rule does."""
+"""The head-pinned blur of research/probes/baseline_frontier.py pins the head exactly as GX's rule does."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from tests.conftest import ROOT
 
 def _frontier():
     spec = importlib.util.spec_from_file_location(
-        "baseline_frontier", ROOT / "benchmarks" / "baseline_frontier.py"
+        "baseline_frontier", ROOT / "research" / "probes" / "baseline_frontier.py"
     )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

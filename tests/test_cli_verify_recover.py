@@ -104,12 +104,17 @@ def test_verify_checks_the_sealed_originals_and_says_when_they_are_absent(kit, t
 
 def test_gy_is_opened_only_after_the_audit_entry_is_written(kit, tmp_path, monkeypatch):
     from recanon_sdk.models import create_model
-    from recanon_sdk.models import sealed as sealed_models
+    from recanon_sdk.runtime import sealed_gy as sealed_models
 
     bundle = tmp_path / "lobby.gy.sealed"
     bundle.write_bytes(
         sealed_models.seal_gy(
-            create_model("gy_unet_s"), "gy_unet_s", bytes(32), deployment=kit["dep"], input_size=(64, 32)
+            create_model("gy_unet_s"),
+            "gy_unet_s",
+            bytes(32),
+            deployment=kit["dep"],
+            device_key=kit["device"],
+            input_size=(64, 32),
         )
     )
     log = tmp_path / "audit.jsonl"

@@ -108,15 +108,23 @@ def test_people_change_strongly_and_background_stays(real_clip, anonymized):
 
 
 def test_sidecar_persons_match_detections_on_raw_frames(real_clip, anonymized, pose_detector):
+    """People the detector found (not carried between full detections, not held) are exactly what the
+    detector finds on the raw frame; carried people have a pose too, marked estimated."""
     raw = [f.image for f in VideoSource(real_clip)]
     frames = list(Sidecar(anonymized.sidecar).frames())
+    compared = 0
     for frame in frames:
+        detected = frame.people[~frame.people.held & ~frame.people.estimated]
+        if not len(detected):
+            continue  # a frame between full detections (or nobody there)
         expected = pose_detector.detect([raw[frame.index]])[0]
-        detected = frame.people[~frame.people.held]
         assert len(detected) == len(expected), f"frame {frame.index}"
-        if len(expected):
-            np.testing.assert_allclose(detected.xyxy, expected.xyxy, atol=0.5)
-            np.testing.assert_allclose(detected.keypoints[..., :2], expected.keypoints[..., :2], atol=0.5)
+        np.testing.assert_allclose(detected.xyxy, expected.xyxy, atol=0.5)
+        np.testing.assert_allclose(detected.keypoints[..., :2], expected.keypoints[..., :2], atol=0.5)
+        compared += 1
+    assert compared >= 12, "too few frames with a full detection to compare"
+    carried = [p for f in frames for p in f.people if p.estimated]
+    assert carried and all((p.keypoints[:, 2] > 0).any() for p in carried), "carried people lack a pose"
     ids = {int(t) for f in frames for t in f.people.track_id if t >= 0}
     assert len(ids) >= 1
 
@@ -139,9 +147,10 @@ def test_real_detector_fault_injection_obscures_exactly_those_frames(real_clip, 
             self.frames_seen += len(images)
             return pose_detector.detect(images)
 
-    result = Anonymizer(AnonymizerConfig(geometry=CropGeometry()), detector=Flaky()).process_video(
-        real_clip, tmp_path / "flaky.mp4"
-    )
+    # the detector on every frame: this checks how a failing batch is retried frame by frame
+    result = Anonymizer(
+        AnonymizerConfig(geometry=CropGeometry()), detector=Flaky(), detect_every=1
+    ).process_video(real_clip, tmp_path / "flaky.mp4")
     frames = list(Sidecar(result.sidecar).frames())
     assert [f.index for f in frames if f.status == "obscured"] == [3, 17]
     raw = [f.image for f in VideoSource(real_clip)]

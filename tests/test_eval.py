@@ -147,8 +147,8 @@ def test_identity_verification_against_the_persons_other_photos():
     assert alone == pytest.approx((1.0, 1 / 3, 1.0))
 
 
-def test_eval_reports_the_impostor_control_of_reidentification(tmp_path, monkeypatch):
-    """Re-id found/given come with impostor rate and AUC, from one embedding pass per method (no dlib)."""
+def test_eval_reports_identity_as_linkage_never_a_match_rate_alone(tmp_path, monkeypatch):
+    """Self vs impostor, rank-1 vs chance and AUC with intervals, from one embedding pass per method."""
     import cv2
     from recanon_sdk import evaluation
 
@@ -171,17 +171,25 @@ def test_eval_reports_the_impostor_control_of_reidentification(tmp_path, monkeyp
     report = evaluate(config, log=lambda line: None)
     assert calls == [3, 3]  # once per method: the control reuses the embeddings
     for row in report["sources"][f"folder:{tmp_path}"]["methods"].values():
-        assert row["reid_faces"] == 3
-        assert row["reid_found"] == pytest.approx(1 / 3) and row["reid_given"] == pytest.approx(2 / 3)
-        assert row["reid_impostor"] == pytest.approx((0 + 0 + 1 / 2) / 3)
-        assert row["reid_auc"] == pytest.approx((1 + 1 / 2 + 3 / 4) / 3)
-        assert all(0 <= row[k] <= 1 for k in ("reid_found", "reid_given", "reid_impostor", "reid_auc"))
+        assert row["reid_faces"] == 3 and row["dlib_found"] == pytest.approx(1 / 3)
+        assert not {"reid_found", "reid_given"} & set(row)  # no raw match rate without its control
+        link = row["linkage"]
+        assert link["self_rate"] == pytest.approx(2 / 3)
+        assert link["impostor_rate"] == pytest.approx((0 + 0 + 1 / 2) / 3)
+        assert link["auc"] == pytest.approx((1 + 1 / 2 + 3 / 4) / 3)
+        assert link["rank1"] == pytest.approx(
+            (1 + 1 / 3 + 1 / 2) / 3
+        )  # a missing probe guesses; a tie splits
+        assert link["chance"] == pytest.approx(1 / 3)
+        assert len(link["auc_interval"]) == 2 and link["verdict"] == "too few people"  # 3 portraits
     write_report(report, tmp_path / "r")
     saved = json.loads((tmp_path / "r" / "report.json").read_text())
-    assert saved["sources"][f"folder:{tmp_path}"]["methods"]["blur"]["reid_auc"] == pytest.approx(0.75)
+    assert saved["sources"][f"folder:{tmp_path}"]["methods"]["blur"]["linkage"]["auc"] == pytest.approx(0.75)
     table = (tmp_path / "r" / "report.md").read_text()
-    assert "re-id impostor | re-id AUC |" in table
-    assert "| 66.7 % | 16.7 % | 0.750 |" in table
+    assert "| dlib self [95 %] | impostor [95 %] | rank-1 (chance, p) | AUC [95 %] | identity |" in table
+    assert (
+        "| 66.7 % [" in table and "(33.3 %, p " in table and "| 0.75 [" in table and "too few people" in table
+    )
 
 
 @pytest.mark.shared

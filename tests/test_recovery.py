@@ -248,7 +248,7 @@ def test_unsigned_outputs_are_refused_unless_verification_is_skipped(site, tmp_p
 
 def test_learned_recovery_with_a_sealed_gy_touches_only_the_selected_regions(site, run):
     from recanon_sdk.models import create_model
-    from recanon_sdk.models.sealed import open_sealed_gy, seal_gy
+    from recanon_sdk.runtime.sealed_gy import open_sealed_gy, seal_gy
 
     bundle = seal_gy(
         create_model("gy_unet_s"),

@@ -63,8 +63,11 @@ def anonymize(folder, site, name="out.mp4", boxes=APART, fail_at=None, seed_shif
         frames = [np.roll(f.image, seed_shift, axis=0) for f in VideoSource(source)]
         _write_frames(source, frames)
     batch = 1 if fail_at is not None else 3  # one frame per detector call: fail_at is a frame index
-    anonymizer = Anonymizer(
-        AnonymizerConfig(batch_size=batch), detector=Boxes(boxes, fail_at), enhancer=Pixelate()
+    anonymizer = Anonymizer(  # the detector on every frame: ``fail_at`` counts its calls
+        AnonymizerConfig(batch_size=batch),
+        detector=Boxes(boxes, fail_at),
+        enhancer=Pixelate(),
+        detect_every=1,
     )
     return anonymizer.process_video(
         source,

@@ -24,24 +24,34 @@ class CommandFailed(Exception):
         self.code = code
 
 
-def terminal_safe(text: object) -> str:
-    r"""``text`` with control characters (escape sequences, TABs, carriage returns) written as ``\xNN``,
-    so that names from files and URLs cannot drive the terminal.
+def _escape(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
-    >>> print(terminal_safe("clip\x1b[2J.mp4"))
-    clip\x1b[2J.mp4
+
+def clean(text: object, limit: int = 2000) -> str:
+    """``text`` as printable characters only, at most ``limit`` of them: control and format characters
+    (terminal escape sequences, bidi overrides, TABs) are shown as ``\\xNN``/``\\uNNNN``, so that
+    names from files and URLs cannot drive the terminal.
+
+    >>> clean("cam\\x1b]8;;https://evil\\x07[/]")
+    'cam\\\\x1b]8;;https://evil\\\\x07[/]'
+    >>> clean("a\\u202eb"), clean("x" * 10, limit=4)
+    ('a\\\\u202eb', 'xxx…')
     """
-    shown = "".join(
-        f"\\x{ord(c):02x}" if (ord(c) < 32 and c != "\n") or 127 <= ord(c) < 160 else c for c in str(text)
-    )
-    return shown.encode("utf-8", "backslashreplace").decode("utf-8")
+    text = str(text)
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c == "\n" else _escape(c) for c in text)
 
 
 def print_error(message: str, *hints: str) -> None:
     """Print ``recanon: error: message`` and one ``recanon: hint:`` line per hint, on stderr."""
-    stderr.print(f"recanon: error: {terminal_safe(message)}", markup=False)
+    stderr.print(f"recanon: error: {clean(message, limit=4000)}", markup=False)
     for hint in hints:
-        stderr.print(f"recanon: hint: {terminal_safe(hint)}", markup=False)
+        stderr.print(f"recanon: hint: {clean(hint, limit=4000)}", markup=False)
 
 
 def fail(message: str, *hints: str, code: int = 1) -> NoReturn:
@@ -62,7 +72,7 @@ def require_torch(what: str) -> None:
 
 
 def warn(message: str) -> None:
-    stderr.print(f"recanon: warning: {terminal_safe(message)}", markup=False)
+    stderr.print(f"recanon: warning: {clean(message, limit=4000)}", markup=False)
 
 
 def is_interactive() -> bool:

@@ -69,8 +69,8 @@ def main() -> None:
         return
     if args.gy is None:
         parser.error("give the trained gy.safetensors (or --upgrade)")
-    from recanon_sdk.models.sealed import seal_gy
     from recanon_sdk.models.weights import load_model
+    from recanon_sdk.runtime.sealed_gy import seal_gy
 
     if args.reseal:
         device, _holder, deployment = _keys()

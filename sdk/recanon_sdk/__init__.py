@@ -6,8 +6,7 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
+from recanon_sdk._version import __version__
 from recanon_sdk.types import KEYPOINT_NAMES, SKELETON, Frame, People
 
 __all__ = [

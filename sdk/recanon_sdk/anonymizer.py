@@ -4,6 +4,7 @@
 >>> anon = Anonymizer()                                       # doctest: +SKIP
 >>> result = anon.process_video("in.mp4", "out.mp4")          # doctest: +SKIP
 >>> frame_out, people = anon.process_frame(rgb_ndarray)       # doctest: +SKIP
+>>> for frame, people, status in anon.stream("in.mp4"): ...   # doctest: +SKIP
 
 Privacy fails closed: if detection, tracking or enhancement raises on a frame, or the detector returns
 boxes that cannot be anonymized as given, that whole frame is obscured
@@ -14,8 +15,8 @@ reduces what is held: regions kept for people the detector lost stay anonymized 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,23 +24,27 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from recanon_sdk import interrupts
+from recanon_sdk.cadence import Cadence, FrameView
 from recanon_sdk.checks import check_channels, check_detections, check_detector, check_enhancer, check_frame
+from recanon_sdk.config import AnonymizerConfig, build_config
 from recanon_sdk.detect.backend import create_pose_detector
-from recanon_sdk.detect.pose import DetectorConfig
-from recanon_sdk.detect.tracking import PersonTracker, TrackerConfig
+from recanon_sdk.detect.tracking import PersonTracker
 from recanon_sdk.enhance import Enhancer, make_enhancer
 from recanon_sdk.errors import Interrupted, OutputError
-from recanon_sdk.geometry import CropGeometry, head_boxes, heads_in_regions, obscure_whole_frame
-from recanon_sdk.names import display_name, redact_url, unprintable_reason
+from recanon_sdk.frame_stream import AnonymizedFrame, header_additions, stream, time_span_for
+from recanon_sdk.geometry import obscure_whole_frame
+from recanon_sdk.names import display_name, redact_url
+from recanon_sdk.render import render
 from recanon_sdk.run_header import model_hashes, run_header
 from recanon_sdk.run_outputs import FrameOutput, OriginalsOutput, RunOutputs
+from recanon_sdk.run_paths import check_signable, default_output_for, manifest_path, sidecar_for
 from recanon_sdk.streaming import ThreadedPipeline, batches, limited
 from recanon_sdk.types import Frame, People
 from recanon_sdk.video.atomic import check_output
 from recanon_sdk.video.images import ImageSink
-from recanon_sdk.video.reader import IMAGE_SUFFIXES, VideoSource, is_stream_url
-from recanon_sdk.video.sidecar import SidecarWriter, sidecar_path_for
-from recanon_sdk.video.writer import CONTAINER_BY_SUFFIX, EncoderConfig, VideoSink
+from recanon_sdk.video.reader import VideoSource, is_stream_url
+from recanon_sdk.video.sidecar import SidecarWriter
+from recanon_sdk.video.writer import CONTAINER_BY_SUFFIX, VideoSink
 
 if TYPE_CHECKING:
     import recanon_keys as rk
@@ -48,26 +53,11 @@ if TYPE_CHECKING:
     from recanon_sdk.signing import RunSigner
 
 ProgressCallback = Callable[[int, int | None], None]
+#: Called with each anonymized frame's picture, people and status (e.g. a preview window).
+FrameCallback = Callable[[np.ndarray, People, str], None]
 
 _batches = batches  # kept for scripts written against earlier releases; use recanon_sdk.streaming.batches
-
-
-@dataclass(frozen=True, slots=True)
-class AnonymizerConfig:
-    """Everything that decides how a video is anonymized; defaults work offline."""
-
-    detector: DetectorConfig = field(default_factory=DetectorConfig)
-    tracker: TrackerConfig = field(default_factory=TrackerConfig)
-    geometry: CropGeometry = field(default_factory=CropGeometry)
-    enhancer: str = "blur"
-    strength: float | None = None
-    #: The deployment's model secret, for the keyed ``gx`` enhancer (never shown in repr).
-    model_secret: bytes | None = field(default=None, repr=False)
-    gx_weights: str | None = None
-    encoder: EncoderConfig = field(default_factory=EncoderConfig)
-    keep_audio: bool = False
-    batch_size: int = 4
-    queue_size: int = 8
+__all__ = ["AnonymizedFrame", "Anonymizer", "AnonymizerConfig", "RunResult", "default_output_for"]
 
 
 @dataclass(slots=True)
@@ -102,6 +92,11 @@ class Anonymizer:
     (:meth:`process_frame` takes ``channels="BGR"`` for OpenCV's order); anything else raises
     ``TypeError``/``ValueError`` before any work.
 
+    Any setting can also be given by name (:func:`recanon_sdk.config.build_config`), applied on top
+    of ``config``: ``Anonymizer(conf=0.3, imgsz=1280, enhancer="pixelate", region="head")``; an
+    unknown name raises ``TypeError`` listing the valid ones. A hiding policy that shows more than
+    the default (:mod:`recanon_sdk.policy`) issues a :class:`~recanon_sdk.policy.PrivacyWarning`.
+
     >>> Anonymizer(detector=object())
     Traceback (most recent call last):
     ...
@@ -115,10 +110,12 @@ class Anonymizer:
         detector: Any | None = None,
         enhancer: Enhancer | str | None = None,
         tracker_factory: Callable[[], Any] | None = None,
+        **options: Any,
     ) -> None:
-        if config is not None and not isinstance(config, AnonymizerConfig):
-            raise TypeError(f"config must be an AnonymizerConfig, got {type(config).__name__}")
-        self.config = config or AnonymizerConfig()
+        if isinstance(enhancer, str):
+            options["enhancer"] = enhancer
+        self.config = build_config(config, **options)
+        self.config.policy.warn()
         if detector is not None:
             check_detector(detector)
         if enhancer is not None and not isinstance(enhancer, str):
@@ -126,7 +123,7 @@ class Anonymizer:
         self.detector = detector if detector is not None else create_pose_detector(self.config.detector)
         if enhancer is None or isinstance(enhancer, str):
             enhancer = make_enhancer(
-                enhancer or self.config.enhancer,
+                self.config.enhancer,
                 self.config.strength,
                 model_secret=self.config.model_secret,
                 gx_weights=self.config.gx_weights,
@@ -134,6 +131,8 @@ class Anonymizer:
         self.enhancer = enhancer
         self._tracker_factory = tracker_factory or (lambda: PersonTracker(self.config.tracker))
         self.tracker = self._tracker_factory()
+        self.cadence = Cadence(self.config.cadence)
+        self._pending: tuple[FrameView, bool] | None = None
 
     # -- one frame -------------------------------------------------------------------------------
 
@@ -158,6 +157,32 @@ class Anonymizer:
     def reset(self) -> None:
         """Forget tracks and held regions (call between unrelated sequences)."""
         self.tracker = self._tracker_factory()
+        self.cadence.reset()
+
+    def _found(self, batch: list[Frame]) -> Iterator[tuple[Frame, People | BaseException]]:
+        """Each frame with what was found in it: the detector's people, or (between the cadence's
+        full detections) the previous people carried by optical flow. Call :meth:`_observe` with each
+        frame's result before taking the next (the cadence decides from it)."""
+        if self.config.cadence.detect_every <= 1:
+            yield from zip(batch, self._detect(batch), strict=True)
+            return
+        for frame in batch:
+            view = self.cadence.view(frame.image)
+            carried = self.cadence.carry(view)
+            detected = self.cadence.needs_detection(view, carried)
+            self._pending = (view, detected)
+            yield frame, (self._detect([frame])[0] if detected or carried is None else carried)
+
+    def _observe(self, item: FrameOutput) -> None:
+        """Tell the cadence what a frame finally held (a frame that failed gets the detector next)."""
+        if self._pending is None:
+            return
+        view, detected = self._pending
+        self._pending = None
+        if item.status == "ok":
+            self.cadence.remember(view, item.people, detected=detected)
+        else:
+            self.cadence.forget()
 
     def _detect(self, frames: list[Frame]) -> list[People | BaseException]:
         try:
@@ -201,30 +226,37 @@ class Anonymizer:
             people = found
             people.region = self.config.geometry.regions(people.xyxy, image.shape[:2], people.keypoints)
             return FrameOutput(frame, obscure_whole_frame(image), people, "obscured", events)
-        try:
-            geometry = self.config.geometry
-            people.region = geometry.regions(people.xyxy, image.shape[:2], people.keypoints)
-            if not len(people):
-                return FrameOutput(frame, image.copy(), people, "ok", events)
-            crops = geometry.extract(image, people.region, self.enhancer.input_size)
-            if getattr(self.enhancer, "wants_heads", False):  # a head-pinned GX: where the faces are
-                heads = head_boxes(people.keypoints, people.xyxy)
-                enhanced = self.enhancer.enhance(
-                    crops, heads=heads_in_regions(people.region, heads, self.enhancer.input_size)
-                )
-            else:
-                enhanced = self.enhancer.enhance(crops)
-            if len(enhanced) != len(crops) or any(
-                e.shape != c.shape or e.dtype != np.uint8 for e, c in zip(enhanced, crops, strict=True)
-            ):
-                raise RuntimeError("enhancer returned crops of the wrong number, shape or type")
-            out = geometry.paste(image, people.region, enhanced, protect=people.xyxy)
+        try:  # who is hidden and how (recanon_sdk.policy), enhanced and pasted (recanon_sdk.render)
+            c = self.config
+            out = render(image, people, c.geometry, self.enhancer, c.policy, draw_pose=c.draw_pose)
             return FrameOutput(frame, out, people, "ok", events)
         except Exception as error:
             events.append(_event("enhancer_failed", error))
             return FrameOutput(frame, obscure_whole_frame(image), people, "obscured", events)
 
     # -- whole videos ----------------------------------------------------------------------------
+
+    def stream(
+        self,
+        source: str | Path,
+        *,
+        sidecar: str | Path | None = None,
+        overwrite: bool = False,
+        max_frames: int | None = None,
+        start: float | None = None,
+        end: float | None = None,
+    ) -> Iterator[AnonymizedFrame]:
+        """Yield ``(frame, people, status)`` for each frame of ``source``, anonymized, in order.
+
+        For apps that own their loop: one small batch at a time in the caller's thread, constant
+        memory. ``sidecar``: also write the pose sidecar there, line by line (finalized when the loop
+        ends or stops early, removed on an error). ``start``/``end``: seconds, as in
+        :meth:`process_video`. Photos of a folder are independent: tracking restarts for each.
+        See :mod:`recanon_sdk.frame_stream`.
+        """
+        return stream(
+            self, source, sidecar=sidecar, overwrite=overwrite, max_frames=max_frames, start=start, end=end
+        )
 
     def process_video(
         self,
@@ -239,6 +271,9 @@ class Anonymizer:
         signer: RunSigner | None = None,
         seal_originals_to: rk.Deployment | None = None,
         originals_config: OriginalsConfig | None = None,
+        start: float | None = None,
+        end: float | None = None,
+        on_frame: FrameCallback | None = None,
     ) -> RunResult:
         """Anonymize ``source`` into ``output`` (default ``<name>.anon.mp4``) and its pose sidecar.
 
@@ -251,23 +286,28 @@ class Anonymizer:
         every anonymized region sealed to that deployment's holders (:mod:`recanon_sdk.originals`),
         for exact recovery by ``recanon recover --exact``.
 
+        ``start``/``end``: anonymize only that span (seconds after the first frame); the output is
+        that span alone, starting at 0 (:mod:`recanon_sdk.span`). ``on_frame(image, people, status)``
+        sees every anonymized frame in the caller's thread (a live preview). A folder of photos is a
+        set of independent images: tracking restarts for each (no region is held from one to the next).
         ``source`` may also be an opened :class:`~recanon_sdk.video.reader.VideoSource` (or a subclass
         that yields frames from elsewhere, as the live recorder's segments do); it is read as it is.
         """
         opened = source if isinstance(source, VideoSource) else None
         source = opened.source if opened is not None else source
         output_path = Path(output) if output is not None else default_output_for(source)
-        sidecar_path = _sidecar_for(source, output_path, sidecar)
+        sidecar_path = sidecar_for(source, output_path, sidecar)
         inputs = () if is_stream_url(source) else (Path(source),)
         check_output(output_path, overwrite=overwrite, inputs=inputs)
         check_output(sidecar_path, overwrite=overwrite, inputs=inputs)
         if output_path.resolve() == sidecar_path.resolve():
             raise OutputError("the sidecar and the video would have the same name", hint="pass --sidecar")
         if signer is not None:
-            _check_signable(source, output_path, sidecar, sidecar_path)
-            check_output(_manifest_path(output_path), overwrite=overwrite)
+            check_signable(source, output_path, sidecar, sidecar_path)
+            check_output(manifest_path(output_path), overwrite=overwrite)
         video = opened if opened is not None else VideoSource(source)
         info = video.info
+        span = time_span_for(info, start, end, self.config.keep_audio)
         self.reset()
         originals_file: Path | None = None
         if seal_originals_to is not None:
@@ -281,6 +321,7 @@ class Anonymizer:
             originals_file = originals_path_for(output_path)
             check_output(originals_file, overwrite=overwrite, inputs=inputs)
         header = run_header(self, info, output_path)
+        header["anonymization"].update(header_additions(self, span))
         outputs = self._open_outputs(
             video, output_path, sidecar_path, header, signer, seal_originals_to, originals_config,
             originals_file,
@@ -293,7 +334,8 @@ class Anonymizer:
         pipeline = ThreadedPipeline(self.config.queue_size)
         live = info.kind == "stream"
         try:
-            frames_in = pipeline.start_reader(limited(video, max_frames))
+            cut = span.cut(video)
+            frames_in = pipeline.start_reader(limited(cut, max_frames))
 
             def encode(item: FrameOutput) -> None:
                 if item.frame.index == 0:
@@ -315,8 +357,18 @@ class Anonymizer:
             try:
                 for batch in batches(frames_in, self.config.batch_size):
                     interrupts.check()
-                    for frame, found in zip(batch, self._detect(batch), strict=True):
-                        pipeline.put(self._anonymize(frame, found))
+                    if info.kind == "images":  # independent photos: nothing carries over
+                        found_in = zip(batch, self._detect(batch), strict=True)
+                    else:
+                        found_in = self._found(batch)
+                    for frame, found in found_in:
+                        if info.kind == "images":
+                            self.reset()
+                        item = self._anonymize(frame, found)
+                        self._observe(item)
+                        if on_frame is not None:
+                            on_frame(item.image, item.people, item.status)
+                        pipeline.put(item)
                 interrupts.check()
             except KeyboardInterrupt:
                 pipeline.stop_reader()
@@ -326,8 +378,11 @@ class Anonymizer:
             pipeline.finish()
             if result.frames == 0:
                 raise OutputError(
-                    f"no frame could be decoded from '{redact_url(source)}'",
-                    hint="the file may be corrupt or not a video",
+                    f"no frame could be decoded from '{redact_url(source)}'"
+                    + ("" if span.whole else f" between {start} s and {end} s"),
+                    hint="the file may be corrupt or not a video"
+                    if span.whole
+                    else "check start/end against the input's duration",
                 )
             result.stopped_early = result.stopped_early or video.stopped_early
             result.tracks = len(tracks)
@@ -342,6 +397,7 @@ class Anonymizer:
                     "obscured_frames": result.obscured_frames,
                     "stopped_early": result.stopped_early,
                     "dropped_non_monotonic": video.dropped_non_monotonic,
+                    **({} if span.whole else {"span": {**span.record(), "source_start": cut.source_start}}),
                 },
                 source=None if live else source,
                 models=model_hashes(self),
@@ -415,64 +471,6 @@ class Anonymizer:
 
 
 _NO_TIME = Fraction(1, 1)
-
-
-def _sidecar_for(source: str | Path, output_path: Path, sidecar: str | Path | None) -> Path:
-    if sidecar is not None:
-        return Path(sidecar)
-    if (
-        not is_stream_url(source)
-        and Path(source).is_dir()
-        and output_path.suffix.lower() not in CONTAINER_BY_SUFFIX
-    ):  # a folder of images in, a folder out: the sidecar sits beside the folder
-        return output_path.with_name(output_path.name + ".pose.jsonl")
-    return sidecar_path_for(output_path)
-
-
-def _check_signable(
-    source: str | Path, output_path: Path, sidecar: str | Path | None, sidecar_path: Path
-) -> None:
-    """A signed run records its file names in the manifest, which holds printable names only."""
-    if sidecar is not None and sidecar_path != sidecar_path_for(output_path):
-        raise OutputError(
-            "a signed run keeps the sidecar next to the video (<output>.pose.jsonl)",
-            hint="drop --sidecar when signing",
-        )
-    names = [("output", output_path)]
-    if not is_stream_url(source):
-        names.append(("input", Path(source)))
-    for role, path in names:
-        reason = unprintable_reason(path.name)
-        if reason is not None:
-            raise OutputError(
-                f"the {role} name {path.name!r} cannot be signed: {reason}",
-                hint="rename the file (printable UTF-8, at most 255 characters) or choose -o",
-            )
-
-
-def _manifest_path(output: Path) -> Path:
-    return output.with_suffix(".manifest.json")
-
-
-def default_output_for(source: str | Path) -> Path:
-    """``walk.mp4`` → ``walk.anon.mp4``; a stream URL → ``stream.anon.mp4`` in the working folder.
-
-    >>> default_output_for("clips/walk.mov").as_posix()
-    'clips/walk.anon.mov'
-    >>> default_output_for("photos/door.jpg").as_posix()
-    'photos/door.anon.jpg'
-    """
-    if is_stream_url(source):
-        return Path("stream.anon.mp4")
-    path = Path(source)
-    if path.is_dir():
-        return path.with_name(f"{path.name}.anon")
-    if path.suffix.lower() in IMAGE_SUFFIXES:
-        return path.with_name(f"{path.stem}.anon{path.suffix}")
-    suffix = (
-        path.suffix if path.suffix.lower() in (".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v") else ".mp4"
-    )
-    return path.with_name(f"{path.stem}.anon{suffix}")
 
 
 def _event(kind: str, error: BaseException) -> dict[str, Any]:

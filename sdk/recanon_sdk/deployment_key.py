@@ -1,5 +1,9 @@
 """A deployment's GX/GY key as plain arrays, derived from its 32-byte model secret (no torch).
 
+The one place where the scrambling key is derived; the secret itself comes from the device key
+(:func:`recanon_keys.derive_model_secret`). The torch models (:mod:`recanon_sdk.models.keyed`) and
+the ONNX runtime both take their key from here.
+
 The keyed generators (:mod:`recanon_sdk.models.keyed`) permute and sign-flip a band of DCT
 coefficients with a key derived from the deployment's secret: HKDF-SHA256 (RFC 5869) then
 SHAKE-256, so the key depends only on the secret and the number of coefficients, never on a library
@@ -16,30 +20,26 @@ torch) derives the same key as training and the torch models do.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import math
 
 import numpy as np
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 SECRET_BYTES = 32
 _SALT = b"recanon/keyed/v1"
 
 
 def hkdf_sha256(secret: bytes, info: bytes, length: int, salt: bytes = _SALT) -> bytes:
-    """HKDF-SHA256 (RFC 5869): extract with ``salt``, expand ``length`` bytes bound to ``info``.
+    """HKDF-SHA256 (RFC 5869, ``cryptography``'s implementation): extract with ``salt``, expand
+    ``length`` bytes bound to ``info``.
 
     >>> hkdf_sha256(b"k" * 32, b"x", 4).hex()  # deterministic
     '0a1eacf4'
     """
     if length > 255 * 32:
         raise ValueError("HKDF-SHA256 can expand at most 8160 bytes")
-    prk = hmac.new(salt, secret, hashlib.sha256).digest()
-    out, block, counter = b"", b"", 1
-    while len(out) < length:
-        block = hmac.new(prk, block + info + bytes([counter]), hashlib.sha256).digest()
-        out += block
-        counter += 1
-    return out[:length]
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=salt, info=info).derive(secret)
 
 
 def check_secret(secret: bytes) -> bytes:

@@ -300,7 +300,7 @@ def _is_bust(points: np.ndarray, width: float, box_width: float, conf: float) ->
     shoulders confident (≥ ``conf``), the shoulders (``width`` apart) at least half their width below
     the lowest face keypoint and on either side of the face, as wide as half the person box at least,
     and the face (ear to ear) no wider than 0.6 of them. Measured on the shared clips and ORL's close-ups
-    (docs/metrics.md, "Heads of people seen from the waist up")."""
+    (research/LOG.md, "Where should the head pin go?")."""
     face, shoulders = points[list(FACE_KEYPOINTS)], points[[5, 6]]
     if not ((face[:, 2] >= conf).all() and (shoulders[:, 2] >= conf).all()):
         return False
@@ -405,7 +405,7 @@ def obscure_whole_frame(image: np.ndarray, cell: float = OBSCURE_CELL) -> np.nda
     to the frame because a person may fill it: on ORL close-ups (a face filling a 92 × 112 frame,
     libx264 CRF 23) the former 12 cells across the shorter side left YuNet 78 % of the faces and
     dlib an AUC of 0.88 against the person's other photos; 0.2 leaves none and 0.52, as the Blur
-    enhancer's (``benchmarks/fail_closed_faces.py``; docs/metrics.md, "Fail closed on close-ups").
+    enhancer's (``benchmarks/fail_closed_faces.py``; docs/results.md, "Failed-closed frames").
 
     >>> frame = np.random.default_rng(0).integers(0, 255, (90, 160, 3), dtype=np.uint8)
     >>> out = obscure_whole_frame(frame)

@@ -52,7 +52,7 @@ class OriginalsConfig:
     ``crf`` 23 with 4:4:4 chroma (the anonymized video's own CRF) keeps 42.7 dB PSNR inside the
     regions, at 208 % of a blurred video's size; CRF 18 gives 45.4 dB at 363 %, CRF 28 40.0 dB at
     118 %; ``lossless`` stores the decoded RGB pixels exactly, at 2040 % (200 frames of the shared
-    walking video, ``benchmarks/bench_recover.py``; docs/metrics.md).
+    walking video, ``benchmarks/bench_recover.py``; docs/results.md).
     """
 
     lossless: bool = False

@@ -327,7 +327,7 @@ class Recoverer:
                 "no audit log to write to: every recovery is logged before anything is decrypted",
                 hint="pass audit_log=PATH (Recoverer.open with a deployment file keeps it next to that file)",
             )
-        from recanon_sdk import __version__
+        from recanon_sdk._version import __version__
 
         video = inputs.video_digest
         event = {
@@ -410,10 +410,10 @@ def _open_gy(
 ) -> Any:
     try:
         if rk.read_bundle_info(bundle).model_name == "gy-onnx":
-            from recanon_sdk.export.generators import open_sealed_gy_onnx
+            from recanon_sdk.runtime.sealed_gy import open_sealed_gy_onnx
 
             return open_sealed_gy_onnx(bundle, holder, dep)
-        from recanon_sdk.models.sealed import open_sealed_gy
+        from recanon_sdk.runtime.sealed_gy import open_sealed_gy
 
         return open_sealed_gy(bundle, holder, dep, device=device)
     except rk.RecanonKeysError as error:

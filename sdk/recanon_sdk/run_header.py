@@ -73,6 +73,9 @@ def model_ids(anonymizer: Any, width: int, height: int) -> dict[str, Any]:
         providers = getattr(detector, "providers", None)
         if providers:
             models["pose"]["providers"] = list(providers)
+        precision = getattr(detector, "precision", None)
+        if precision:
+            models["pose"]["precision"] = precision  # f32, f16 or bf16: what the network computes in
     models["tracker"] = {"name": TRACKER_NAME}
     models["enhancer"] = {"name": enhancer.name, **_enhancer_params(enhancer)}
     enhancer_hash = getattr(enhancer, "weights_sha256", None)

@@ -15,7 +15,7 @@ from typing import IO
 
 import recanon_keys as rk
 
-from recanon_sdk import __version__
+from recanon_sdk._version import __version__
 from recanon_sdk.video.atomic import commit, discard, temporary_name
 
 

@@ -164,7 +164,7 @@ def test_the_sdk_openers_refuse_a_forged_bundle_before_loading_a_model(
     site, how: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import onnxruntime
-    from recanon_sdk.export.generators import open_sealed_gy_onnx
+    from recanon_sdk.runtime.sealed_gy import open_sealed_gy_onnx
 
     sessions: list[object] = []
     real_session = onnxruntime.InferenceSession
@@ -180,8 +180,8 @@ def test_the_sdk_openers_refuse_a_forged_bundle_before_loading_a_model(
     assert sessions == []  # the attacker's graph never reached onnxruntime
 
     from recanon_sdk.models import create_model
-    from recanon_sdk.models.sealed import open_sealed_gy
     from recanon_sdk.models.weights import FORMAT
+    from recanon_sdk.runtime.sealed_gy import open_sealed_gy
     from safetensors.torch import save
 
     state = {k: v.contiguous() for k, v in create_model("gy_unet_s").state_dict().items()}

@@ -7,14 +7,15 @@ import numpy as np
 import pytest
 import torch
 from recanon_sdk.anonymizer import Anonymizer, AnonymizerConfig
+from recanon_sdk.crops import head_pin_masks
 from recanon_sdk.enhance.learned import LearnedEnhancer
-from recanon_sdk.enhance.portraits import head_pin_masks
-from recanon_sdk.export.generators import OnnxGenerator, export_generator_onnx, export_gx_with_key_inputs
+from recanon_sdk.export.generators import export_generator_onnx, export_gx_with_key_inputs
 from recanon_sdk.geometry import CropGeometry, head_boxes, heads_in_regions
 from recanon_sdk.models import create_model
 from recanon_sdk.models.keyed import block_dct, dct_matrix
 from recanon_sdk.models.pinned import PinnedOutput
 from recanon_sdk.models.weights import save_model
+from recanon_sdk.runtime.onnx_generator import OnnxGenerator
 from recanon_sdk.types import People
 
 SECRET = bytes(range(32))

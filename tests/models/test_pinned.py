@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 import torch
 from recanon_sdk.enhance.learned import LearnedEnhancer
-from recanon_sdk.export.generators import OnnxGenerator, export_generator_onnx
+from recanon_sdk.export.generators import export_generator_onnx
 from recanon_sdk.models import create_model
 from recanon_sdk.models.keyed import block_dct, dct_matrix
 from recanon_sdk.models.pinned import PinnedOutput
 from recanon_sdk.models.weights import load_model, save_model
+from recanon_sdk.runtime.onnx_generator import OnnxGenerator
 
 SECRET = bytes(range(32))
 PIN = {"blur": 0.1, "cell": 8}

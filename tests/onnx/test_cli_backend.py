@@ -15,7 +15,8 @@ SAMPLE = ROOT / "examples" / "walking.mp4"
 def test_onnx_backend_anonymizes_with_an_exported_model(exported_pose, tmp_path):
     onnx_path = exported_pose.onnx_path
     result = runner.invoke(app, ["anonymize", str(SAMPLE), "-o", str(tmp_path / "out.mp4"), "--pose-model",
-                                 str(onnx_path), "--max-frames", "20", "--imgsz", "640"])  # fmt: skip
+                                 str(onnx_path), "--max-frames", "20", "--imgsz", "640",
+                                 "--engine", "onnxruntime"])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "onnxruntime CPUExecutionProvider" in result.output
     frames = list(Sidecar(tmp_path / "out.pose.jsonl").frames())

@@ -121,10 +121,48 @@ def test_backend_choice_follows_the_model() -> None:
         choose_backend("torch", "m/pose.onnx")
 
 
-@pytest.mark.parametrize("name", ["recanon_sdk.detect.onnx_pose", "recanon_sdk.detect.backend"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "recanon_sdk.detect.onnx_pose",
+        "recanon_sdk.detect.backend",
+        "recanon_sdk.detect.engine",
+        "recanon_sdk.detect.exported",
+        "recanon_sdk.detect.yolo_io",
+    ],
+)
 def test_docstring_examples_run(name: str) -> None:
     import doctest
     import importlib
 
     result = doctest.testmod(importlib.import_module(name))
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_exported_detector_runs_the_network_engine_batch_frames_at_a_time() -> None:
+    """``detect`` takes any number of frames; the engine sees at most ``engine_batch`` (memory)."""
+    from recanon_sdk.detect.exported import ExportedPoseDetector
+    from recanon_sdk.detect.pose import DetectorConfig
+
+    class Recording(ExportedPoseDetector):
+        def __init__(self, engine_batch: int, model_batch: object = "batch") -> None:
+            self.config = DetectorConfig(zoom_out=0)
+            self.weights = None
+            self.engine_batch = engine_batch
+            self.calls: list[int] = []
+            self._configure({"task": "pose"}, [model_batch, 3, "height", "width"])
+
+        def _infer(self, batch: np.ndarray) -> np.ndarray:
+            self.calls.append(len(batch))
+            out = np.zeros((len(batch), POSE_ROW, 10), np.float32)
+            out[:, :5, 0] = 40, 40, 20, 40, 0.9  # one person per frame
+            return out
+
+    frames = [np.zeros((96, 128, 3), np.uint8)] * 5
+    for engine_batch, calls in ((1, [1] * 5), (2, [2, 2, 1]), (8, [5])):
+        detector = Recording(engine_batch)
+        found = detector.detect(frames)
+        assert detector.calls == calls and [len(p) for p in found] == [1] * 5
+    fixed = Recording(4, model_batch=1)  # a model exported with batch 1 caps it further
+    fixed.detect(frames)
+    assert fixed.calls == [1] * 5

@@ -9,14 +9,11 @@ import torch
 from recanon_cli.main import app
 from recanon_sdk.detect.weights import resolve_weights
 from recanon_sdk.enhance import DEFAULT_GX_WEIGHTS, make_enhancer
-from recanon_sdk.export.generators import (
-    OnnxGenerator,
-    export_generator_onnx,
-    open_sealed_gy_onnx,
-    seal_gy_onnx,
-)
+from recanon_sdk.export.generators import export_generator_onnx
 from recanon_sdk.models import create_model
 from recanon_sdk.models.weights import load_model, save_model
+from recanon_sdk.runtime.onnx_generator import OnnxGenerator
+from recanon_sdk.runtime.sealed_gy import open_sealed_gy_onnx, seal_gy_onnx
 from typer.testing import CliRunner
 
 SECRET = bytes(range(32))

@@ -111,8 +111,9 @@ def test_cli_export_refuses_to_overwrite(exported_pose, capsys) -> None:
 
 
 def test_whole_pipeline_on_the_packaged_onnx_model_matches_torch(tmp_path) -> None:
-    """The default CPU backend (packaged ONNX) against torch, end to end on the bundled sample."""
+    """The packaged ONNX model on ONNX Runtime against torch, end to end on the bundled sample."""
     from recanon_sdk.anonymizer import Anonymizer, AnonymizerConfig
+    from recanon_sdk.detect.backend import create_pose_detector
     from recanon_sdk.detect.pose import PoseDetector
     from recanon_sdk.video.reader import VideoSource
     from recanon_sdk.video.sidecar import Sidecar
@@ -121,7 +122,7 @@ def test_whole_pipeline_on_the_packaged_onnx_model_matches_torch(tmp_path) -> No
     runs = {}
     for name, anonymizer in (
         ("torch", Anonymizer(config, detector=PoseDetector(config.detector))),
-        ("onnx", Anonymizer(config)),
+        ("onnx", Anonymizer(config, detector=create_pose_detector(config.detector, engine="onnxruntime"))),
     ):
         assert anonymizer.detector.backend == name
         result = anonymizer.process_video(WALKING, tmp_path / f"{name}.mp4", max_frames=30)

@@ -34,23 +34,54 @@ def test_tiny_config_loads_and_is_small() -> None:
     assert cfg.data.sources[0].kind == "synthetic"
 
 
-def test_every_shipped_config_parses() -> None:
+#: Every training config in the repository: the user's smoke config and the research recipes.
+CONFIG_FOLDERS = ("configs", "research/configs", "research/gpu")
+CONFIGS = sorted(path for folder in CONFIG_FOLDERS for path in (REPO / folder).rglob("*.toml"))
+
+
+def test_every_config_in_the_repository_parses() -> None:
     import tomllib
 
     from recanon_sdk.training.scene_pose import SceneConfig, is_scene_config, load_scene_config
 
+    assert len(CONFIGS) > 20, CONFIGS
     scene = []
-    for path in sorted((REPO / "configs").rglob("*.toml")):
+    for path in CONFIGS:
         if is_scene_config(tomllib.loads(path.read_text())):
             scene.append(path.name)
             assert isinstance(load_scene_config(path), SceneConfig), path
         else:
             assert isinstance(load_config(path), TrainConfig), path
     assert scene == ["scene_portrait_pose.toml", "scene_portrait_pose_mixed.toml", "scene_pose.toml"]
-    portrait = load_scene_config(REPO / "configs" / "scene_portrait_pose.toml")
+    recipes = REPO / "research" / "configs"
+    portrait = load_scene_config(recipes / "scene_portrait_pose.toml")
     assert portrait.portrait_share == 0.5 and portrait.portraits.endswith("inria_person")
     assert not portrait.scene_portraits
-    assert load_scene_config(REPO / "configs" / "scene_portrait_pose_mixed.toml").scene_portraits
+    assert load_scene_config(recipes / "scene_portrait_pose_mixed.toml").scene_portraits
+
+
+def test_relative_data_paths_point_at_the_shared_data_or_the_gpu_copy() -> None:
+    """Config data paths are relative to the config file: after a config moves, they must still
+    reach ``<repo>/../shared/data`` (the CPU recipes) or ``<repo>/.gpu`` (the GPU recipes)."""
+    import tomllib
+
+    from recanon_sdk.training.scene_pose import is_scene_config, load_scene_config
+
+    allowed = ((REPO.parent / "shared" / "data").resolve(), (REPO / ".gpu").resolve())
+    checked = 0
+    for path in CONFIGS:
+        if is_scene_config(tomllib.loads(path.read_text())):
+            scene = load_scene_config(path)
+            paths = [s["path"] if isinstance(s, dict) else s for s in scene.sources] + [scene.portraits]
+        else:
+            paths = [s.path for s in load_config(path).data.sources if s.path]
+        for value in paths:
+            if not value:
+                continue
+            resolved = Path(value).resolve()
+            assert any(resolved.is_relative_to(root) for root in allowed), (path, value)
+            checked += 1
+    assert checked >= 30
 
 
 def test_overrides_and_errors() -> None:

@@ -80,7 +80,7 @@ def test_a_pinned_gx_stage_starts_from_an_unpinned_run_and_saves_a_pinned_gx(tmp
         "steps=2",
         "loss.lambda_adv=0.0",
         "model.pin_blur=0.1",
-        "model.min_diag=4",  # a stage may move the band up (stop 20's probe) and clear below it
+        "model.min_diag=4",  # a stage may move the band up (the visible-body probe) and clear below it
         "model.pin_clear_diag=2",
         f"init_from={str(first.out_dir)!r}",
         f"out={str(tmp_path / 'pinned')!r}",

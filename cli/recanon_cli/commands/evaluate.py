@@ -71,7 +71,7 @@ def eval_command(
     attacker: Annotated[
         Path | None,
         typer.Option(
-            help="An unkeyed inverse of GX trained without the secret (benchmarks/learned_attacker.py "
+            help="An unkeyed inverse of GX trained without the secret (research/probes/learned_attacker.py "
             "--save) to measure next to GY: the honest bound of docs/security.md.",
             show_default=False,
         ),
@@ -90,7 +90,12 @@ def eval_command(
     ] = 200,
     crf: Annotated[int, typer.Option(help="libx264 CRF of the codec round trip.", min=0, max=51)] = 23,
     reid: Annotated[
-        bool, typer.Option("--reid/--no-reid", help="Face re-identification (needs the 'eval' extra).")
+        bool,
+        typer.Option(
+            "--reid/--no-reid",
+            help="Identity linkage with dlib's face embeddings: self vs impostor, rank-1 vs chance, AUC "
+            "(needs the 'eval' extra).",
+        ),
     ] = True,
     heldout: Annotated[
         float | None,
@@ -130,7 +135,7 @@ def eval_command(
         bool, typer.Option("--overwrite", help="Replace an existing report folder.")
     ] = False,
 ) -> None:
-    """Measure privacy (PSNR/SSIM, YuNet faces, dlib re-identification), pose utility (OKS AP) and
+    """Measure privacy (PSNR/SSIM, YuNet faces, dlib identity linkage), pose utility (OKS AP) and
     recovery for raw, blur, pixelate, mask, GX (and GY with the right and a wrong secret), next to
     "resampled": the raw portrait at GX's input size and back, the most a generator of that size keeps.
 
@@ -181,24 +186,24 @@ def eval_command(
     if attacker is not None and not attacker.is_file():
         fail(
             f"attacker weights '{attacker}' do not exist",
-            "write them with benchmarks/learned_attacker.py --save",
+            "write them with research/probes/learned_attacker.py --save",
         )
     if pose_weights is not None and pose_weights not in PACKAGED_WEIGHTS and not Path(pose_weights).is_file():
         fail(f"pose weights '{pose_weights}' do not exist", "pass a .pt file or yolo11n-pose-gx")
     if out.exists() and not overwrite:
         fail(f"'{out}' exists already", "pass --overwrite to replace the report, or choose -o")
     if reid:
-        try:
-            import face_recognition  # noqa: F401
-        except ImportError:
+        from recanon_sdk.metrics.faces import embedder_available
+
+        if not embedder_available():
             stderr.print(
-                "recanon: note: re-identification skipped (pip install 'recanon[eval]')", markup=False
+                "recanon: note: identity linkage skipped (pip install 'recanon[eval]')", markup=False
             )
             reid = False
     sealed_gy = None
     if bundle is not None:
         import recanon_keys as rk
-        from recanon_sdk.models.sealed import open_sealed_gy_with_secret
+        from recanon_sdk.runtime.sealed_gy import open_sealed_gy_with_secret
 
         from recanon_cli.commands.keys import _errors, _load_deployment, _load_private
 

@@ -145,8 +145,9 @@ def _export_generator(
     from recanon_sdk.detect.weights import resolve_weights
     from recanon_sdk.enhance import DEFAULT_GX_WEIGHTS
     from recanon_sdk.errors import RecanonError
-    from recanon_sdk.export.generators import export_generator_onnx, seal_gy_onnx
+    from recanon_sdk.export.generators import export_generator_onnx
     from recanon_sdk.export.onnx import MANIFEST_NAME, record_export
+    from recanon_sdk.runtime.sealed_gy import seal_gy_onnx
 
     from recanon_cli.commands.keys import _errors, _load_deployment, _load_private
 

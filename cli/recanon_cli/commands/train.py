@@ -39,7 +39,7 @@ def train(
 ) -> None:
     """Train the learned privacy models (GX, GY) and write gx.safetensors and gy.safetensors.
 
-    A config with task = "scene_pose" (configs/scene_pose.toml) instead fine-tunes the pose model on
+    A config with task = "scene_pose" (research/configs/scene_pose.toml) instead fine-tunes the pose model on
     whole anonymized frames and writes pose.pt.
     """
     require_torch("recanon train")

@@ -212,7 +212,7 @@ def plan_batch(
 
 
 def _beside(source: Path) -> Path:
-    from recanon_sdk.anonymizer import default_output_for
+    from recanon_sdk.run_paths import default_output_for
 
     return default_output_for(source)
 

@@ -166,6 +166,7 @@ class BatchSettings:
     video: AnonymizerConfig
     stills: AnonymizerConfig
     backend: str = "auto"
+    engine: str = "auto"
     providers: tuple[str, ...] | None = None
     threads: int | None = None
     overwrite: bool = False

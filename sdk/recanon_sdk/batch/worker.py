@@ -75,7 +75,15 @@ def pipeline_for(job: Job, settings: BatchSettings) -> Any:
     """The :class:`~recanon_sdk.anonymizer.Anonymizer` for ``job``'s kind, built once per process."""
     config = settings.config_for(job.kind)
     secret = hashlib.sha256(config.model_secret or b"").hexdigest()  # the secret is not in repr
-    key = (job.kind, repr(config), secret, settings.backend, settings.providers, settings.threads)
+    key = (
+        job.kind,
+        repr(config),
+        secret,
+        settings.backend,
+        settings.engine,
+        settings.providers,
+        settings.threads,
+    )
     anonymizer = _pipelines.get(key)
     if anonymizer is None:
         from recanon_sdk.anonymizer import Anonymizer
@@ -86,6 +94,7 @@ def pipeline_for(job: Job, settings: BatchSettings) -> Any:
             settings.backend,  # type: ignore[arg-type]
             providers=list(settings.providers) if settings.providers else None,
             threads=settings.threads,
+            engine=settings.engine,  # type: ignore[arg-type]
         )
         anonymizer = Anonymizer(config, detector=detector)
         _pipelines[key] = anonymizer

@@ -1,4 +1,4 @@
-"""Choose the pose backend: ``torch`` (Ultralytics) or ``onnx`` (ONNX Runtime), behind one interface.
+"""Choose the pose backend: ``torch`` (Ultralytics) or ``onnx`` (an exported model), behind one interface.
 
 Both return objects with ``.detect(images) -> list[People]`` and ``.weights``, which is all the
 anonymizer uses, so its output does not depend on which one runs.
@@ -9,6 +9,10 @@ forms: on the CPU ``auto`` runs its packaged ONNX export (same
 people, 2.1–2.2× the torch backend's throughput on 2 cores, ``benchmarks/bench_backends.py``); on a
 CUDA device it runs the ``.pt`` on torch where the torch extra is installed. A runtime-only install
 (``pip install recanon``) therefore anonymizes without torch.
+
+The ``onnx`` backend's model runs on an inference engine chosen by
+:func:`~recanon_sdk.detect.engine.choose_engine`: ONNX Runtime, or OpenVINO where it is installed and
+the CPU computes bf16 natively (``engine="auto"``).
 
 >>> choose_backend("auto", "exported/yolo11n-pose.onnx")
 'onnx'
@@ -28,6 +32,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 import numpy as np
+from recanon_sdk.detect.engine import Engine, Precision, choose_engine
 from recanon_sdk.detect.pose import DetectorConfig
 from recanon_sdk.detect.weights import ONNX_FORM, PACKAGED_WEIGHTS, ResolvedWeights
 from recanon_sdk.errors import ModelError
@@ -114,18 +119,28 @@ def create_pose_detector(
     *,
     providers: str | Sequence[str] | None = None,
     threads: int | None = None,
+    engine: Engine = "auto",
+    precision: Precision = "auto",
 ) -> PoseBackend:
     """A pose detector for ``config.weights`` (a packaged name, a ``.pt`` or an ``.onnx`` path).
 
-    ``providers`` and ``threads`` apply to the onnx backend only (see
-    :class:`~recanon_sdk.detect.onnx_pose.OnnxPoseDetector`). Logs the backend in use at INFO.
+    ``engine`` (``auto``, ``onnxruntime``, ``openvino``), ``precision`` (``auto``, ``f32``, ``bf16``;
+    OpenVINO only), ``providers`` (ONNX Runtime only) and ``threads`` apply to the onnx backend (see
+    :mod:`recanon_sdk.detect.engine`, :class:`~recanon_sdk.detect.onnx_pose.OnnxPoseDetector`,
+    :class:`~recanon_sdk.detect.openvino_pose.OpenVinoPoseDetector`). Logs the backend in use at INFO.
     """
     config = config or DetectorConfig()
     chosen = choose_backend(backend, config.weights, config.device)
     if chosen == "onnx":
+        model = pose_model_for(chosen, config.weights)
+        if choose_engine(engine, device=config.device, providers=providers) == "openvino":
+            from recanon_sdk.detect.openvino_pose import OpenVinoPoseDetector
+
+            return OpenVinoPoseDetector(config, model, precision=precision, threads=threads)
+        if precision == "bf16":
+            raise ModelError("bf16 inference needs the openvino engine", hint="use engine openvino or auto")
         from recanon_sdk.detect.onnx_pose import OnnxPoseDetector
 
-        model = pose_model_for(chosen, config.weights)
         return OnnxPoseDetector(config, model, providers, threads=threads)
     from recanon_sdk.detect.pose import PoseDetector
 

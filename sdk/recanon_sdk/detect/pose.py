@@ -25,7 +25,7 @@ MIN_TILE_SIDE = 128
 #: Automatic inference size (``imgsz=None``): sources whose longer side is at most
 #: ``SMALL_SOURCE_SIDE`` pixels are inferred at ``SMALL_SOURCE_IMGSZ``, others at ``DEFAULT_IMGSZ``.
 #: On 480×270 surveillance GIFs, people 20–50 px tall were all missed at 960 px and all found at
-#: 1280 px (``benchmarks/coverage.py``, docs/metrics.md); larger sources keep the cheaper 960 px.
+#: 1280 px (``benchmarks/coverage.py``, docs/results.md); larger sources keep the cheaper 960 px.
 DEFAULT_IMGSZ = 960
 SMALL_SOURCE_SIDE = 640
 SMALL_SOURCE_IMGSZ = 1280

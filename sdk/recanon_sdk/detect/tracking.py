@@ -1,7 +1,8 @@
 """Track ids for detected people, and the hold that keeps a lost person's region anonymized.
 
-Ids come from the ByteTrack implementation of Roboflow's ``trackers`` package (Apache-2.0, numpy and
-scipy only, so the same tracker runs in the torch-free runtime install and in the full one).
+Ids come from recanon's own ByteTrack (:mod:`recanon_sdk.detect.bytetrack`, NumPy only, so the
+anonymizing path loads neither SciPy nor supervision, and the same tracker runs in the torch-free
+runtime install and in the full one).
 Tracking never decides *whether* a person is anonymized: every detection is, confirmed track or
 not (unconfirmed ones get id -1). A track the detector loses keeps its last region anonymized for
 ``hold_frames`` frames, so a face never flickers into view for a frame when a detection drops out.
@@ -20,13 +21,13 @@ not (unconfirmed ones get id -1). A track the detector loses keeps its last regi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
+from recanon_sdk.detect.bytetrack import ByteTrack
 from recanon_sdk.types import People
 
 #: The tracker's name in the sidecar header (``models.tracker``).
-TRACKER_NAME = "bytetrack (trackers)"
+TRACKER_NAME = "bytetrack (recanon)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +36,8 @@ class TrackerConfig:
 
     ``high_threshold`` splits detections into the first (high) and second (low) association stage,
     ``activation_threshold`` is the score a detection needs to start a track, ``min_iou`` the
-    overlap a detection needs with a track's predicted box, ``confirm_frames`` the consecutive
+    overlap (IoU) a detection needs with a track's predicted box (a low-confidence detection needs
+    at least 0.5, as in ByteTrack's reference code), ``confirm_frames`` the consecutive
     hits before a track gets an id, ``lost_buffer`` how many frames (at 30 fps) a lost track may
     still be re-found. The detector's own confidence threshold (0.1–0.2) already removes weaker
     boxes. ``hold_frames`` is recanon's: how long a lost track's region stays anonymized.
@@ -55,22 +57,21 @@ class PersonTracker:
     def __init__(self, config: TrackerConfig | None = None, frame_rate: float = 30.0) -> None:
         self.config = config or TrackerConfig()
         self._frame_rate = frame_rate if frame_rate > 0 else 30.0
+        self._max_id = 0  # the largest id given: a restarted ByteTrack continues after it
         self._tracker = self._bytetrack()
         self._last_seen: dict[int, tuple[int, np.ndarray, np.ndarray]] = {}  # id → (frame, xyxy, keypoints)
         self._frame = 0
-        self._id_offset = 0  # ids of a restarted ByteTrack continue after the largest one given
-        self._max_id = 0
 
-    def _bytetrack(self) -> Any:
-        from trackers import ByteTrackTracker
-
-        return ByteTrackTracker(
-            lost_track_buffer=self.config.lost_buffer,
+    def _bytetrack(self) -> ByteTrack:
+        return ByteTrack(
+            high_threshold=self.config.high_threshold,
+            activation_threshold=self.config.activation_threshold,
+            min_iou=self.config.min_iou,
+            low_min_iou=max(self.config.min_iou, 0.5),
+            confirm_frames=self.config.confirm_frames,
+            lost_buffer=self.config.lost_buffer,
             frame_rate=self._frame_rate,
-            track_activation_threshold=self.config.activation_threshold,
-            minimum_consecutive_frames=self.config.confirm_frames,
-            minimum_iou_threshold=self.config.min_iou,
-            high_conf_det_threshold=self.config.high_threshold,
+            first_id=self._max_id + 1,
         )
 
     def restart(self) -> None:
@@ -86,33 +87,19 @@ class PersonTracker:
         >>> tracker.update(People.empty()).held.tolist()
         [True]
         """
-        self._id_offset = self._max_id
         self._tracker = self._bytetrack()
 
     def update(self, people: People) -> People:
         """Return ``people`` with ``track_id`` set (−1 if unconfirmed) plus held rows for lost tracks."""
-        import supervision as sv
-
         self._frame += 1
-        detections = sv.Detections(
-            xyxy=people.xyxy.astype(np.float32).reshape(-1, 4),
-            confidence=people.score.astype(np.float32),
-            data={"row": np.arange(len(people))},
-        )
-        tracked = self._tracker.update(detections)
-        track_id = np.full(len(people), -1, np.int64)
-        if len(tracked):
-            ids = np.asarray(tracked.tracker_id, np.int64)
-            # 1-based ids as in the sidecar format (``trackers`` counts from 0; −1 stays −1).
-            track_id[np.asarray(tracked.data["row"], np.int64)] = np.where(
-                ids >= 0, ids + 1 + self._id_offset, -1
-            )
+        track_id = self._tracker.update(people.xyxy, people.score)
         current = People(
             xyxy=people.xyxy,
             score=people.score,
             keypoints=people.keypoints,
             track_id=track_id,
             held=np.zeros(len(people), bool),
+            estimated=people.estimated,
         )
         self._max_id = max(self._max_id, int(track_id.max(initial=0)))
         for tid, xyxy, kpts in zip(track_id, people.xyxy, people.keypoints, strict=True):

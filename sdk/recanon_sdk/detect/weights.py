@@ -43,7 +43,7 @@ PACKAGED_WEIGHTS: dict[str, tuple[str, str, str]] = {
         "e7a5d0521afa6afff1c26edc46fa6be2d1f2417b301f4ceb887816e2769a832a",
     ),
     # P for anonymized video: YOLO11n-pose fine-tuned jointly with the packaged GX, then on whole
-    # GX-anonymized frames and GX portraits (configs/scene_portrait_pose.toml) (Ultralytics
+    # GX-anonymized frames and GX portraits (research/configs/scene_portrait_pose.toml) (Ultralytics
     # checkpoint, fp16, AGPL-3.0 as its base; docs/model-card.md), 6.1 MB. Run it on GX's output.
     "yolo11n-pose-gx": (
         "recanon_sdk",

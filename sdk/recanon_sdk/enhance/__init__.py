@@ -8,9 +8,14 @@ from __future__ import annotations
 
 from recanon_sdk.enhance.base import Enhancer
 from recanon_sdk.enhance.classic import Blur, Mask, Pixelate
+from recanon_sdk.enhance.skeleton import Skeleton
+from recanon_sdk.enhance.styles import Ellipse, Replace
 
 #: Names accepted by :func:`make_enhancer` and ``recanon anonymize --enhancer``.
 CLASSIC_ENHANCERS = ("blur", "pixelate", "mask")
+#: More looks :func:`make_enhancer` builds by name: a grey ellipse with blurred corners, and a plain
+#: fill with the person's skeleton (``Replace``, a picture of your own, is built from the picture).
+STYLE_ENHANCERS = ("ellipse", "skeleton")
 #: The learned enhancer (keyed GX) and its packaged default weights.
 LEARNED_ENHANCER = "gx"
 DEFAULT_GX_WEIGHTS = "gx-unet-s-keyed"
@@ -26,7 +31,8 @@ def make_enhancer(
     gx_weights: str | None = None,
     device: str = "cpu",
 ) -> Enhancer:
-    """Build an enhancer by name; ``strength`` overrides its default (blur and pixelate).
+    """Build an enhancer by name; ``strength`` overrides its default (blur, pixelate, and the blur of
+    the ellipse's corners).
 
     ``"gx"`` is the learned GX, keyed per deployment: it needs the deployment's 32-byte
     ``model_secret`` (``recanon_keys.derive_model_secret``) and uses the packaged weights unless
@@ -47,7 +53,7 @@ def make_enhancer(
         if gx_weights is None and not installed("torch"):  # the packaged ONNX form (sha256 checked)
             gx_weights, is_onnx = str(resolve_weights(DEFAULT_GX_WEIGHTS_ONNX, kind="GX").path), True
         if is_onnx:
-            from recanon_sdk.export.generators import OnnxGenerator
+            from recanon_sdk.runtime.onnx_generator import OnnxGenerator
 
             # Exported for one deployment (key inside), or with key inputs (then the secret is fed).
             return OnnxGenerator(gx_weights, model_secret=model_secret)  # type: ignore[arg-type]
@@ -69,7 +75,11 @@ def make_enhancer(
         return Pixelate() if strength is None else Pixelate(strength=strength)
     if name == "mask":
         return Mask()
-    choices = ", ".join((*CLASSIC_ENHANCERS, LEARNED_ENHANCER))
+    if name == "ellipse":
+        return Ellipse() if strength is None else Ellipse(outside=Blur(strength=strength))
+    if name == "skeleton":
+        return Skeleton()
+    choices = ", ".join((*CLASSIC_ENHANCERS, *STYLE_ENHANCERS, LEARNED_ENHANCER))
     raise ValueError(f"unknown enhancer {name!r}; choose one of {choices}")
 
 
@@ -78,9 +88,13 @@ __all__ = [
     "DEFAULT_GX_WEIGHTS",
     "DEFAULT_GX_WEIGHTS_ONNX",
     "LEARNED_ENHANCER",
+    "STYLE_ENHANCERS",
     "Blur",
+    "Ellipse",
     "Enhancer",
     "Mask",
     "Pixelate",
+    "Replace",
+    "Skeleton",
     "make_enhancer",
 ]

@@ -22,6 +22,11 @@ class Enhancer(Protocol):
     An enhancer that treats heads differently (a head-pinned GX) sets ``wants_heads = True`` and
     accepts ``enhance(crops, heads=...)``: per crop, the head boxes inside it in its own pixels
     (:func:`recanon_sdk.geometry.heads_in_regions`), ``None`` where the person's head is unknown.
+
+    An enhancer that draws the pose (the ``skeleton`` enhancer) sets ``wants_keypoints = True`` and
+    accepts ``enhance(crops, keypoints=...)``: per crop, that person's ``(17, 3)`` keypoints in the
+    crop's own pixels (scaled like the crop when ``input_size`` resizes it), ``None`` where there are
+    none. Either way the crop must come back fully replaced: nothing of the person may stay raw.
     """
 
     name: str

@@ -1,6 +1,6 @@
 """GX's pinned output structure: outside the keyed band, GX's output *is* the desensitization.
 
-A probe (docs/metrics.md, "Probe") found that a GX free to deviate from its blur target anywhere
+A probe (research/LOG.md) found that a GX free to deviate from its blur target anywhere
 puts person structure, useful to the pose estimator and to a face embedder alike, into components
 the keyed band scrambling leaves readable: luma outside the scrambled DCT band, and chroma. A loss
 cannot forbid that reliably, so :class:`PinnedOutput` forbids it by construction. Given the raw
@@ -57,7 +57,7 @@ class PinConfig:
     fraction of the portrait, from the top, that is pinned (whole 8-pixel block rows; 1.0 = all of
     it; a smaller value pins only where an upright person's head is and leaves the body free);
     ``head``: pin only the blocks a head box touches, given per portrait as a mask at run time
-    (:func:`recanon_sdk.enhance.portraits.head_pin_masks`, from the detector's face keypoints);
+    (:func:`recanon_sdk.crops.head_pin_masks`, from the detector's face keypoints);
     without a mask the whole portrait is pinned (fail closed). ``head`` needs ``top = 1``.
     ``head_scale`` (> 0, needs ``head``): blur each head with σ = ``head_scale`` × its head box's
     longer side instead of the portrait-wide σ, so a small head stays a head-shaped blob (the pose
@@ -128,8 +128,8 @@ class PinnedOutput(nn.Module):
         size: tuple[int, int],
     ) -> np.ndarray:
         """The ``(B, 1, H, W)`` pin masks this GX takes for crops of ``shapes`` with ``heads`` (see
-        :func:`~recanon_sdk.enhance.portraits.head_pin_masks`): 1/0, or σ per block with ``head_scale``."""
-        from recanon_sdk.enhance.portraits import head_pin_masks
+        :func:`~recanon_sdk.crops.head_pin_masks`): 1/0, or σ per block with ``head_scale``."""
+        from recanon_sdk.crops import head_pin_masks
 
         return head_pin_masks(
             heads,

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from recanon_sdk.enhance.portraits import batch_to_crops, crops_to_batch
+from recanon_sdk.crops import batch_to_crops, crops_to_batch
 from recanon_sdk.models.weights import DEFAULT_INPUT_SIZE as DEFAULT_INPUT_SIZE  # still importable here
 from recanon_sdk.models.weights import load_keyed_generator
 
@@ -29,7 +29,7 @@ __all__ = ["GYRecoverer", "TorchGenerator", "crops_to_tensor", "recover_crops", 
 def crops_to_tensor(crops: Sequence[np.ndarray], size: tuple[int, int] | None) -> torch.Tensor:
     """Stack uint8 RGB crops as a float ``(B, 3, H, W)`` batch in [0, 1], resized to ``size``.
 
-    The resizing is :func:`recanon_sdk.enhance.portraits.crops_to_batch`'s, shared with ONNX Runtime.
+    The resizing is :func:`recanon_sdk.crops.crops_to_batch`'s, shared with ONNX Runtime.
     """
     return torch.from_numpy(crops_to_batch(crops, size))
 

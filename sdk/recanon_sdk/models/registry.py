@@ -2,7 +2,8 @@
 
 An architecture name (``gx_unet_s``) says *what network*; a variant name (``gx_unet_s.v1``) adds
 *which weights*. Weights are safetensors files whose metadata names the architecture and its
-keyword arguments, so a file is enough to rebuild its model (see :mod:`recanon_sdk.models.weights`).
+keyword arguments, so a file is enough to rebuild its model (see :mod:`recanon_sdk.models.weights`;
+reading them is :mod:`recanon_sdk.models.state`).
 
 >>> from recanon_sdk.models import create_model, list_models
 >>> "gx_unet_s" in list_models()
@@ -19,6 +20,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from torch import nn
+
+from recanon_sdk.models.state import load_state
 
 __all__ = [
     "create_model",
@@ -92,8 +95,6 @@ def create_model(name: str, pretrained: bool | str | Path = False, **kwargs: Any
             raise KeyError(f"no registered weights for {name!r}; known variants: {list_variants() or 'none'}")
         weights = _VARIANTS[name]
     if weights is not None:
-        from recanon_sdk.models.weights import load_state
-
         state, _ = load_state(weights)
         model.load_state_dict(state)
     return model

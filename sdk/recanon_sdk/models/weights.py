@@ -22,14 +22,15 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from torch import nn
+
+from recanon_sdk.models.registry import create_model
+from recanon_sdk.models.state import FORMAT, StateOrPath, load_state
 
 __all__ = ["DEFAULT_INPUT_SIZE", "FORMAT", "load_keyed_generator", "load_model", "load_state", "save_model"]
 
-FORMAT = "recanon-model/1"
 DEFAULT_INPUT_SIZE = (128, 64)
-StateOrPath = str | Path | Mapping[str, torch.Tensor]
 
 
 def save_model(
@@ -55,33 +56,10 @@ def save_model(
     return path
 
 
-def _read_meta(path: Path) -> dict[str, str]:
-    from safetensors import safe_open
-
-    with safe_open(str(path), framework="pt") as f:
-        return dict(f.metadata() or {})
-
-
-def load_state(source: StateOrPath) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """``(state_dict, metadata)`` from a safetensors path, or ``(dict(source), {})`` for a state dict."""
-    if isinstance(source, Mapping):
-        return dict(source), {}
-    path = Path(source)
-    if not path.is_file():
-        raise FileNotFoundError(f"no weights file at {path}")
-    raw = _read_meta(path)
-    meta: dict[str, Any] = {"format": raw.get("format", ""), "arch": raw.get("arch", "")}
-    for key in ("kwargs", "input_size", "extra"):
-        meta[key] = json.loads(raw[key]) if key in raw else None
-    return load_file(str(path)), meta
-
-
 def load_model(
     source: StateOrPath, arch: str | None = None, device: str | torch.device = "cpu", **kwargs: Any
 ) -> tuple[nn.Module, dict[str, Any]]:
     """Rebuild and load a model from a weights file (or a state dict plus ``arch``); eval mode."""
-    from recanon_sdk.models.registry import create_model
-
     state, meta = load_state(source)
     name = arch or meta.get("arch")
     if not name:

@@ -15,20 +15,24 @@ crash leaves a valid prefix; the file only gets its final name after the end lin
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
-from recanon_sdk import __version__
+from recanon_sdk._version import __version__
 from recanon_sdk.errors import SidecarError
 from recanon_sdk.types import KEYPOINT_NAMES, SKELETON, People
 from recanon_sdk.video.atomic import commit, discard, temporary_name
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SCHEMA = "recanon.pose/1"
 SUPPORTED_SCHEMAS = (SCHEMA,)
@@ -77,6 +81,8 @@ def _person_records(people: People) -> list[dict[str, Any]]:
             record["region"] = [int(v) for v in people.region[i]]
         if people.held is not None:
             record["held"] = bool(people.held[i])
+        if people.estimated is not None and people.estimated[i]:
+            record["estimated"] = True  # carried by optical flow between full detections
         records.append(record)
     return records
 
@@ -192,6 +198,7 @@ def _people_from_records(records: Any, where: str) -> People:
             track_id=np.zeros(0, np.int64),
             region=np.zeros((0, 4), np.int32),
             held=np.zeros(0, bool),
+            estimated=np.zeros(0, bool),
         )
     try:
         return People(
@@ -203,6 +210,7 @@ def _people_from_records(records: Any, where: str) -> People:
             ),
             region=np.array([r.get("region", [0, 0, 0, 0]) for r in records], np.int32),
             held=np.array([bool(r.get("held", False)) for r in records], bool),
+            estimated=np.array([bool(r.get("estimated", False)) for r in records], bool),
         )
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as error:
         raise SidecarError(f"{where}: malformed person record ({error})") from None
@@ -215,6 +223,9 @@ MAX_LINE = 4 * 1024 * 1024
 MAX_HEADER = 1024 * 1024
 #: Most digits (sign included) of an integer in a sidecar: int64 needs 20.
 MAX_INT_DIGITS = 20
+#: Longest end line :attr:`Sidecar.complete` looks for at the end of the file (bytes). recanon's end
+#: line is a few hundred bytes; a longer last line is not one.
+MAX_END = 64 * 1024
 
 
 def _bounded_int(text: str) -> int:
@@ -283,6 +294,8 @@ class Sidecar:
 
     >>> sidecar = Sidecar("cam3.anon.pose.jsonl")       # doctest: +SKIP
     >>> for frame in sidecar.frames(): print(frame.index, len(frame.people))   # doctest: +SKIP
+    >>> sidecar.complete, sidecar.to_pandas().shape       # doctest: +SKIP
+    (True, (412, 68))
     """
 
     def __init__(self, path: str | Path, *, opener: Callable[[Path], IO[bytes]] | None = None) -> None:
@@ -293,6 +306,7 @@ class Sidecar:
                 f"sidecar '{path}' does not exist", hint="it is written next to the video as *.pose.jsonl"
             )
         self.end: dict[str, Any] | None = None
+        self._tail_read = False
         with self._opener(self.path) as handle:
             first = read_line(handle, MAX_HEADER, f"'{self.path}' line 1")
         try:
@@ -334,8 +348,65 @@ class Sidecar:
 
     @property
     def complete(self) -> bool:
-        """True once :meth:`frames` has read an end line (a crash leaves a prefix without one)."""
+        """True when the file ends with recanon's end line (``complete: true``): the run finished.
+
+        A crash leaves a prefix without one. Read without going through the frames: the last
+        :data:`MAX_END` bytes are read once (:meth:`read_end`); :meth:`frames` also sets it.
+        """
+        if self.end is None and not self._tail_read:
+            self.end = self.read_end()
         return bool(self.end and self.end.get("complete") is True)
+
+    def read_end(self) -> dict[str, Any] | None:
+        """The end record, read from the last :data:`MAX_END` bytes of the file (``None`` when the
+        last line is not a whole end line). Raises :class:`~recanon_sdk.errors.SidecarError` for a
+        last line that is an end record but not valid JSON."""
+        self._tail_read = True
+        with self._opener(self.path) as handle:
+            try:
+                size = handle.seek(0, io.SEEK_END)
+                handle.seek(max(0, size - MAX_END - 1))
+            except (OSError, ValueError):
+                return None  # an opener without seeking: the end is read with the frames
+            tail = handle.read(MAX_END + 1)
+        if not tail.endswith(b"\n"):
+            return None  # the writer ends every line, the end line too: cut short
+        body = tail[:-1]
+        cut = body.rfind(b"\n")
+        if cut < 0 and len(tail) > MAX_END:
+            return None  # a last line longer than any end line
+        last = body[cut + 1 :]
+        if b'"end"' not in last:
+            return None
+        record = parse_record(last, f"'{self.path}' last line")
+        return record if record.get("type") == "end" else None
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per person and frame: ``frame``, ``time``, ``pts``, ``status``, then the person's
+        columns (:func:`recanon_sdk.conversions.people_to_pandas`: track id, held, hidden, score,
+        box, region, x/y/conf per keypoint). Frames without people add no row. Needs pandas
+        (``pip install pandas``)."""
+        from recanon_sdk.conversions import _pandas, columns_to_pandas, person_columns
+
+        _pandas()  # the clear message before any reading
+        parts = []
+        for frame in self.frames():
+            n = len(frame.people)
+            if not n:
+                continue
+            columns: dict[str, np.ndarray] = {
+                "frame": np.full(n, frame.index, np.int64),
+                "time": np.full(n, np.nan if frame.time is None else frame.time, np.float64),
+                "pts": np.full(n, -1 if frame.pts is None else frame.pts, np.int64),
+                "status": np.full(n, frame.status, object),
+            }
+            columns.update(person_columns(frame.people))
+            parts.append(columns)
+        if not parts:
+            empty = {"frame": np.zeros(0, np.int64), "time": np.zeros(0), "pts": np.zeros(0, np.int64)}
+            empty["status"] = np.zeros(0, object)
+            parts = [{**empty, **person_columns(People.empty())}]
+        return columns_to_pandas(parts)
 
 
 def _frame_poses(record: dict[str, Any], where: str) -> FramePoses:

@@ -7,6 +7,6 @@ single-source run is :mod:`.single`, the batch :mod:`.batch`.
 from __future__ import annotations
 
 from recanon_cli.commands.anonymize.command import anonymize
-from recanon_cli.commands.anonymize.options import Backend, EnhancerName
+from recanon_cli.commands.anonymize.options import Backend, Engine, EnhancerName
 
-__all__ = ["Backend", "EnhancerName", "anonymize"]
+__all__ = ["Backend", "Engine", "EnhancerName", "anonymize"]

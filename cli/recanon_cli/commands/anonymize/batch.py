@@ -67,6 +67,7 @@ def run_batch(sources: list[str], opts: AnonymizeOptions) -> None:
         video=video,
         stills=stills,
         backend=opts.backend.value,
+        engine=opts.engine.value,
         providers=tuple(opts.providers) if opts.providers else None,
         max_frames=opts.max_frames,
         signing=signing,

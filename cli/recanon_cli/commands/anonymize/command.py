@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from recanon_cli.commands.anonymize import options as o
-from recanon_cli.commands.anonymize.options import AnonymizeOptions, Backend, EnhancerName
+from recanon_cli.commands.anonymize.options import AnonymizeOptions, Backend, Engine, EnhancerName
 
 
 def anonymize(
@@ -34,6 +34,7 @@ def anonymize(
     device: o.Device = "cpu",
     backend: o.BackendOpt = Backend.auto,
     provider: o.Provider = None,
+    engine: o.EngineOpt = Engine.auto,
     deployment: o.Deployment = None,
     device_key: o.DeviceKey = None,
     passphrase_file: o.PassphraseFile = None,
@@ -67,7 +68,7 @@ def anonymize(
         output=output, sidecar=sidecar, enhancer=enhancer, gx_weights=gx_weights, strength=strength,
         pose_model=pose_model, imgsz=imgsz, conf=conf, tiles=tiles, margin=margin, hold=hold,
         codec=codec, crf=crf, preset=preset, keep_audio=keep_audio, max_frames=max_frames,
-        device=device, backend=backend, provider=provider, deployment=deployment,
+        device=device, backend=backend, provider=provider, engine=engine, deployment=deployment,
         device_key=device_key, passphrase_file=passphrase_file, seal_originals=seal_originals,
         originals_quality=originals_quality, overwrite=overwrite, quiet=quiet, jobs=jobs,
         resume=resume, ray=ray, max_retries=max_retries, json=json,

@@ -16,6 +16,12 @@ class Backend(StrEnum):
     onnx = "onnx"
 
 
+class Engine(StrEnum):
+    auto = "auto"
+    onnxruntime = "onnxruntime"
+    openvino = "openvino"
+
+
 class EnhancerName(StrEnum):
     blur = "blur"
     pixelate = "pixelate"
@@ -138,6 +144,15 @@ Provider = Annotated[
         show_default=False,
     ),
 ]
+EngineOpt = Annotated[
+    Engine,
+    typer.Option(
+        "--engine",
+        help="Inference engine of the onnx backend: auto (OpenVINO where it is installed and the CPU "
+        "computes bf16 natively, else ONNX Runtime), onnxruntime or openvino (pip install "
+        "'recanon[openvino]').",
+    ),
+]
 Deployment = Annotated[
     Path | None,
     typer.Option(
@@ -245,6 +260,7 @@ class AnonymizeOptions:
     device: str
     backend: Backend
     provider: str | None
+    engine: Engine
     deployment: Path | None
     device_key: Path | None
     passphrase_file: Path | None

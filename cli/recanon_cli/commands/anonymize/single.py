@@ -37,12 +37,17 @@ def run_single(source: str, opts: AnonymizeOptions) -> None:
     try:
         if not is_stream_url(source):
             VideoSource(source)  # bad input is reported before any model is loaded
-        detector = create_pose_detector(config.detector, opts.backend.value, providers=opts.providers)
+        detector = create_pose_detector(
+            config.detector, opts.backend.value, providers=opts.providers, engine=opts.engine.value
+        )
         if not opts.quiet:
             active = getattr(detector, "providers", None)
+            engine_name = getattr(detector, "engine", "onnxruntime")
+            precision = getattr(detector, "precision", None)
             stderr.print(
                 f"pose: {detector.weights.name} (sha256 {detector.weights.sha256[:12]}…) on "
-                + (f"onnxruntime {', '.join(active)}" if active else f"torch {opts.device}")
+                + (f"{engine_name} {', '.join(active)}" if active else f"torch {opts.device}")
+                + (f" {precision}" if active and precision else "")
                 + f", imgsz {imgsz or 'auto (1280 up to 640 px sources, else 960)'}"
                 + f", conf {conf or 'auto (0.1 up to 640 px sources, else 0.2)'}, tiles {rows}x{cols}",
                 markup=False,

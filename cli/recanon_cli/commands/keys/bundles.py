@@ -139,8 +139,8 @@ def seal_gy(
         dep = _load_deployment(deployment)
         device = _load_private(device_key, passphrase_file, "device-key", rk.load_device_key)
         secret = rk.derive_model_secret(device, dep)
-        from recanon_sdk.models.sealed import seal_gy as seal_gy_bundle
         from recanon_sdk.models.weights import load_model
+        from recanon_sdk.runtime.sealed_gy import seal_gy as seal_gy_bundle
 
         try:
             model, meta = load_model(gy)

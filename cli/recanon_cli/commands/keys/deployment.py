@@ -9,6 +9,7 @@ import recanon_keys as rk
 import typer
 
 from recanon_cli._console import stdout
+from recanon_cli._untrusted import say
 
 from ._common import (
     DeploymentOpt,
@@ -174,9 +175,9 @@ def inspect(
     """
     with _errors():
         info = rk.inspect_file(path)
-    stdout.print(f"{path}: {info.title}", markup=False)
+    say(stdout, f"{path}: {info.title}")
     width = max((len(name) for name, _ in info.fields), default=0)
     for name, value in info.fields:
-        stdout.print(f"  {name.ljust(width)}  {value}", markup=False)
+        say(stdout, f"  {name.ljust(width)}  {value}")
     for note in info.notes:
-        stdout.print(f"  note: {note}", markup=False, style="dim")
+        say(stdout, f"  note: {note}", style="dim")

@@ -1,0 +1,218 @@
+"""Temporal cadence: the full pose detector on every N-th frame, optical flow in between, and a
+motion gate that forces the detector whenever something moves outside the regions being hidden.
+
+Between full detections each person's box and keypoints are carried to the next frame by sparse
+Lucas–Kanade optical flow on a small grey copy of the frame (the keypoints the detector was sure of,
+plus a grid of points inside the box; the box moves by their median displacement). Those people are
+marked ``estimated``. The gate compares the frame with the previous one at the same small size:
+wherever the difference is large, outside every carried region (grown by a margin), something moved
+that nobody is hiding — a person entering, or one the flow lost — and the frame gets the full
+detector at once. So a person who moves into view is never left raw for a frame by the cadence; a
+person who is still and never detected is a miss of the detector itself, as without the cadence.
+
+>>> import numpy as np
+>>> cadence = Cadence(CadenceConfig(detect_every=3))
+>>> frame = np.random.default_rng(0).integers(0, 255, (240, 320, 3), np.uint8)
+>>> view = cadence.view(frame)
+>>> cadence.needs_detection(view, None)      # nothing seen yet: detect
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from recanon_sdk.types import People
+
+__all__ = ["Cadence", "CadenceConfig", "FrameView"]
+
+
+@dataclass(frozen=True, slots=True)
+class CadenceConfig:
+    """How often the full detector runs and what forces it in between.
+
+    ``detect_every``: full detection on every ``detect_every``-th frame (1 = every frame: the cadence
+    is off). ``flow_scale``: optical flow and the motion gate work on the frame shrunk by this factor.
+    ``motion_threshold``: grey levels (0–255, on the shrunk frame) a pixel must change by to count
+    as motion; ``min_motion_area``: the fraction of the frame a connected moving area outside every
+    region must cover to force the detector (the default, 0.0005, is 1,037 px of a 1920 × 1080
+    frame: a person far smaller than any the detector finds). ``region_slack``: carried regions are
+    grown by this fraction of their size before the gate looks outside them.
+    """
+
+    detect_every: int = 2
+    flow_scale: int = 4
+    motion_threshold: int = 12
+    min_motion_area: float = 0.0005
+    region_slack: float = 0.1
+    flow_keypoint_conf: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.detect_every < 1:
+            raise ValueError(f"detect_every must be at least 1, got {self.detect_every}")
+        if self.flow_scale < 1:
+            raise ValueError(f"flow_scale must be at least 1, got {self.flow_scale}")
+        if not 0 < self.motion_threshold < 255:
+            raise ValueError("motion_threshold must be within (0, 255)")
+        if not 0 <= self.min_motion_area < 1:
+            raise ValueError("min_motion_area must be within [0, 1)")
+
+
+@dataclass(slots=True)
+class FrameView:
+    """A frame as the cadence sees it: grey, shrunk by ``scale``."""
+
+    grey: np.ndarray
+    scale: int
+    shape: tuple[int, int]  # (h, w) of the full frame
+
+
+class Cadence:
+    """Decides, frame by frame, whether the detector must run, and carries people between its runs.
+
+    Call :meth:`view` on every frame, :meth:`needs_detection` to decide, :meth:`carry` for the people
+    of a frame without detection, and :meth:`remember` with what the frame finally held.
+    """
+
+    def __init__(self, config: CadenceConfig | None = None) -> None:
+        self.config = config or CadenceConfig()
+        self._previous: FrameView | None = None
+        self._people: People | None = None
+        self._since_detection = 0
+        #: Why the last forced detection happened (``"cadence"``, ``"motion"``, ``"start"``, …).
+        self.reason = "start"
+
+    def reset(self) -> None:
+        self._previous, self._people, self._since_detection, self.reason = None, None, 0, "start"
+
+    def view(self, image: np.ndarray) -> FrameView:
+        h, w = image.shape[:2]
+        s = self.config.flow_scale
+        small = cv2.resize(image, (max(1, w // s), max(1, h // s)), interpolation=cv2.INTER_AREA)
+        return FrameView(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), s, (h, w))
+
+    def needs_detection(self, view: FrameView, carried: People | None) -> bool:
+        """Whether this frame must get the full detector (and why, in :attr:`reason`)."""
+        if self.config.detect_every <= 1:
+            self.reason = "every frame"
+            return True
+        if self._previous is None or self._people is None or carried is None:
+            self.reason = "start"
+            return True
+        if view.grey.shape != self._previous.grey.shape:
+            self.reason = "frame size changed"
+            return True
+        if self._since_detection + 1 >= self.config.detect_every:
+            self.reason = "cadence"
+            return True
+        if self._uncovered_motion(view, carried):
+            self.reason = "motion"
+            return True
+        return False
+
+    def carry(self, view: FrameView) -> People | None:
+        """The people of the previous frame moved into this one by optical flow (``None`` if lost).
+
+        Track ids, scores and keypoint confidences are kept; every keypoint is re-placed (tracked
+        itself when the flow found it, else moved with its box). ``None`` when there is nothing to
+        carry from, or the flow fails for a person (then the frame needs the detector).
+        """
+        if self._previous is None or self._people is None:
+            return None
+        people = self._people
+        if not len(people):
+            return People.empty()
+        s = view.scale
+        boxes, keypoints = people.xyxy.astype(np.float32).copy(), people.keypoints.copy()
+        for i in range(len(people)):
+            points = self._points(boxes[i], keypoints[i]) / s
+            moved, status, _ = cv2.calcOpticalFlowPyrLK(
+                self._previous.grey,
+                view.grey,
+                points.reshape(-1, 1, 2).astype(np.float32),
+                None,
+                winSize=(15, 15),
+                maxLevel=2,
+                criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03),
+            )
+            if moved is None:
+                return None
+            ok = status.reshape(-1).astype(bool)
+            if ok.sum() < 3:
+                return None
+            shift = np.median((moved.reshape(-1, 2) - points)[ok], axis=0) * s
+            boxes[i] += np.array([shift[0], shift[1], shift[0], shift[1]], np.float32)
+            confident = keypoints[i, :, 2] >= self.config.flow_keypoint_conf
+            n = int(confident.sum())
+            tracked = moved.reshape(-1, 2)[:n] * s
+            tracked_ok = ok[:n]
+            new = keypoints[i, :, :2] + shift
+            idx = np.flatnonzero(confident)
+            new[idx[tracked_ok]] = tracked[tracked_ok]
+            keypoints[i, :, :2] = new
+        # the box covers where the person was as well as where the flow puts them: a flow that is off
+        # by part of a step still leaves the person inside (the keypoints stay the flow's)
+        before = people.xyxy.astype(np.float32)
+        boxes = np.concatenate(
+            [np.minimum(boxes[:, :2], before[:, :2]), np.maximum(boxes[:, 2:], before[:, 2:])], axis=1
+        )
+        h, w = view.shape
+        boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, w)
+        boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, h)
+        keep = (boxes[:, 2] - boxes[:, 0] >= 1) & (boxes[:, 3] - boxes[:, 1] >= 1)  # left the frame
+        carried = People(
+            xyxy=boxes,
+            score=people.score,
+            keypoints=keypoints,
+            track_id=people.track_id,
+            estimated=np.ones(len(people), bool),
+        )
+        return carried[keep]
+
+    def remember(self, view: FrameView, people: People, *, detected: bool) -> None:
+        """What this frame finally held (the people actually seen, not the held ones)."""
+        self._previous = view
+        seen = people if people.held is None else people[~people.held]
+        self._people = People(
+            xyxy=seen.xyxy, score=seen.score, keypoints=seen.keypoints, track_id=seen.track_id
+        )
+        self._since_detection = 0 if detected else self._since_detection + 1
+
+    def forget(self) -> None:
+        """After a frame that failed: the next one gets the detector."""
+        self._previous, self._people = None, None
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def _points(self, box: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
+        """The confident keypoints first, then a 4 × 4 grid inside the box (full-frame pixels)."""
+        confident = keypoints[keypoints[:, 2] >= self.config.flow_keypoint_conf, :2]
+        x0, y0, x1, y1 = box
+        gx = np.linspace(x0 + 0.2 * (x1 - x0), x1 - 0.2 * (x1 - x0), 4)
+        gy = np.linspace(y0 + 0.1 * (y1 - y0), y1 - 0.1 * (y1 - y0), 4)
+        grid = np.stack(np.meshgrid(gx, gy), axis=-1).reshape(-1, 2)
+        return np.concatenate([confident, grid]).astype(np.float32)
+
+    def _uncovered_motion(self, view: FrameView, carried: People) -> bool:
+        """A connected area of large change outside every carried region (grown by the slack)."""
+        if self._previous is None:
+            return True
+        diff = cv2.absdiff(view.grey, self._previous.grey)
+        moving = (diff >= self.config.motion_threshold).astype(np.uint8)
+        s, slack = view.scale, self.config.region_slack
+        covered = carried.xyxy if self._people is None else np.concatenate([carried.xyxy, self._people.xyxy])
+        for box in covered:
+            x0, y0, x1, y1 = box / s
+            dx, dy = slack * (x1 - x0) + 2, slack * (y1 - y0) + 2
+            moving[
+                max(0, int(y0 - dy)) : max(0, int(np.ceil(y1 + dy))),
+                max(0, int(x0 - dx)) : max(0, int(np.ceil(x1 + dx))),
+            ] = 0
+        if not moving.any():
+            return False
+        count, _, stats, _ = cv2.connectedComponentsWithStats(moving, connectivity=8)
+        largest = int(stats[1:, cv2.CC_STAT_AREA].max()) if count > 1 else 0
+        return largest >= self.config.min_motion_area * moving.size

@@ -1,0 +1,1 @@
+"""What runs learned models without torch or export tools: ONNX generators and sealed GY."""

@@ -1,0 +1,168 @@
+"""The cadence between full detections: people carried by optical flow, and the motion gate that
+forces the detector when something moves outside every region."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from recanon_sdk.cadence import Cadence, CadenceConfig
+from recanon_sdk.types import People
+
+H, W = 240, 320
+
+
+def scene(person_x: int, newcomer: bool = False) -> np.ndarray:
+    """A textured static background with a textured 'person' block at ``person_x`` (and a second one)."""
+    rng = np.random.default_rng(0)
+    image = np.repeat(np.repeat(rng.integers(40, 90, (H // 8, W // 8, 3), dtype=np.uint8), 8, 0), 8, 1)
+    block = np.repeat(
+        np.repeat(np.random.default_rng(1).integers(150, 255, (12, 5, 3), np.uint8), 8, 0), 8, 1
+    )
+    image[60:156, person_x : person_x + 40] = block
+    if newcomer:
+        image[100:180, 260:300] = block[:80]
+    return np.ascontiguousarray(image)
+
+
+def person_at(x: int) -> People:
+    keypoints = np.zeros((1, 17, 3), np.float32)
+    keypoints[0, 0] = (x + 20, 70, 0.9)  # the 'nose' on the block
+    keypoints[0, 15] = (x + 10, 150, 0.9)
+    return People(
+        xyxy=np.array([[x, 60, x + 40, 156]], np.float32),
+        score=np.array([0.9]),
+        keypoints=keypoints,
+        track_id=np.array([3]),
+    )
+
+
+def test_a_moving_person_is_carried_by_the_flow_and_keeps_its_id():
+    cadence = Cadence(CadenceConfig(detect_every=4, flow_scale=2))
+    first = cadence.view(scene(100))
+    assert cadence.needs_detection(first, None)
+    cadence.remember(first, person_at(100), detected=True)
+    second = cadence.view(scene(108))
+    carried = cadence.carry(second)
+    assert carried is not None and carried.track_id.tolist() == [3]
+    # the box spans where the person was and where the flow puts them
+    np.testing.assert_allclose(carried.xyxy[0], [100, 60, 148, 156], atol=2.0)
+    np.testing.assert_allclose(carried.keypoints[0, 0, :2], [128, 70], atol=2.0)
+    assert not cadence.needs_detection(second, carried), cadence.reason
+
+
+def test_something_moving_outside_every_region_forces_the_detector():
+    cadence = Cadence(CadenceConfig(detect_every=10, flow_scale=2))
+    first = cadence.view(scene(100))
+    cadence.remember(first, person_at(100), detected=True)
+    second = cadence.view(scene(108, newcomer=True))
+    carried = cadence.carry(second)
+    assert cadence.needs_detection(second, carried) and cadence.reason == "motion"
+
+
+def test_the_detector_runs_every_nth_frame_and_after_a_failure():
+    cadence = Cadence(CadenceConfig(detect_every=3, flow_scale=2))
+    decisions = []
+    for i in range(7):
+        view = cadence.view(scene(100 + 2 * i))
+        carried = cadence.carry(view)
+        detect = cadence.needs_detection(view, carried)
+        decisions.append(detect)
+        cadence.remember(view, person_at(100 + 2 * i) if detect else carried, detected=detect)
+    assert decisions == [True, False, False, True, False, False, True]
+    cadence.forget()
+    view = cadence.view(scene(120))
+    assert cadence.needs_detection(view, cadence.carry(view))
+
+
+def test_every_one_means_the_detector_runs_on_every_frame():
+    cadence = Cadence(CadenceConfig(detect_every=1))
+    view = cadence.view(scene(100))
+    cadence.remember(view, person_at(100), detected=True)
+    assert cadence.needs_detection(cadence.view(scene(100)), person_at(100))
+
+
+@pytest.mark.parametrize(
+    "bad", [{"detect_every": 0}, {"flow_scale": 0}, {"motion_threshold": 0}, {"min_motion_area": 1}]
+)
+def test_bad_settings_are_refused(bad):
+    with pytest.raises(ValueError):
+        CadenceConfig(**bad)
+
+
+# -- in the pipeline -------------------------------------------------------------------------------
+
+
+class BlockDetector:
+    """Finds the bright 'people' blocks painted by :func:`scene` (and counts its calls)."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def detect(self, images):
+        out = []
+        for image in images:
+            self.calls += 1
+            bright = image.min(axis=2) >= 150
+            boxes = []
+            for x0, x1 in ((0, 250), (250, W)):  # the walker's side and the newcomer's side
+                ys, xs = np.nonzero(bright[:, x0:x1])
+                if len(xs) > 200:
+                    boxes.append([x0 + xs.min(), ys.min(), x0 + xs.max() + 1, ys.max() + 1])
+            people = People(xyxy=np.array(boxes, np.float32).reshape(-1, 4), score=np.full(len(boxes), 0.9))
+            out.append(people)
+        return out
+
+
+def _video(path, frames):
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264rgb", rate=10)
+        stream.width, stream.height, stream.pix_fmt = W, H, "rgb24"
+        stream.codec_context.options = {"crf": "0"}
+        for i, image in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts = i
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+
+
+def test_a_person_who_appears_between_full_detections_is_covered_on_that_frame(tmp_path):
+    from recanon_sdk.anonymizer import Anonymizer
+    from recanon_sdk.enhance import Mask
+    from recanon_sdk.video.reader import VideoSource
+    from recanon_sdk.video.sidecar import Sidecar
+
+    frames = [scene(40 + 4 * i, newcomer=i >= 4) for i in range(8)]  # the newcomer appears on frame 4
+    _video(tmp_path / "in.mkv", frames)
+    detector = BlockDetector()
+    result = Anonymizer(detector=detector, enhancer=Mask(), detect_every=3).process_video(
+        tmp_path / "in.mkv", tmp_path / "out.mkv"
+    )
+    records = list(Sidecar(result.sidecar).frames())
+    assert detector.calls < 8, "the cadence ran the detector on every frame"
+    frame4 = records[4]
+    assert len(frame4.people) == 2 and not frame4.people.estimated.all(), "frame 4 got no detection"
+    out = [f.image for f in VideoSource(result.output)]
+    newcomer = np.s_[100:180, 260:300]
+    masked = np.abs(out[4][newcomer].astype(int) - 128)  # the mask's grey, through the codec
+    assert masked.max() <= 12, "the newcomer shows on the frame they appeared"
+    estimated = [bool(r.people.estimated.any()) for r in records]
+    assert any(estimated) and estimated[0] is False
+
+
+def test_without_the_motion_gate_the_newcomer_would_show(tmp_path):
+    """The control: a gate that sees no motion leaves the newcomer raw until the next full detection
+    (what the gate prevents)."""
+    from recanon_sdk.anonymizer import Anonymizer
+    from recanon_sdk.enhance import Mask
+    from recanon_sdk.video.reader import VideoSource
+
+    frames = [scene(40 + 4 * i, newcomer=i >= 4) for i in range(8)]
+    _video(tmp_path / "in.mkv", frames)
+    blind = Anonymizer(detector=BlockDetector(), enhancer=Mask(), detect_every=3, motion_threshold=254)
+    result = blind.process_video(tmp_path / "in.mkv", tmp_path / "out.mkv")
+    out = [f.image for f in VideoSource(result.output)]
+    assert np.abs(out[4][100:180, 260:300].astype(int) - 128).max() > 60
