@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from recanon_cli._console import fail, stderr, terminal_safe
+from recanon_cli._console import clean, fail, stderr
 
 
 def watch(
@@ -135,7 +135,7 @@ def watch(
     )
     if not quiet:
         where = f"Ray ({ray}), one actor per camera" if ray is not None else "one process per camera"
-        stderr.print(f"watch: {len(cameras)} camera(s) → {terminal_safe(output)} · {where}", markup=False)
+        stderr.print(f"watch: {len(cameras)} camera(s) → {clean(output)} · {where}", markup=False)
     stop = threading.Event()
     totals: dict[str, dict[str, Any]] = {c.name: {"segments": 0, "frames": 0, "fatal": 0} for c in cameras}
 
@@ -167,7 +167,7 @@ def watch(
             signal.signal(sig, handler)
     if not quiet:
         for name, total in totals.items():
-            shown = terminal_safe(name)
+            shown = clean(name)
             stderr.print(f"{shown}  {total['segments']} segments · {total['frames']} frames", markup=False)
     broken = [name for name, total in totals.items() if total["fatal"] and not total["segments"]]
     if broken:
@@ -220,13 +220,13 @@ def _report(
         sys.stdout.flush()
     if quiet:
         return
-    shown = terminal_safe(name)
+    shown = clean(name)
     rss = event.get("rss")
     memory = f" · RSS {rss / 2**20:.0f} MiB" if isinstance(rss, int) else ""
     if kind == "segment":
         stderr.print(
-            f"  {shown}  {terminal_safe(Path(event['output']).name)} · {event['frames']} frames · "
-            f"{terminal_safe(event['ended'])} · {event['dropped_total']} dropped · "
+            f"  {shown}  {clean(Path(event['output']).name)} · {event['frames']} frames · "
+            f"{clean(event['ended'])} · {event['dropped_total']} dropped · "
             f"{event['reconnects']} reconnects{memory}",
             markup=False,
         )
@@ -234,11 +234,11 @@ def _report(
         stderr.print(
             f"  {shown}  status: {event['segments']} segments · {event['frames']} frames · "
             f"{event['dropped']} dropped · {event['reconnects']} reconnects{memory}"
-            + (f" · last: {terminal_safe(event['last_error'])}" if event.get("last_error") else ""),
+            + (f" · last: {clean(event['last_error'])}" if event.get("last_error") else ""),
             markup=False,
         )
     elif kind == "error":
-        stderr.print(f"recanon: error: camera {shown}: {terminal_safe(event.get('error'))}", markup=False)
+        stderr.print(f"recanon: error: camera {shown}: {clean(event.get('error'))}", markup=False)
     elif kind == "restart":
         stderr.print(
             f"  {shown}  its process ended (exit {event['exitcode']}); restarting in {event['in_s']:.0f} s",

@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from recanon_cli._console import fail, print_error, stderr, terminal_safe
+from recanon_cli._console import clean, fail, print_error, stderr
 from recanon_cli.commands.anonymize.options import AnonymizeOptions
 from recanon_cli.commands.anonymize.settings import (
     anonymizer_config,
@@ -137,23 +137,20 @@ def _on_gpu(opts: AnonymizeOptions) -> bool:
 
 
 def _print_result(result, relative: Path) -> None:
-    name = terminal_safe(relative)
+    name = clean(relative)
     if result.status == "done":
-        note = (
-            f" · [yellow]stopped early[/yellow]: {terminal_safe(result.stopped_early)}"
-            if result.stopped_early
-            else ""
-        )
+        early = result.stopped_early
+        note = f" · stopped early: {clean(early)}" if early else ""
         stderr.print(
-            f"  [green]done[/green]     {name} · {result.frames} frames · {result.seconds:.1f} s · "
+            f"  done     {name} · {result.frames} frames · {result.seconds:.1f} s · "
             f"{result.obscured_frames} obscured{note}",
-            highlight=False,
+            markup=False,
         )
     elif result.status == "skipped":
         stderr.print(f"  skipped  {name} (complete)", markup=False)
     elif result.status == "failed":
         hint = f" ({result.hint})" if result.hint else ""
-        stderr.print(f"  failed   {name}: {terminal_safe(result.error)}{terminal_safe(hint)}", markup=False)
+        stderr.print(f"  failed   {name}: {clean(result.error)}{clean(hint)}", markup=False)
     elif result.error != "not started":
         stderr.print(f"  stopped  {name} (interrupted; its partial outputs were removed)", markup=False)
 
