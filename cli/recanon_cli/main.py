@@ -10,7 +10,18 @@ os.environ.setdefault("YOLO_VERBOSE", "False")
 
 import typer
 
-from recanon_cli.commands import anonymize, evaluate, export, info, inspect, keys, recover, train, verify
+from recanon_cli.commands import (
+    anonymize,
+    evaluate,
+    export,
+    info,
+    inspect,
+    keys,
+    recover,
+    train,
+    verify,
+    watch,
+)
 
 app = typer.Typer(
     name="recanon",
@@ -19,6 +30,8 @@ app = typer.Typer(
         "Examples:\n\n"
         "  recanon anonymize walk.mp4                 # → walk.anon.mp4 + walk.anon.pose.jsonl\n\n"
         "  recanon anonymize cam.mkv -o out.mp4 --enhancer pixelate --imgsz 1280\n\n"
+        "  recanon anonymize archive/ -o anon/ --jobs 2      # every video below archive/\n\n"
+        "  recanon watch cameras.toml -o recordings/         # live cameras, 10-minute segments\n\n"
         "  recanon inspect walk.anon.pose.jsonl\n\n"
         "  recanon recover walk.anon.mp4 --key alice.key -d site.deployment --track 3\n\n"
         "  recanon info"
@@ -29,6 +42,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command(no_args_is_help=True)(anonymize.anonymize)
+app.command(no_args_is_help=True)(watch.watch)
 app.command()(info.info)
 app.command(name="inspect", no_args_is_help=True)(inspect.inspect_file)
 app.add_typer(keys.app)

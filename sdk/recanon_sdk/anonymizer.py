@@ -260,7 +260,7 @@ class Anonymizer:
 
     def process_video(
         self,
-        source: str | Path,
+        source: str | Path | VideoSource,
         output: str | Path | None = None,
         *,
         sidecar: str | Path | None = None,
@@ -290,7 +290,11 @@ class Anonymizer:
         that span alone, starting at 0 (:mod:`recanon_sdk.span`). ``on_frame(image, people, status)``
         sees every anonymized frame in the caller's thread (a live preview). A folder of photos is a
         set of independent images: tracking restarts for each (no region is held from one to the next).
+        ``source`` may also be an opened :class:`~recanon_sdk.video.reader.VideoSource` (or a subclass
+        that yields frames from elsewhere, as the live recorder's segments do); it is read as it is.
         """
+        opened = source if isinstance(source, VideoSource) else None
+        source = opened.source if opened is not None else source
         output_path = Path(output) if output is not None else default_output_for(source)
         sidecar_path = sidecar_for(source, output_path, sidecar)
         inputs = () if is_stream_url(source) else (Path(source),)
@@ -301,7 +305,7 @@ class Anonymizer:
         if signer is not None:
             check_signable(source, output_path, sidecar, sidecar_path)
             check_output(manifest_path(output_path), overwrite=overwrite)
-        video = VideoSource(source)
+        video = opened if opened is not None else VideoSource(source)
         info = video.info
         span = time_span_for(info, start, end, self.config.keep_audio)
         self.reset()
