@@ -207,6 +207,9 @@ def sandbox(tmp_path, monkeypatch):
     (tmp_path / "photos").mkdir()
     cv2.imwrite(str(tmp_path / "photos" / "p1.jpg"), cv2.cvtColor(frames[1], cv2.COLOR_RGB2BGR))
     shutil.copytree(ROOT / "examples" / "demo", tmp_path / "examples" / "demo")
+    for clip in ("archive/lobby.mp4", "archive/2026/door.mp4", "cams/cam1.mp4"):  # batch examples
+        (tmp_path / clip).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(tmp_path / "walk.mp4", tmp_path / clip)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("RECANON_PASSPHRASE", "a passphrase for the docs test")
     monkeypatch.delenv("RECANON_DEPLOYMENT", raising=False)
