@@ -32,4 +32,9 @@ def test_device_check_smoke_run_on_cpu(tmp_path):
     assert set(results) == {"torch-cpu 320x180", "onnx-cpu 320x180"}, results
     onnx = results["onnx-cpu 320x180"]
     assert onnx["parity_vs_torch"]["counts_equal"] >= 0.75
-    assert onnx["1_streams"]["total_fps"] > 0 and onnx["2_streams"]["frames"] > 0
+    # a smoke floor, not a speed claim: a 320 × 180 frame takes well under half a second on any CPU
+    # this runs on, so a pipeline that stalls or processes nothing fails here
+    for streams in ("1_streams", "2_streams"):
+        run = onnx[streams]
+        assert run["frames"] >= 3 and run["total_fps"] >= 2.0, (streams, run)
+        assert abs(run["per_stream_fps"] * int(streams[0]) - run["total_fps"]) < 1e-6
