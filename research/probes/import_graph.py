@@ -85,6 +85,22 @@ def part_of(module: str) -> str:
     return ".".join(parts[:2])
 
 
+def build_graph(repo: Path) -> tuple[dict[str, Path], dict[str, set[str]]]:
+    """Every module's file, and every module → the package modules it imports."""
+    files = module_files(repo)
+    return files, {name: imports_of(name, path, set(files)) for name, path in files.items()}
+
+
+def parts_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """``graph`` between the SDK's top-level parts (:func:`part_of`), edges inside a part left out."""
+    parts: dict[str, set[str]] = defaultdict(set)
+    for a, targets in graph.items():
+        for b in targets:
+            if a.startswith("recanon_sdk.") and b.startswith("recanon_sdk.") and part_of(a) != part_of(b):
+                parts[part_of(a)].add(part_of(b))
+    return dict(parts)
+
+
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     """Strongly connected components with more than one node (Tarjan, iterative)."""
     index: dict[str, int] = {}
@@ -137,8 +153,7 @@ def main() -> int:
     parser.add_argument("--largest", type=int, default=5, help="how many of the largest modules to list")
     args = parser.parse_args()
 
-    files = module_files(args.repo)
-    graph = {name: imports_of(name, path, set(files)) for name, path in files.items()}
+    files, graph = build_graph(args.repo)
     edges = sorted((a, b) for a, targets in graph.items() for b in targets)
     print(f"modules {len(files)}, edges {len(edges)}")
 
@@ -156,11 +171,7 @@ def main() -> int:
     print(f"module cycles {len(module_cycles)}")
     for component in module_cycles:
         print("  " + " <-> ".join(component))
-    parts: dict[str, set[str]] = defaultdict(set)
-    for a, b in edges:
-        if a.startswith("recanon_sdk.") and b.startswith("recanon_sdk.") and part_of(a) != part_of(b):
-            parts[part_of(a)].add(part_of(b))
-    part_cycles = cycles(dict(parts))
+    part_cycles = cycles(parts_graph(graph))
     print(f"cycles between the SDK's parts {len(part_cycles)}")
     for component in part_cycles:
         print("  " + " <-> ".join(component))
