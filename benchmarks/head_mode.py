@@ -52,9 +52,9 @@ from recanon_sdk.anonymizer import Anonymizer, AnonymizerConfig
 from recanon_sdk.detect.backend import create_pose_detector
 from recanon_sdk.detect.pose import DetectorConfig
 from recanon_sdk.evaluation import face_boxes
+from recanon_sdk.evaluation.metrics import oks
 from recanon_sdk.geometry import box_iou, head_boxes
 from recanon_sdk.policy import PrivacyWarning
-from recanon_sdk.training.evaluate import oks
 from recanon_sdk.types import People
 from recanon_sdk.video.reader import VideoSource
 from recanon_sdk.video.sidecar import Sidecar

@@ -41,8 +41,8 @@ import numpy as np
 from recanon_sdk.anonymizer import Anonymizer, AnonymizerConfig
 from recanon_sdk.detect.backend import create_pose_detector
 from recanon_sdk.detect.pose import DetectorConfig
+from recanon_sdk.evaluation.metrics import oks
 from recanon_sdk.geometry import box_iou
-from recanon_sdk.training.evaluate import oks
 from recanon_sdk.types import People
 from recanon_sdk.video.reader import VideoSource
 from recanon_sdk.video.sidecar import Sidecar
@@ -69,7 +69,7 @@ READ_SIZE = 640
 
 def teacher_oks(teacher: np.ndarray, read: np.ndarray, area: float) -> float:
     """OKS of ``read`` (17, 3) against ``teacher`` (17, 3), counting the teacher keypoints with
-    confidence > 0.5 (:func:`recanon_sdk.training.evaluate.oks`, COCO's sigmas).
+    confidence > 0.5 (:func:`recanon_sdk.evaluation.metrics.oks`, COCO's sigmas).
 
     >>> k = np.zeros((17, 3)); k[:, 2] = 1
     >>> teacher_oks(k, k, 100.0), round(teacher_oks(k, k + [1, 0, 0], 1e6), 3)

@@ -164,14 +164,14 @@ def test_the_demo_gy_recovers_with_its_secret_and_gives_gx_back_under_another():
     deployment's secret recovers far above GX's output; another deployment's secret gives GX's
     output back (docs/model-card.md; the target is ≤ 1 dB above GX)."""
     import torch
+    from recanon_sdk.datasets import shared_data_dir
     from recanon_sdk.enhance import make_enhancer
     from recanon_sdk.evaluation import detected_heads
     from recanon_sdk.models.codec import x264_roundtrip
     from recanon_sdk.models.losses import psnr
     from recanon_sdk.runtime.sealed_gy import open_sealed_gy
     from recanon_sdk.training.config import DataConfig, SourceConfig
-    from recanon_sdk.training.data import shared_data_dir
-    from recanon_sdk.training.evaluate import held_out_portraits
+    from recanon_sdk.training.heldout import held_out_portraits
 
     inria = shared_data_dir() / "images" / "inria_person"
     if not inria.is_dir():

@@ -10,11 +10,15 @@ import pytest
 import recanon_cli
 import recanon_sdk
 
+#: Every module and every package's ``__init__`` (a folder without one is not walked:
+#: tests/test_structure.py checks that every folder of modules has one).
 MODULES = sorted(
-    m.name
-    for package in (recanon_sdk, recanon_cli)
-    for m in pkgutil.walk_packages(package.__path__, prefix=f"{package.__name__}.")
-    if not m.ispkg
+    [recanon_sdk.__name__, recanon_cli.__name__]
+    + [
+        m.name
+        for package in (recanon_sdk, recanon_cli)
+        for m in pkgutil.walk_packages(package.__path__, prefix=f"{package.__name__}.")
+    ]
 )
 
 

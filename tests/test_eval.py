@@ -73,7 +73,7 @@ def test_body_keypoints_score_the_body_whatever_the_face_keypoints_say():
 
 
 def test_all_sources_summary_weights_each_source_by_its_portraits():
-    from recanon_sdk.evaluation import _summary
+    from recanon_sdk.evaluation.report import summarize
 
     report = {
         "sources": {
@@ -90,7 +90,7 @@ def test_all_sources_summary_weights_each_source_by_its_portraits():
     }
     raw_a, raw_b = np.array([0.7, 0.9, np.nan]), np.array([0.5, 0.3, 0.4])
     draws = {"raw": {"a": raw_a, "b": raw_b}, "half": {"a": raw_a / 2, "b": raw_b / 2}}
-    summary = _summary(report, draws)
+    summary = summarize(report, draws)
     assert summary["portraits"] == 40
     assert summary["methods"]["raw"]["oks_ap"] == pytest.approx((30 * 0.8 + 10 * 0.4) / 40)
     assert summary["methods"]["gx"] == {"oks_ap": pytest.approx(0.4), "sources": 1}  # NaN: no labels
@@ -150,7 +150,7 @@ def test_identity_verification_against_the_persons_other_photos():
 def test_eval_reports_identity_as_linkage_never_a_match_rate_alone(tmp_path, monkeypatch):
     """Self vs impostor, rank-1 vs chance and AUC with intervals, from one embedding pass per method."""
     import cv2
-    from recanon_sdk import evaluation
+    from recanon_sdk.evaluation import run
 
     rng = np.random.default_rng(0)
     for i in range(3):
@@ -166,7 +166,7 @@ def test_eval_reports_identity_as_linkage_never_a_match_rate_alone(tmp_path, mon
             FaceEmbeddings(2, r2, 0.5 * r2, []),  # 0.5 from its own and portrait 0's face: a tie
         ]
 
-    monkeypatch.setattr(evaluation, "face_embeddings", embeddings)
+    monkeypatch.setattr(run, "face_embeddings", embeddings)  # where evaluate() looks it up
     config = EvalConfig(sources=[f"folder:{tmp_path}"], methods=["raw", "blur"], gx_weights=None)
     report = evaluate(config, log=lambda line: None)
     assert calls == [3, 3]  # once per method: the control reuses the embeddings

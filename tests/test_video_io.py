@@ -157,3 +157,22 @@ def test_pixel_aspect_ratio_is_kept(tmp_path):
     assert source.info.sample_aspect_ratio == Fraction(4, 3)
     copy_through(path, tmp_path / "out.mp4", sample_aspect_ratio=source.info.sample_aspect_ratio)
     assert VideoSource(tmp_path / "out.mp4").info.sample_aspect_ratio == Fraction(4, 3)
+
+
+def test_a_sink_whose_encoder_failed_to_open_refuses_more_frames(tmp_path):
+    """The container opened but the stream's setup failed (a pixel format FFmpeg does not know): the
+    next write and finalize say so with a RuntimeError (not an AssertionError, gone under -O)."""
+    from recanon_sdk.types import Frame
+
+    sink = VideoSink(
+        tmp_path / "out.mp4", time_base=Fraction(1, 25), config=EncoderConfig(pix_fmt="nonsense")
+    )
+    frame = Frame(np.zeros((32, 32, 3), np.uint8), 0, Fraction(1, 25), 0)
+    with pytest.raises(ValueError):
+        sink.write(frame)
+    with pytest.raises(RuntimeError, match="half set up"):
+        sink.write(frame)
+    with pytest.raises(RuntimeError, match="half set up"):
+        sink.finalize()
+    sink.abort()
+    assert list(tmp_path.iterdir()) == []

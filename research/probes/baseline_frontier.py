@@ -42,9 +42,9 @@ import cv2
 import numpy as np
 from recanon_sdk import evaluation as E
 from recanon_sdk.crops import head_pin_masks
+from recanon_sdk.datasets import shared_data_dir
 from recanon_sdk.enhance import make_enhancer
-from recanon_sdk.training.data import shared_data_dir
-from recanon_sdk.training.evaluate import x264_roundtrip
+from recanon_sdk.models.codec import x264_roundtrip
 
 SIZE = (256, 128)
 HEAD_SCALE = 0.1  # the packaged GX's pin: σ = 0.1 × the head box's longer side

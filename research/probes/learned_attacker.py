@@ -36,17 +36,17 @@ os.environ.setdefault("YOLO_OFFLINE", "1")
 import numpy as np
 import recanon_keys as rk
 import torch
+from recanon_sdk.datasets import folder_records, split_indices
 from recanon_sdk.detect.weights import resolve_weights
 from recanon_sdk.enhance import DEFAULT_GX_WEIGHTS
 from recanon_sdk.evaluation import detected_heads, faces_found, reidentified
 from recanon_sdk.models import create_model
-from recanon_sdk.models.codec import CodecStandIn
+from recanon_sdk.models.codec import CodecStandIn, x264_roundtrip
 from recanon_sdk.models.losses import psnr, ssim
 from recanon_sdk.models.recover import GYRecoverer, crops_to_tensor, tensor_to_crops
 from recanon_sdk.models.weights import load_model, save_model
 from recanon_sdk.runtime.sealed_gy import open_sealed_gy
-from recanon_sdk.training.data import PersonCrops, folder_records, split_indices
-from recanon_sdk.training.evaluate import x264_roundtrip
+from recanon_sdk.training.data import PersonCrops
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("RECANON_SHARED", ROOT.parent / "shared"))

@@ -23,6 +23,7 @@ MODULES = [
     "recanon_sdk.models.recover",
     "recanon_sdk.training.config",
     "recanon_sdk.training.data",
+    "recanon_sdk.datasets",
     "recanon_sdk.enhance.learned",
 ]
 

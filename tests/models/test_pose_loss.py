@@ -7,8 +7,8 @@ import os
 import numpy as np
 import pytest
 import torch
+from recanon_sdk.datasets import folder_records, shared_data_dir
 from recanon_sdk.models.pose_loss import PoseLossConfig, PoseTargets, YoloPoseLoss
-from recanon_sdk.training.data import folder_records, shared_data_dir
 
 torch.set_num_threads(1)
 os.environ.setdefault("YOLO_OFFLINE", "1")

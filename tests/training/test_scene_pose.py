@@ -124,7 +124,7 @@ def test_scene_config_resolves_the_portrait_folder(tmp_path):
 def test_portraits_come_only_from_the_training_split_and_look_like_the_eval_s(tmp_path):
     """Portraits are the files `recanon eval --heldout` does not see, cropped as the eval crops them,
     with the anonymized form after the codec next to the raw one."""
-    from recanon_sdk.training.data import split_indices
+    from recanon_sdk.datasets import split_indices
     from recanon_sdk.training.scene_pose import prepare_portraits
 
     rng = np.random.default_rng(3)

@@ -6,21 +6,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from recanon_sdk.training.config import TrainConfig, apply_overrides, config_from_dict, load_config
-from recanon_sdk.training.data import (
+from recanon_sdk.datasets import (
     MPII_TO_COCO,
-    PersonCrops,
-    build_split_records,
     coco_records,
-    crop_person,
     folder_records,
-    hflip,
     mpii_records,
     shared_data_dir,
     split_indices,
     synthetic_records,
     video_records,
 )
+from recanon_sdk.portraits import crop_person
+from recanon_sdk.training.config import TrainConfig, apply_overrides, config_from_dict, load_config
+from recanon_sdk.training.data import PersonCrops, build_split_records, hflip
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = shared_data_dir()

@@ -12,10 +12,10 @@ import pytest
 import torch
 import typer
 from recanon_cli.commands.train import train as train_command
+from recanon_sdk.datasets import shared_data_dir
 from recanon_sdk.models import create_model
 from recanon_sdk.training.checkpoint import load_checkpoint, read_checkpoint_meta, save_checkpoint
 from recanon_sdk.training.config import apply_overrides, load_config
-from recanon_sdk.training.data import shared_data_dir
 from recanon_sdk.training.loop import Trainer, train
 from safetensors import safe_open
 from typer.testing import CliRunner
@@ -145,12 +145,12 @@ def test_time_limit_stops_early_and_still_saves(tmp_path: Path) -> None:
 
 
 def test_metrics_csv_widens_when_a_resumed_stage_logs_new_columns(tmp_path: Path) -> None:
-    from recanon_sdk.training.loop import _CsvLog
+    from recanon_sdk.training.run_logs import CsvLog
 
-    log = _CsvLog(tmp_path / "m.csv")
+    log = CsvLog(tmp_path / "m.csv")
     log.write(1, {"loss_l1": 0.5})
     log.close()
-    log = _CsvLog(tmp_path / "m.csv")
+    log = CsvLog(tmp_path / "m.csv")
     log.write(2, {"loss_l1": 0.4, "loss_pe": 7.0})
     log.close()
     rows = list(csv.DictReader((tmp_path / "m.csv").open()))
@@ -397,14 +397,16 @@ def test_cli_bad_input_is_one_sentence_without_traceback(
 
 
 def test_evaluation_helpers_on_an_untrained_pair(tmp_path: Path) -> None:
+    from recanon_sdk.evaluation.metrics import oks
     from recanon_sdk.models import save_model
-    from recanon_sdk.training.evaluate import evaluate_pair, oks, x264_roundtrip
+    from recanon_sdk.models.codec import x264_roundtrip
+    from recanon_sdk.training.heldout import measure_pair
 
     gx = save_model(tmp_path / "gx.safetensors", create_model("gx_unet_s"), "gx_unet_s", input_size=(64, 32))
     gy = save_model(tmp_path / "gy.safetensors", create_model("gy_unet_s"), "gy_unet_s", input_size=(64, 32))
     rng = np.random.default_rng(0)
     crops = [rng.integers(0, 255, (64, 32, 3), dtype=np.uint8) for _ in range(3)]
-    res = evaluate_pair(gx, gy, crops, bytes(32), bytes(range(32)), "jpeg", 90)
+    res = measure_pair(gx, gy, crops, bytes(32), bytes(range(32)), "jpeg", 90)
     assert res["psnr_raw_after_codec"] > res["psnr_blur"]  # noise crops: JPEG q90 beats a σ=5 blur
     assert all(math.isfinite(v) for v in res.values())
     decoded = x264_roundtrip(crops, crf=18)
@@ -415,3 +417,10 @@ def test_evaluation_helpers_on_an_untrained_pair(tmp_path: Path) -> None:
     shifted = kp.copy()
     shifted[:, 0] += 5
     assert 0 < oks(kp, shifted, 100.0, np.full(17, 0.05)) < 1
+
+
+def test_head_masks_without_the_pose_teacher_raise_a_clear_error(tmp_path: Path) -> None:
+    trainer = Trainer(_tiny(tmp_path))  # loss.lambda_pe = 0: no pose teacher
+    assert trainer.pose is None
+    with pytest.raises(RuntimeError, match="pose teacher"):
+        trainer.head_masks(torch.rand(1, 3, 64, 32))

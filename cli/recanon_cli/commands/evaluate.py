@@ -207,7 +207,8 @@ def eval_command(
 
         from recanon_cli.commands.keys import _errors, _load_deployment, _load_private
 
-        assert key is not None and deployment is not None
+        if key is None or deployment is None:  # refused with a message above
+            raise RuntimeError("--bundle got past the check for --key and -d without them")
         with _errors():
             dep = _load_deployment(deployment)
             holder = _load_private(key, passphrase_file, "holder-key", rk.load_holder_key)

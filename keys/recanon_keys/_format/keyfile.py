@@ -185,7 +185,8 @@ def decode_private(data: bytes, kind: str, passphrase: str | None, *, what: str)
                 f"{what} is protected by a passphrase and none was given",
                 hint="type it when asked, or set RECANON_PASSPHRASE / --passphrase-file",
             )
-        assert salt is not None and info.kdf_params is not None
+        if salt is None or info.kdf_params is None:  # _parse_private reads both for argon2id
+            raise RuntimeError(f"{what}: protected by a passphrase but parsed without its Argon2id salt")
         wrap_key = kdf.derive_wrap_key(passphrase, salt, info.kdf_params)
     else:
         wrap_key = UNPROTECTED_KEY

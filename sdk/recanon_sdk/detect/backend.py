@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 import numpy as np
+
 from recanon_sdk.detect.engine import Engine, Precision, choose_engine
 from recanon_sdk.detect.pose import DetectorConfig
 from recanon_sdk.detect.weights import ONNX_FORM, PACKAGED_WEIGHTS, ResolvedWeights

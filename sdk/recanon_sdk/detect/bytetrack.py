@@ -99,8 +99,9 @@ def linear_assignment(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """The (len(a), len(b)) IoU matrix of two sets of x0, y0, x1, y1 boxes.
 
-    >>> box_iou(np.array([[0.0, 0, 10, 10]]), np.array([[5.0, 0, 15, 10], [20, 20, 30, 30]])).round(3)
-    array([[0.333, 0.   ]])
+    >>> boxes = np.array([[5.0, 0, 15, 10], [20, 20, 30, 30]])
+    >>> box_iou(np.array([[0.0, 0, 10, 10]]), boxes).round(3).tolist()
+    [[0.333, 0.0]]
     """
     a = np.asarray(a, np.float64).reshape(-1, 4)
     b = np.asarray(b, np.float64).reshape(-1, 4)

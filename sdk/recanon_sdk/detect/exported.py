@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+
 from recanon_sdk.detect.pose import PoseDetector
 from recanon_sdk.detect.weights import PACKAGED_WEIGHTS, ResolvedWeights, resolve_pose_weights
 from recanon_sdk.detect.yolo_io import decode_pose, input_batch, letterbox

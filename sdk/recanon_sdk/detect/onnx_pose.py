@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from recanon_sdk.detect.exported import ExportedPoseDetector, resolve_exported_model
 from recanon_sdk.detect.pose import DetectorConfig
 from recanon_sdk.detect.yolo_io import MAX_CANDIDATES, POSE_ROW, Letterbox, decode_pose, letterbox, nms

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from recanon_sdk.detect.engine import choose_precision, openvino_native_bf16
 from recanon_sdk.detect.exported import ExportedPoseDetector, resolve_exported_model
 from recanon_sdk.detect.pose import DetectorConfig

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
 from recanon_sdk.detect.weights import DEFAULT_POSE_MODEL, ResolvedWeights, resolve_pose_weights
 from recanon_sdk.errors import ModelError
 from recanon_sdk.types import People

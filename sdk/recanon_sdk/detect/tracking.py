@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from recanon_sdk.detect.bytetrack import ByteTrack
 from recanon_sdk.types import People
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
 from recanon_sdk.errors import ModelError
 from recanon_sdk.types import People
 

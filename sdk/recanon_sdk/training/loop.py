@@ -25,16 +25,17 @@ could only see through a straight-through gradient.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
+from torch import nn
+
 from recanon_sdk.models.codec import CodecStandIn
 from recanon_sdk.models.keyed import straight_through_clamp
 from recanon_sdk.models.losses import (
@@ -50,7 +51,10 @@ from recanon_sdk.models.weights import save_model
 from recanon_sdk.training.checkpoint import load_checkpoint, save_checkpoint
 from recanon_sdk.training.config import TrainConfig, config_to_dict
 from recanon_sdk.training.data import PersonCrops, build_split_records
-from torch import nn
+from recanon_sdk.training.run_logs import CsvLog, ProgressLine, tensorboard_writer
+
+if TYPE_CHECKING:
+    from recanon_sdk.models.pose_loss import YoloPoseLoss
 
 __all__ = ["TrainResult", "Trainer", "collate", "train"]
 
@@ -196,6 +200,14 @@ class Trainer:
         batch = collate([self.dataset.get(int(i), rng) for i in idx])
         return {k: v.to(self.device) for k, v in batch.items()}
 
+    def _teacher(self) -> YoloPoseLoss:
+        """The frozen pose teacher, which finds the heads a head-pinned GX pins."""
+        if self.pose is None:  # __init__ refuses model.pin_head without loss.lambda_pe > 0
+            raise RuntimeError(
+                "head masks need the pose teacher, and this trainer has none (loss.lambda_pe = 0)"
+            )
+        return self.pose
+
     def head_masks(
         self,
         x: torch.Tensor,
@@ -209,10 +221,10 @@ class Trainer:
         video pins close-ups and people seen from the waist up, so GY learns to recover those too."""
         from recanon_sdk.geometry import head_boxes
 
-        assert self.pose is not None  # checked in __init__
-        boxes, keypoints, score = people if people is not None else self.pose.teacher_people(x)
+        pose = self._teacher()
+        boxes, keypoints, score = people if people is not None else pose.teacher_people(x)
         keypoints = keypoints.clone()
-        keypoints[score < self.pose.cfg.min_score, :, 2] = 0  # no person found: no head known
+        keypoints[score < pose.cfg.min_score, :, 2] = 0  # no person found: no head known
         heads = head_boxes(keypoints.cpu().numpy(), boxes.cpu().numpy())
         unknown = np.isnan(heads).any(axis=1)
         if self.cfg.model.pin_whole_p:  # drawn only when asked: other runs keep their random stream
@@ -238,8 +250,7 @@ class Trainer:
         teacher = None  # the frozen teacher's people on x, computed once for head masks and pseudo-labels
         pin_mask = None
         if self.gx.pins_heads:
-            assert self.pose is not None  # checked in __init__
-            teacher = self.pose.teacher_people(x)
+            teacher = self._teacher().teacher_people(x)
             pin_mask = self.head_masks(x, teacher, gen)
         with torch.set_grad_enabled(cfg.optim.train_gx):
             y = self.gx(x, key, pin_mask)
@@ -257,7 +268,10 @@ class Trainer:
             logs["pinned_fraction"] = float((pin_mask > 0).float().mean())
         x_wrong = None  # GY under the wrong key, computed once for the loss and reused for the log
         if lw.lambda_wrong_key > 0:
-            assert wrong is not None and self.gy.scrambler is not None  # keyed, checked in __init__
+            if wrong is None or self.gy.scrambler is None:  # __init__ refuses the wrong-key loss unkeyed
+                raise RuntimeError(
+                    "loss.lambda_wrong_key > 0 with an unkeyed GX/GY: no wrong key to train on"
+                )
             given_back = straight_through_clamp(self.gy.scrambler.unscramble(y_c, wrong)).detach()
             x_wrong = self.gy(y_c, wrong)
             l_wrong = (x_wrong - given_back).abs().mean()
@@ -364,9 +378,9 @@ class Trainer:
             __import__("json").dumps(config_to_dict(cfg), indent=2), encoding="utf-8"
         )
         csv_path = self.out / "metrics.csv"
-        writer = _CsvLog(csv_path)
-        tb = _tensorboard(self.out) if cfg.tensorboard else None
-        bar = _Progress(cfg.steps, self.step, enabled=progress)
+        writer = CsvLog(csv_path)
+        tb = tensorboard_writer(self.out) if cfg.tensorboard else None
+        bar = ProgressLine(cfg.steps, self.step, enabled=progress)
         logs: dict[str, float] = {}
         gx_path = gy_path = None
         deadline = time.monotonic() + cfg.time_limit_min * 60 if cfg.time_limit_min > 0 else None
@@ -396,77 +410,6 @@ class Trainer:
             if tb is not None:
                 tb.close()
         return TrainResult(self.out, self.step, logs, gx_path, gy_path)
-
-
-class _CsvLog:
-    """Append rows to a CSV. A row with new columns (e.g. ``loss_pe`` when a resumed stage turns the
-    pose loss on) rewrites the file with the wider header; missing values stay empty."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.fields: list[str] | None = None
-        if path.exists() and path.stat().st_size:
-            with path.open(newline="") as f:
-                self.fields = next(csv.reader(f), None)
-        self.file = path.open("a", newline="")
-
-    def write(self, step: int, logs: dict[str, float]) -> None:
-        row = {"step": step, **logs}
-        if self.fields is None:
-            self.fields = list(row)
-            csv.writer(self.file).writerow(self.fields)
-        elif set(row) - set(self.fields):
-            self.file.close()
-            with self.path.open(newline="") as f:
-                old = list(csv.DictReader(f))
-            self.fields = self.fields + [k for k in row if k not in self.fields]
-            with self.path.open("w", newline="") as f:
-                w = csv.DictWriter(f, self.fields)
-                w.writeheader()
-                w.writerows(old)
-            self.file = self.path.open("a", newline="")
-        csv.DictWriter(self.file, self.fields, extrasaction="ignore").writerow(row)
-        self.file.flush()
-
-    def close(self) -> None:
-        self.file.close()
-
-
-def _tensorboard(out: Path) -> Any:
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError:  # tensorboard is optional
-        return None
-    return SummaryWriter(str(out / "tb"))
-
-
-class _Progress:
-    def __init__(self, total: int, start: int, enabled: bool) -> None:
-        self.progress = None
-        if not enabled:
-            return
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self.progress = Progress(
-            TextColumn("training"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            TextColumn("{task.description}"),
-        )
-        self.progress.start()
-        self.task = self.progress.add_task("", total=total, completed=start)
-
-    def update(self, step: int, logs: dict[str, float]) -> None:
-        if self.progress is None:
-            return
-        rec, gx = logs.get("psnr_rec", float("nan")), logs.get("psnr_gx_raw", float("nan"))
-        desc = f"rec {rec:.1f} dB  gx {gx:.1f} dB"
-        self.progress.update(self.task, completed=step, description=desc)
-
-    def close(self) -> None:
-        if self.progress is not None:
-            self.progress.stop()
 
 
 def train(

@@ -21,7 +21,7 @@ frames, so P has to learn those. This stage does it:
    ``portrait_share`` > 0, that share of every batch is person portraits made exactly as ``recanon
    eval`` makes them (crop at ``portrait_size``, GX with the heads P finds on the raw portrait, a
    random secret per chunk, libx264), with the stock P's people on the raw portrait as targets. The
-   split is ``recanon train``'s (:func:`recanon_sdk.training.data.split_indices` with
+   split is ``recanon train``'s (:func:`recanon_sdk.datasets.split_indices` with
    ``portrait_holdout``): ``recanon eval --heldout`` sees only portraits this never trained on.
 
 >>> SceneConfig().imgsz
@@ -253,10 +253,10 @@ def prepare_portraits(
     cfg: SceneConfig, log: Callable[[str], None] = logger.info, chunk: int = 64
 ) -> list[Scene]:
     """Person portraits from ``cfg.portraits`` made as ``recanon eval`` makes them (module docstring,
-    step 3; its own :func:`~recanon_sdk.evaluation.portrait_crops`, :func:`~recanon_sdk.evaluation.
-    portrait_poses` and :func:`~recanon_sdk.evaluation.portrait_heads`): only the training part of
-    the split, each a :class:`Scene` of one portrait."""
-    from recanon_sdk.training.data import folder_records, split_indices
+    step 3; :func:`~recanon_sdk.portraits.portrait_crops`, :func:`~recanon_sdk.portraits.portrait_poses`
+    and :func:`~recanon_sdk.portraits.portrait_heads`): only the training part of the split, each a
+    :class:`Scene` of one portrait."""
+    from recanon_sdk.datasets import folder_records, split_indices
 
     root = Path(cfg.portraits).expanduser()
     if not root.is_dir():
@@ -276,7 +276,7 @@ def portraits_from_scenes(
 ) -> list[Scene]:
     """A portrait of every teacher person of every scene (its box in the raw frame, cut and rendered
     as :func:`prepare_portraits` does; targets: the stock P on the raw portrait)."""
-    from recanon_sdk.training.data import Record
+    from recanon_sdk.datasets import Record
 
     records = [
         Record((lambda image=scene.raw: image), box.astype(np.float32), source=scene.source)
@@ -292,8 +292,8 @@ def _portraits_of(records: Sequence[Any], cfg: SceneConfig, name: str, chunk: in
     """``records`` as ``recanon eval``'s portraits: crops at ``cfg.portrait_size``, GX under a random
     secret per ``chunk`` with the heads P finds on the raw portrait, libx264, the teacher's targets."""
     from recanon_sdk.enhance import make_enhancer
-    from recanon_sdk.evaluation import portrait_crops, portrait_heads, portrait_poses
     from recanon_sdk.models.codec import x264_roundtrip
+    from recanon_sdk.portraits import portrait_crops, portrait_heads, portrait_poses
 
     portraits: list[Scene] = []
     for start in range(0, len(records), chunk):
@@ -378,9 +378,10 @@ def finetune_on_scenes(
     from types import SimpleNamespace
 
     import torch
+    from ultralytics.utils.loss import v8PoseLoss
+
     from recanon_sdk.detect.weights import resolve_pose_weights
     from recanon_sdk.models.pose_loss import PoseLossConfig, load_pose_model, save_pose_model
-    from ultralytics.utils.loss import v8PoseLoss
 
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)

@@ -139,6 +139,15 @@ class VideoSink:
         if self._audio_from is not None:
             self._audio = _AudioCopier(self._audio_from, self._container)
 
+    def _opened(self) -> tuple[av.container.OutputContainer, av.video.stream.VideoStream]:
+        """The container and its video stream, which :meth:`_open` sets up together."""
+        if self._container is None or self._stream is None:
+            raise RuntimeError(
+                f"the encoder of '{self.path}' is only half set up (opening it failed earlier): "
+                "abort this output instead of writing to it"
+            )
+        return self._container, self._stream
+
     def write(self, frame: Frame, image: np.ndarray | None = None) -> None:
         """Encode ``image`` (default ``frame.image``) at ``frame.pts`` in ``frame.time_base``."""
         picture = frame.image if image is None else image
@@ -146,15 +155,15 @@ class VideoSink:
             picture = np.ascontiguousarray(np.rot90(picture, k=-(self.rotation // 90)))
         if self._container is None:
             self._open(picture.shape[1], picture.shape[0])
-        assert self._stream is not None and self._container is not None
+        container, stream = self._opened()
         video_frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
         video_frame.pts = frame.pts
         video_frame.time_base = frame.time_base
         if self._audio is not None and frame.pts is not None:
             self._audio.copy_until(frame.pts * frame.time_base)
         try:
-            for packet in self._stream.encode(video_frame):
-                self._container.mux(packet)
+            for packet in stream.encode(video_frame):
+                container.mux(packet)
         except (av.error.FFmpegError, OSError) as error:
             raise OutputError(
                 f"writing '{self.path}' failed: {getattr(error, 'strerror', None) or error}"
@@ -170,14 +179,14 @@ class VideoSink:
         """Flush the encoder and finalize the container under its temporary name (:meth:`commit` names it)."""
         if self._container is None:
             raise OutputError(f"no frame was written to '{self.path}'; nothing to finalize")
+        container, stream = self._opened()
         try:
-            assert self._stream is not None
-            for packet in self._stream.encode(None):
-                self._container.mux(packet)
+            for packet in stream.encode(None):
+                container.mux(packet)
             if self._audio is not None:
                 self._audio.copy_until(None)
                 self._audio.close()
-            self._container.close()
+            container.close()
         except (av.error.FFmpegError, OSError) as error:
             self.abort()
             raise OutputError(

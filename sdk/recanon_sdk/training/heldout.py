@@ -1,6 +1,11 @@
-"""Held-out measurements of a trained GX/GY pair through a real codec (a first slice of ``recanon eval``).
+"""Held-out measurements of a training run's GX/GY pair through a real codec.
 
-For raw portraits ``x`` (uint8 crops), a deployment secret ``s`` and a different secret ``s'``::
+``recanon eval`` compares every enhancer on labelled portrait sets; this module checks one training
+run on the portraits its own config held out (:func:`held_out_portraits`), at the sizes it trained
+at. ``python -m recanon_sdk.training.heldout RUN_DIR CONFIG.toml`` prints :func:`measure_run`'s JSON.
+
+For raw portraits ``x`` (uint8 crops), a deployment secret ``s`` and a different secret ``s'``,
+:func:`measure_pair` computes::
 
     y   = GX(x; s)                     LearnedEnhancer, uint8 out
     ỹ   = codec(y)                     real JPEG (OpenCV) at quality q, or libx264 (PyAV) at a CRF
@@ -19,21 +24,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+
 from recanon_sdk.enhance.learned import LearnedEnhancer
 from recanon_sdk.models.codec import x264_encode, x264_roundtrip
 from recanon_sdk.models.losses import gaussian_blur, psnr, ssim
 from recanon_sdk.models.recover import GYRecoverer
 from recanon_sdk.training.config import DataConfig
 
-__all__ = [
-    "evaluate_pair",
-    "held_out_portraits",
-    "jpeg_roundtrip",
-    "oks",
-    "pose_agreement",
-    "x264_encode",
-    "x264_roundtrip",
-]
+__all__ = ["held_out_portraits", "jpeg_roundtrip", "measure_pair", "measure_run", "pose_agreement"]
 
 
 def jpeg_roundtrip(crops: Sequence[np.ndarray], quality: int) -> list[np.ndarray]:
@@ -47,17 +45,6 @@ def jpeg_roundtrip(crops: Sequence[np.ndarray], quality: int) -> list[np.ndarray
     return out
 
 
-def oks(ref_kpts: np.ndarray, kpts: np.ndarray, area: float, sigmas: np.ndarray) -> float:
-    """COCO object keypoint similarity of ``kpts`` to ``ref_kpts`` ((17, 3) pixels + visibility of
-    the reference): mean over visible reference keypoints of ``exp(−d² / (2 · area · (2σ)²))``."""
-    vis = ref_kpts[:, 2] > 0
-    if not vis.any():
-        return float("nan")
-    d2 = ((ref_kpts[:, :2] - kpts[:, :2]) ** 2).sum(1)
-    e = d2 / (2 * max(area, 1e-6) * (2 * sigmas) ** 2)
-    return float(np.exp(-e)[vis].mean())
-
-
 def pose_agreement(
     pose: object, raw: Sequence[np.ndarray], processed: Sequence[np.ndarray]
 ) -> dict[str, float]:
@@ -68,6 +55,8 @@ def pose_agreement(
     confident person) and the fraction of those crops where a person is still detected.
     """
     from ultralytics.utils.metrics import OKS_SIGMA
+
+    from recanon_sdk.evaluation.metrics import oks
 
     ref = pose.pseudo_labels(_t(raw))  # type: ignore[attr-defined]
     got = pose.pseudo_labels(_t(processed))  # type: ignore[attr-defined]
@@ -98,7 +87,7 @@ def _scores(a: Sequence[np.ndarray], b: torch.Tensor) -> tuple[float, float]:
     return float(psnr(ta, b)), float(ssim(ta, b))
 
 
-def evaluate_pair(
+def measure_pair(
     gx_weights: str | Path,
     gy_weights: str | Path,
     crops: Sequence[np.ndarray],
@@ -113,8 +102,7 @@ def evaluate_pair(
     ``codec`` is ``jpeg`` (``quality`` = JPEG quality) or ``x264`` (``quality`` = CRF).
     """
     enh = LearnedEnhancer(gx_weights, secret)
-    size = enh.input_size
-    assert size is not None
+    size = enh.input_size  # the weights' training size (or the default): never None
     crops = [cv2.resize(c, (size[1], size[0]), interpolation=cv2.INTER_AREA) for c in crops]
     raw = _t(crops)
 
@@ -169,14 +157,14 @@ def held_out_portraits(data: DataConfig, limit: int = 0) -> list[np.ndarray]:
     return [(crops[i]["image"].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8) for i in held_out]
 
 
-def evaluate_run(
+def measure_run(
     run: str | Path, config: str | Path, pose: bool = True, faces: bool = True
 ) -> dict[str, object]:
     """All held-out measurements of a training run folder (``gx.safetensors``, ``gy.safetensors``),
     on the held-out portraits of the run's config: PSNR/SSIM through JPEG q90, q75 and libx264 CRF 23,
     H.264 bytes, pose agreement of the frozen YOLO11n-pose and YuNet face counts."""
+    from recanon_sdk.datasets import shared_data_dir
     from recanon_sdk.training.config import load_config
-    from recanon_sdk.training.data import shared_data_dir
 
     run = Path(run)
     cfg = load_config(config)
@@ -185,7 +173,7 @@ def evaluate_run(
     gx, gy = run / "gx.safetensors", run / "gy.safetensors"
     out: dict[str, object] = {"held_out_crops": len(crops)}
     for codec, q in (("jpeg", 90), ("jpeg", 75), ("x264", 23)):
-        out[f"{codec}{q}"] = evaluate_pair(gx, gy, crops, secret, wrong, codec, q, cfg.loss.blur_sigma)
+        out[f"{codec}{q}"] = measure_pair(gx, gy, crops, secret, wrong, codec, q, cfg.loss.blur_sigma)
     y = LearnedEnhancer(gx, secret).enhance(crops)
     raw_t = _t(crops)
     blur = list((gaussian_blur(raw_t, cfg.loss.blur_sigma) * 255).round().byte().permute(0, 2, 3, 1).numpy())
@@ -216,11 +204,11 @@ def evaluate_run(
     return out
 
 
-if __name__ == "__main__":  # python -m recanon_sdk.training.evaluate RUN_DIR CONFIG.toml
+if __name__ == "__main__":  # python -m recanon_sdk.training.heldout RUN_DIR CONFIG.toml
     import json
     import os
     import sys
 
     os.environ.setdefault("YOLO_OFFLINE", "1")
     torch.set_num_threads(1)
-    print(json.dumps(evaluate_run(sys.argv[1], sys.argv[2]), indent=1, default=float))
+    print(json.dumps(measure_run(sys.argv[1], sys.argv[2]), indent=1, default=float))
