@@ -7,7 +7,8 @@ box with the usage line; recanon reports it like every other error, on stderr, a
     recanon: hint: run 'recanon anonymize --help' for the options
 
 Typer's help shows a value type after every option, ``<bool>`` too, which reads as if a flag took a
-value (``--overwrite <bool>``); here a flag shows none.
+value (``--overwrite <bool>``); here a flag shows none. Help texts are shown as written (Typer reads
+them as Rich markup, which would drop ``[gpu]`` from ``pip install 'recanon[gpu]'``).
 """
 
 from __future__ import annotations
@@ -33,8 +34,17 @@ def _is_flag(param: Any) -> bool:
     return bool(getattr(param, "is_flag", False)) and getattr(param, "metavar", "") is None
 
 
-def plain_flags(command: Any, ctx: Any) -> Any:
-    """``command`` with no value type shown for its flags (and its help option) in ``--help``."""
+def _escaped(text: str | None) -> str | None:
+    """``text`` with its brackets shown as brackets: Typer's help reads Rich markup, in which
+    ``pip install 'recanon[gpu]'`` would lose ``[gpu]``."""
+    return None if text is None else text.replace("[", "\\[")
+
+
+def readable_help(command: Any, ctx: Any) -> Any:
+    """``command`` with no value type shown for its flags (and its help option) in ``--help``, and
+    brackets in its help texts shown as written (once per command object)."""
+    if getattr(command, "_recanon_readable", False):
+        return command
     params = list(command.params)
     if ctx is not None:
         help_option = command.get_help_option(ctx)
@@ -43,6 +53,10 @@ def plain_flags(command: Any, ctx: Any) -> Any:
     for param in params:
         if _is_flag(param):
             param.metavar = ""  # Typer's help prints the metavar, when set, instead of "<bool>"
+        if getattr(param, "help", None):
+            param.help = _escaped(param.help)
+    command.help = _escaped(command.help)
+    command._recanon_readable = True
     return command
 
 
@@ -73,15 +87,12 @@ class RecanonGroup(TyperGroup):
     flags without a value type, its subcommands' too."""
 
     def get_params(self, ctx: Any) -> list[Any]:
-        params = super().get_params(ctx)
-        for param in params:
-            if _is_flag(param):
-                param.metavar = ""
-        return params
+        readable_help(self, ctx)
+        return super().get_params(ctx)
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         command = super().get_command(ctx, cmd_name)
-        return None if command is None else plain_flags(command, ctx)
+        return None if command is None else readable_help(command, ctx)
 
     def main(  # type: ignore[override]
         self,

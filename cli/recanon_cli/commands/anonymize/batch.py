@@ -15,9 +15,11 @@ from recanon_cli._console import clean, fail, print_error, stderr
 from recanon_cli.commands.anonymize.options import AnonymizeOptions
 from recanon_cli.commands.anonymize.settings import (
     anonymizer_config,
+    check_device,
     check_signing_options,
     device_key_passphrase,
     originals_settings,
+    warn_policy,
 )
 from recanon_cli.progress import batch_progress
 
@@ -29,6 +31,13 @@ def run_batch(sources: list[str], opts: AnonymizeOptions) -> None:
 
     if opts.sidecar is not None:
         fail("--sidecar names one file; a batch writes each sidecar next to its video", "drop --sidecar")
+    single_only = opts.single_only()
+    if single_only:
+        fail(
+            f"{', '.join(single_only)} {'applies' if len(single_only) == 1 else 'apply'} to one source at a "
+            "time, not to a batch",
+            "anonymize the files one by one for these, or drop them",
+        )
     video_name = opts.output is not None and opts.output.suffix.lower() in (".mp4", ".mkv", ".mov", ".avi")
     if video_name and opts.output is not None and not opts.output.is_dir():
         fail(
@@ -38,9 +47,10 @@ def run_batch(sources: list[str], opts: AnonymizeOptions) -> None:
     video, _ = anonymizer_config(opts, stills=False)
     stills, _ = anonymizer_config(opts, stills=True)
     check_signing_options(opts)
+    check_device(opts)
     unkeyed_onnx = opts.gx_weights is not None and opts.gx_weights.endswith(".onnx")
     if (
-        opts.enhancer.value == "gx"
+        opts.enhancer_name == "gx"
         and (opts.deployment is None or opts.device_key is None)
         and not unkeyed_onnx
     ):
@@ -48,7 +58,7 @@ def run_batch(sources: list[str], opts: AnonymizeOptions) -> None:
             "--enhancer gx needs --deployment and --device-key",
             "GX is keyed per deployment; its secret is derived from the device key",
         )
-    if opts.enhancer.value == "gx" and opts.gx_weights is not None:
+    if opts.enhancer_name == "gx" and opts.gx_weights is not None:
         import dataclasses
 
         video = dataclasses.replace(video, gx_weights=opts.gx_weights)
@@ -73,7 +83,7 @@ def run_batch(sources: list[str], opts: AnonymizeOptions) -> None:
         signing=signing,
         seal_to=seal_to,
         originals=originals,
-        gx_from_device_key=opts.enhancer.value == "gx" and signing is not None,
+        gx_from_device_key=opts.enhancer_name == "gx" and signing is not None,
     )
     try:
         if signing is not None:
@@ -88,6 +98,7 @@ def run_batch(sources: list[str], opts: AnonymizeOptions) -> None:
             require_ray()
         except RecanonError as error:
             fail(error.message, *([error.hint] if error.hint else []))
+    warn_policy(video)
     jobs = opts.jobs if opts.jobs is not None else default_jobs()
     if not opts.quiet:
         where = (
