@@ -40,8 +40,8 @@ CellPx = Annotated[
     typer.Option(
         "--cell-px",
         help="Pixelate with square cells of this many pixels for every person, instead of "
-        "--strength's fraction of each person's size. Default: off (relative). The same cost as "
-        "--blur-px on people larger than you chose it for.",
+        "--strength's fraction of each person's size. Default: off (relative). Costs privacy on people "
+        "larger than the size you chose it for, as --blur-px does.",
         min=1,
         show_default=False,
         rich_help_panel=LOOK,

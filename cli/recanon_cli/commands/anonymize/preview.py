@@ -35,9 +35,13 @@ def gui_backend(build_information: str) -> str | None:
     return None
 
 
-def needs_display(platform: str = sys.platform) -> bool:
-    """Whether windows need a display named in the environment (X11 or Wayland systems)."""
-    return not platform.startswith(("win", "darwin", "cygwin"))
+def needs_display(platform: str | None = None) -> bool:
+    """Whether windows need a display named in the environment (X11 or Wayland systems).
+
+    >>> needs_display("linux"), needs_display("darwin"), needs_display("win32")
+    (True, False, False)
+    """
+    return not (platform or sys.platform).startswith(("win", "darwin", "cygwin"))
 
 
 def check_preview() -> None:
