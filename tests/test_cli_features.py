@@ -151,13 +151,16 @@ def test_exclude_zones_leave_the_person_visible_and_warn(tmp_path):
 
 def test_region_head_keeps_the_body_and_keep_track_warns(tmp_path):
     out = tmp_path / "head.mp4"
-    result = anonymize(str(WALK), "-o", str(out), "--region", "head", "--keep-track", "7", *FEW)
+    result = anonymize(
+        str(WALK), "-o", str(out), "--region", "head", "--keep-track", "7", "--max-region", "0.9", *FEW
+    )
     assert result.exit_code == 0, result.output
     warnings = [line for line in result.stderr.splitlines() if line.startswith("recanon: warning:")]
     assert any("keep_tracks leaves tracks 7 visible" in w and "sidecar" in w for w in warnings), warnings
     assert any("region='head'" in w for w in warnings)
     policy = header(tmp_path / "head.pose.jsonl")["anonymization"]["policy"]
-    assert policy["region"] == "head" and policy["keep_tracks"] == [7]
+    assert policy["region"] == "head" and policy["keep_tracks"] == [7] and policy["max_region"] == 0.9
+    assert any("max_region=0.9" in w for w in warnings)
     assert "Warning" not in result.stderr  # Python's own warning format stays out
 
 
@@ -407,3 +410,24 @@ def test_a_signed_run_prints_a_verify_command_that_works(tmp_path):
     assert argv[:2] == ["recanon", "verify"] and "-d" in argv
     verified = runner.invoke(app, argv[1:])
     assert verified.exit_code == 0, verified.output
+
+
+def test_a_batch_says_each_policy_reduction_once(tmp_path):
+    import os
+    import subprocess
+
+    from tests.conftest import write_test_video
+
+    (tmp_path / "in").mkdir()
+    for name in ("a", "b"):
+        write_test_video(tmp_path / "in" / f"{name}.mp4", [i * 40 for i in range(3)], size=(120, 160))
+    command = [sys.executable, "-c", "from recanon_cli.main import main; main()", "anonymize"]
+    result = subprocess.run(
+        [*command, str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--region", "head", "--jobs", "2",
+         "--imgsz", "160"],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "YOLO_OFFLINE": "1"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if "region='head'" in line]
+    assert len(warnings) == 1 and warnings[0].startswith("recanon: warning:"), result.stderr
+    assert "PrivacyWarning" not in result.stderr

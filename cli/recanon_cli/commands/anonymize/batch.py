@@ -13,6 +13,7 @@ from pathlib import Path
 
 from recanon_cli._console import clean, fail, print_error, stderr
 from recanon_cli.commands.anonymize.options import AnonymizeOptions
+from recanon_cli.commands.anonymize.report import plural
 from recanon_cli.commands.anonymize.settings import (
     anonymizer_config,
     check_device,
@@ -99,6 +100,7 @@ def run_batch(sources: list[str], opts: AnonymizeOptions) -> None:
         except RecanonError as error:
             fail(error.message, *([error.hint] if error.hint else []))
     warn_policy(video)
+    _said_once()
     jobs = opts.jobs if opts.jobs is not None else default_jobs()
     if not opts.quiet:
         where = (
@@ -107,7 +109,7 @@ def run_batch(sources: list[str], opts: AnonymizeOptions) -> None:
             else f"{jobs} pipeline{'s' if jobs > 1 else ''} at once, "
             f"{threads_for(min(jobs, len(plan)))} ONNX Runtime thread(s) each, {cpu_count()} cores"
         )
-        stderr.print(f"batch: {len(plan)} input(s) · {where}", markup=False)
+        stderr.print(f"batch: {plural(len(plan), 'input')} · {where}", markup=False)
 
     def on_event(event) -> None:
         if event[0] != "result":
@@ -141,6 +143,21 @@ def run_batch(sources: list[str], opts: AnonymizeOptions) -> None:
     _finish(report, len(plan), quiet=opts.quiet)
 
 
+def _said_once() -> None:
+    """The policy's reductions were said above as recanon warnings: the pipelines' own
+    ``PrivacyWarning`` (one per worker process, in Python's format) is not repeated. Worker processes
+    get the rule through ``PYTHONWARNINGS`` (a prefix of the message, so nothing is imported early)."""
+    import os
+    import warnings
+
+    prefix = "the hiding policy shows more than the default"
+    warnings.filterwarnings("ignore", message=prefix, category=UserWarning)
+    rule = f"ignore:{prefix}:UserWarning"
+    existing = os.environ.get("PYTHONWARNINGS")
+    if rule not in (existing or ""):
+        os.environ["PYTHONWARNINGS"] = f"{existing},{rule}" if existing else rule
+
+
 def _on_gpu(opts: AnonymizeOptions) -> bool:
     """Whether the pipelines run on a CUDA device (then each Ray task asks for half a GPU)."""
     providers = [p.lower() for p in opts.providers or []]
@@ -153,7 +170,7 @@ def _print_result(result, relative: Path) -> None:
         early = result.stopped_early
         note = f" · stopped early: {clean(early)}" if early else ""
         stderr.print(
-            f"  done     {name} · {result.frames} frames · {result.seconds:.1f} s · "
+            f"  done     {name} · {plural(result.frames, 'frame')} · {result.seconds:.1f} s · "
             f"{result.obscured_frames} obscured{note}",
             markup=False,
         )
@@ -173,7 +190,7 @@ def _finish(report, total: int, *, quiet: bool) -> None:
         stderr.print(
             f"[bold]batch[/bold]  {done} done, {skipped} skipped, {failed} failed"
             + (f", {interrupted} not finished" if interrupted else "")
-            + f" of {total} · {report.frames} frames in {report.seconds:.1f} s "
+            + f" of {total} · {plural(report.frames, 'frame')} in {report.seconds:.1f} s "
             f"({report.fps:.1f} fps overall, {report.runner})"
         )
     code = report.exit_code

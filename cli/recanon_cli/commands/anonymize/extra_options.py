@@ -179,7 +179,8 @@ DetectEvery = Annotated[
         help="Run the full pose detector on every N-th frame; in between, people are carried by "
         "optical flow, and motion outside the hidden regions (someone entering) brings the detector "
         "back at once. 1 = the detector on every frame: slower, and no region rests on the flow. "
-        "Higher is faster; a carried region can lag a fast person by part of a step.",
+        "Higher is faster; between detections each region follows the flow (covering where the person "
+        "was and where the flow puts them), which covers a sudden move less surely than the detector.",
         min=1,
         metavar="N",
         rich_help_panel=SPEED,
