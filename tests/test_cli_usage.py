@@ -50,3 +50,10 @@ def test_flags_show_no_value_type_in_help(command):
     if command == ["recover"]:  # a flag pair and a plain flag, with their help text and nothing between
         assert re.search(r"--exact\s+--learned\s+exact: paste", result.stdout)
         assert re.search(r"--overwrite\s+Replace an existing output", result.stdout)
+
+
+def test_brackets_in_help_texts_are_shown_as_written():
+    result = runner.invoke(app, ["anonymize", "--help"], env={"COLUMNS": "250", "TERMINAL_WIDTH": "250"})
+    assert result.exit_code == 0
+    text = " ".join(result.stdout.split())
+    assert "pip install 'recanon[openvino]'" in text and "pip install 'recanon[ray]'" in text
