@@ -431,3 +431,29 @@ def test_a_batch_says_each_policy_reduction_once(tmp_path):
     warnings = [line for line in result.stderr.splitlines() if "region='head'" in line]
     assert len(warnings) == 1 and warnings[0].startswith("recanon: warning:"), result.stderr
     assert "PrivacyWarning" not in result.stderr
+
+
+def test_device_cuda_on_the_runtime_install_fails_instead_of_running_on_the_cpu(tmp_path):
+    """The runtime install (no torch; ONNX Runtime without CUDA): --device cuda used to run on the CPU
+    and exit 0."""
+    import os
+    import subprocess
+
+    import onnxruntime
+
+    if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+        pytest.skip("this ONNX Runtime has CUDA: the runtime install's failure cannot happen here")
+    from tests.test_runtime_only import BLOCKER
+
+    (tmp_path / "no_torch.py").write_text(BLOCKER)
+    code = "import no_torch\nfrom recanon_cli.main import main\nmain()\n"
+    path = os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])
+    result = subprocess.run(
+        [sys.executable, "-c", code, "anonymize", str(WALK), "-o", "o.mp4", "--device", "cuda", "-q"],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": path, "YOLO_OFFLINE": "1"},
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.startswith("recanon: error: --device cuda needs onnxruntime-gpu")
+    assert "pip install 'recanon[gpu]'" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "o.mp4").exists()
