@@ -172,7 +172,7 @@ def _print_summary(path: Path, sidecar: Any, summary: dict[str, Any]) -> None:
     if pose:
         say(
             stdout,
-            f"  pose model {_field(pose, 'name')} sha256 {clean(_field(pose, 'sha256'), 16)}… "
+            f"  pose model {_field(pose, 'name')} sha256 {clean(_field(pose, 'sha256'), 16)} "
             f"imgsz {_field(pose, 'imgsz')}",
         )
     say(stdout, f"  enhancer   {_field(header, 'models', 'enhancer', 'name')}")
