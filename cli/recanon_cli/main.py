@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import signal
+from typing import Annotated
 
 os.environ.setdefault("YOLO_OFFLINE", "1")  # never let Ultralytics reach for the network
 os.environ.setdefault("YOLO_VERBOSE", "False")
 
 import typer
 
+from recanon_cli._app import RecanonGroup
 from recanon_cli.commands import (
     anonymize,
     evaluate,
@@ -37,10 +39,32 @@ app = typer.Typer(
         "  recanon info"
     ),
     no_args_is_help=True,
+    cls=RecanonGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
     pretty_exceptions_show_locals=False,  # keys and passphrases must never reach a log
     add_completion=False,
 )
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from recanon_sdk._version import __version__
+
+        typer.echo(f"recanon {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Anonymize people in video while keeping their pose estimable; recover them for key holders only."""
+
+
 app.command(no_args_is_help=True)(anonymize.anonymize)
 app.command(no_args_is_help=True)(watch.watch)
 app.command()(info.info)

@@ -40,8 +40,30 @@ def run_header(anonymizer: Any, info: SourceInfo, output: Path) -> dict[str, Any
             "margin": config.geometry.margin,
             "feather": config.geometry.feather,
             "hold_frames": getattr(config.tracker, "hold_frames", None),
+            **cadence_record(getattr(config, "cadence", None)),
         },
     )
+
+
+def cadence_record(cadence: Any) -> dict[str, Any]:
+    """The header's ``anonymization.cadence``: how often the full detector ran, and what forced it
+    in between (``{}`` for a config without a cadence).
+
+    >>> from recanon_sdk.cadence import CadenceConfig
+    >>> cadence_record(CadenceConfig())["cadence"]["detect_every"]
+    2
+    """
+    if cadence is None:
+        return {}
+    return {
+        "cadence": {
+            "detect_every": cadence.detect_every,
+            "flow_scale": cadence.flow_scale,
+            "motion_threshold": cadence.motion_threshold,
+            "min_motion_area": cadence.min_motion_area,
+            "region_slack": cadence.region_slack,
+        }
+    }
 
 
 def model_hashes(anonymizer: Any) -> dict[str, str]:
@@ -70,6 +92,12 @@ def model_ids(anonymizer: Any, width: int, height: int) -> dict[str, Any]:
             "tiles": list(detector_config.tiles),
             "backend": getattr(detector, "backend", "custom"),
         }
+        if hasattr(detector_config, "crowd_people"):
+            models["pose"]["crowd"] = {
+                "people": detector_config.crowd_people,  # 0: off
+                "tiles": list(detector_config.crowd_tiles),
+                "conf": detector_config.crowd_conf,
+            }
         providers = getattr(detector, "providers", None)
         if providers:
             models["pose"]["providers"] = list(providers)

@@ -15,6 +15,7 @@ import numpy as np
 
 from recanon_sdk.detect.weights import DEFAULT_POSE_MODEL, ResolvedWeights, resolve_pose_weights
 from recanon_sdk.errors import ModelError
+from recanon_sdk.geometry import box_iou
 from recanon_sdk.types import People
 
 os.environ.setdefault("YOLO_OFFLINE", "1")  # Ultralytics otherwise does DNS look-ups at import time.
@@ -169,7 +170,9 @@ class PoseDetector:
             ]
         if self.config.zoom_out > 0:
             zoomed = self._zoomed_out(images, conf)
-            found = [_add_missing(main, extra) for main, extra in zip(found, zoomed, strict=True)]
+            found = [
+                _add_missing(main, extra, self.config.iou) for main, extra in zip(found, zoomed, strict=True)
+            ]
         return found
 
     def _crowd_closer(self, image: np.ndarray, found: People, imgsz: int) -> People:
@@ -240,13 +243,18 @@ def _shift(people: People, dx: float, dy: float) -> None:
     people.keypoints[:, :, 1] += dy
 
 
-def _add_missing(main: People, extra: People) -> People:
+def _add_missing(main: People, extra: People, iou: float = 0.6) -> People:
     """Merge the zoom-out pass into the main pass without losing coverage.
 
     A zoom-out row that overlaps no main row (intersection over the smaller box < 0.5) is a person
     the main pass missed and is added. One that overlaps a main row widens that row's box to the
     union of both: on close-ups the main pass often boxes only part of a face-filling person, and
     the zoom-out box covers the rest (the main row keeps its finer keypoints and score).
+
+    A widened row can become a near copy of another main row: a tile's box of a person's upper half
+    outscores the whole-frame box of all of them, both survive the tiles' merge, and the zoom-out
+    pass then widens the half box to the whole person. Such pairs (IoU above ``iou``) are one
+    person: :func:`_merge_widened` keeps one row with the union of both boxes.
 
     >>> main = People(xyxy=np.array([[10, 50, 80, 110]], np.float32), score=np.array([0.8]))
     >>> boxes = np.array([[5, 10, 85, 112], [200, 0, 260, 90]], np.float32)
@@ -259,6 +267,7 @@ def _add_missing(main: People, extra: People) -> People:
     if not len(main):
         return extra
     merged = People(xyxy=main.xyxy.copy(), score=main.score, keypoints=main.keypoints)
+    widened = np.zeros(len(merged), bool)
     new_rows = []
     for i in range(len(extra)):
         overlap = _overlap(extra.xyxy[i], merged.xyxy)
@@ -267,13 +276,42 @@ def _add_missing(main: People, extra: People) -> People:
             new_rows.append(i)
             continue
         box, other = merged.xyxy[best], extra.xyxy[i]
-        merged.xyxy[best] = [
-            min(box[0], other[0]),
-            min(box[1], other[1]),
-            max(box[2], other[2]),
-            max(box[3], other[3]),
-        ]
+        union = [min(box[0], other[0]), min(box[1], other[1]), max(box[2], other[2]), max(box[3], other[3])]
+        widened[best] |= not np.array_equal(np.asarray(union, merged.xyxy.dtype), box)
+        merged.xyxy[best] = union
+    merged = _merge_widened(merged, widened, iou)
     return People.merge([merged, extra[np.asarray(new_rows, dtype=int)]]) if new_rows else merged
+
+
+def _merge_widened(people: People, widened: np.ndarray, iou: float) -> People:
+    """Rows that overlap at IoU above ``iou`` where at least one was ``widened`` are one person: the
+    row that was not widened is kept (its keypoints come from one view of the whole person; of two
+    widened rows, the higher score), with the union of both boxes, so coverage never shrinks.
+
+    >>> boxes = np.array([[100, 40, 200, 400], [102, 38, 198, 396], [300, 40, 380, 400]], np.float32)
+    >>> people = People(xyxy=boxes, score=np.array([0.9, 0.93, 0.8]))
+    >>> _merge_widened(people, np.array([False, True, False]), 0.6).xyxy.tolist()
+    [[100.0, 38.0, 200.0, 400.0], [300.0, 40.0, 380.0, 400.0]]
+    """
+    if not widened.any() or len(people) < 2:
+        return people
+    boxes = people.xyxy.copy()
+    overlaps = box_iou(boxes, boxes)
+    np.fill_diagonal(overlaps, 0.0)
+    keep = np.ones(len(people), bool)
+    pairs = np.argwhere(np.triu(overlaps > iou) & (widened[:, None] | widened[None, :]))
+    for a, b in sorted(pairs.tolist(), key=lambda pair: -overlaps[pair[0], pair[1]]):
+        if not (keep[a] and keep[b]):
+            continue
+        if widened[a] != widened[b]:
+            stay, go = (b, a) if widened[a] else (a, b)
+        else:
+            stay, go = (a, b) if people.score[a] >= people.score[b] else (b, a)
+        boxes[stay, :2] = np.minimum(boxes[stay, :2], boxes[go, :2])
+        boxes[stay, 2:] = np.maximum(boxes[stay, 2:], boxes[go, 2:])
+        keep[go] = False
+    merged = People(xyxy=boxes, score=people.score, keypoints=people.keypoints)
+    return merged[keep]
 
 
 def _overlap(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:

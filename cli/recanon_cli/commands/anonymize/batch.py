@@ -13,11 +13,14 @@ from pathlib import Path
 
 from recanon_cli._console import clean, fail, print_error, stderr
 from recanon_cli.commands.anonymize.options import AnonymizeOptions
+from recanon_cli.commands.anonymize.report import plural
 from recanon_cli.commands.anonymize.settings import (
     anonymizer_config,
+    check_device,
     check_signing_options,
     device_key_passphrase,
     originals_settings,
+    warn_policy,
 )
 from recanon_cli.progress import batch_progress
 
@@ -29,6 +32,13 @@ def run_batch(sources: list[str], opts: AnonymizeOptions) -> None:
 
     if opts.sidecar is not None:
         fail("--sidecar names one file; a batch writes each sidecar next to its video", "drop --sidecar")
+    single_only = opts.single_only()
+    if single_only:
+        fail(
+            f"{', '.join(single_only)} {'applies' if len(single_only) == 1 else 'apply'} to one source at a "
+            "time, not to a batch",
+            "anonymize the files one by one for these, or drop them",
+        )
     video_name = opts.output is not None and opts.output.suffix.lower() in (".mp4", ".mkv", ".mov", ".avi")
     if video_name and opts.output is not None and not opts.output.is_dir():
         fail(
@@ -38,9 +48,10 @@ def run_batch(sources: list[str], opts: AnonymizeOptions) -> None:
     video, _ = anonymizer_config(opts, stills=False)
     stills, _ = anonymizer_config(opts, stills=True)
     check_signing_options(opts)
+    check_device(opts)
     unkeyed_onnx = opts.gx_weights is not None and opts.gx_weights.endswith(".onnx")
     if (
-        opts.enhancer.value == "gx"
+        opts.enhancer_name == "gx"
         and (opts.deployment is None or opts.device_key is None)
         and not unkeyed_onnx
     ):
@@ -48,7 +59,7 @@ def run_batch(sources: list[str], opts: AnonymizeOptions) -> None:
             "--enhancer gx needs --deployment and --device-key",
             "GX is keyed per deployment; its secret is derived from the device key",
         )
-    if opts.enhancer.value == "gx" and opts.gx_weights is not None:
+    if opts.enhancer_name == "gx" and opts.gx_weights is not None:
         import dataclasses
 
         video = dataclasses.replace(video, gx_weights=opts.gx_weights)
@@ -73,7 +84,7 @@ def run_batch(sources: list[str], opts: AnonymizeOptions) -> None:
         signing=signing,
         seal_to=seal_to,
         originals=originals,
-        gx_from_device_key=opts.enhancer.value == "gx" and signing is not None,
+        gx_from_device_key=opts.enhancer_name == "gx" and signing is not None,
     )
     try:
         if signing is not None:
@@ -88,6 +99,8 @@ def run_batch(sources: list[str], opts: AnonymizeOptions) -> None:
             require_ray()
         except RecanonError as error:
             fail(error.message, *([error.hint] if error.hint else []))
+    warn_policy(video)
+    _said_once()
     jobs = opts.jobs if opts.jobs is not None else default_jobs()
     if not opts.quiet:
         where = (
@@ -96,7 +109,7 @@ def run_batch(sources: list[str], opts: AnonymizeOptions) -> None:
             else f"{jobs} pipeline{'s' if jobs > 1 else ''} at once, "
             f"{threads_for(min(jobs, len(plan)))} ONNX Runtime thread(s) each, {cpu_count()} cores"
         )
-        stderr.print(f"batch: {len(plan)} input(s) · {where}", markup=False)
+        stderr.print(f"batch: {plural(len(plan), 'input')} · {where}", markup=False)
 
     def on_event(event) -> None:
         if event[0] != "result":
@@ -130,6 +143,21 @@ def run_batch(sources: list[str], opts: AnonymizeOptions) -> None:
     _finish(report, len(plan), quiet=opts.quiet)
 
 
+def _said_once() -> None:
+    """The policy's reductions were said above as recanon warnings: the pipelines' own
+    ``PrivacyWarning`` (one per worker process, in Python's format) is not repeated. Worker processes
+    get the rule through ``PYTHONWARNINGS`` (a prefix of the message, so nothing is imported early)."""
+    import os
+    import warnings
+
+    prefix = "the hiding policy shows more than the default"
+    warnings.filterwarnings("ignore", message=prefix, category=UserWarning)
+    rule = f"ignore:{prefix}:UserWarning"
+    existing = os.environ.get("PYTHONWARNINGS")
+    if rule not in (existing or ""):
+        os.environ["PYTHONWARNINGS"] = f"{existing},{rule}" if existing else rule
+
+
 def _on_gpu(opts: AnonymizeOptions) -> bool:
     """Whether the pipelines run on a CUDA device (then each Ray task asks for half a GPU)."""
     providers = [p.lower() for p in opts.providers or []]
@@ -142,7 +170,7 @@ def _print_result(result, relative: Path) -> None:
         early = result.stopped_early
         note = f" · stopped early: {clean(early)}" if early else ""
         stderr.print(
-            f"  done     {name} · {result.frames} frames · {result.seconds:.1f} s · "
+            f"  done     {name} · {plural(result.frames, 'frame')} · {result.seconds:.1f} s · "
             f"{result.obscured_frames} obscured{note}",
             markup=False,
         )
@@ -162,7 +190,7 @@ def _finish(report, total: int, *, quiet: bool) -> None:
         stderr.print(
             f"[bold]batch[/bold]  {done} done, {skipped} skipped, {failed} failed"
             + (f", {interrupted} not finished" if interrupted else "")
-            + f" of {total} · {report.frames} frames in {report.seconds:.1f} s "
+            + f" of {total} · {plural(report.frames, 'frame')} in {report.seconds:.1f} s "
             f"({report.fps:.1f} fps overall, {report.runner})"
         )
     code = report.exit_code

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from recanon_cli.commands.anonymize import extra_options as x
 from recanon_cli.commands.anonymize import options as o
-from recanon_cli.commands.anonymize.options import AnonymizeOptions, Backend, Engine, EnhancerName
+from recanon_cli.commands.anonymize.extra_options import Region
+from recanon_cli.commands.anonymize.options import AnonymizeOptions, Backend, Engine
 
 
 def anonymize(
     sources: o.Sources,
     output: o.Output = None,
     sidecar: o.Sidecar = None,
-    enhancer: o.Enhancer = EnhancerName.blur,
+    enhancer: o.Enhancer = None,
     gx_weights: o.GxWeights = None,
     strength: o.Strength = None,
     pose_model: o.PoseModel = "yolo11n-pose",
@@ -35,6 +37,21 @@ def anonymize(
     backend: o.BackendOpt = Backend.auto,
     provider: o.Provider = None,
     engine: o.EngineOpt = Engine.auto,
+    blur_px: x.BlurPx = None,
+    cell_px: x.CellPx = None,
+    color: x.Color = None,
+    replace_with: x.ReplaceWith = None,
+    draw_pose: x.DrawPose = False,
+    preview: x.Preview = False,
+    region: x.RegionOpt = Region.body,
+    zones: x.Zones = None,
+    exclude_zones: x.ExcludeZones = None,
+    keep_track: x.KeepTrack = None,
+    max_region: x.MaxRegion = None,
+    start: x.From = None,
+    end: x.To = None,
+    detect_every: x.DetectEvery = 2,
+    crowd_people: x.CrowdPeople = 6,
     deployment: o.Deployment = None,
     device_key: o.DeviceKey = None,
     passphrase_file: o.PassphraseFile = None,
@@ -58,6 +75,10 @@ def anonymize(
 
       recanon anonymize rtsp://10.0.0.5/stream -o cam.anon.mp4 --max-frames 3000
 
+      recanon anonymize walk.mp4 --preview --draw-pose --from 0:10 --to 0:20   # see what is found
+
+      recanon anonymize shop.mp4 --region head --exclude-zones staff.json --keep-track 3
+
       recanon anonymize archive/ -o anon/ --jobs 2          # every video below archive/, 2 at once
 
       recanon anonymize archive/ -o anon/ --resume         # after a crash: redo only what is not complete
@@ -71,7 +92,10 @@ def anonymize(
         device=device, backend=backend, provider=provider, engine=engine, deployment=deployment,
         device_key=device_key, passphrase_file=passphrase_file, seal_originals=seal_originals,
         originals_quality=originals_quality, overwrite=overwrite, quiet=quiet, jobs=jobs,
-        resume=resume, ray=ray, max_retries=max_retries, json=json,
+        resume=resume, ray=ray, max_retries=max_retries, json=json, blur_px=blur_px, cell_px=cell_px,
+        color=color, replace_with=replace_with, draw_pose=draw_pose, preview=preview,
+        region=region.value, zones=zones, exclude_zones=exclude_zones, keep_tracks=tuple(keep_track or ()),
+        max_region=max_region, start=start, end=end, detect_every=detect_every, crowd_people=crowd_people,
     )  # fmt: skip
     if len(sources) == 1 and not opts.wants_batch and not is_batch_source(sources[0]):
         from recanon_cli.commands.anonymize.single import run_single

@@ -26,7 +26,15 @@ class EnhancerName(StrEnum):
     blur = "blur"
     pixelate = "pixelate"
     mask = "mask"
+    ellipse = "ellipse"
+    skeleton = "skeleton"
+    picture = "picture"
     gx = "gx"
+
+
+#: Help panels of the signing and batch options (the others: extra_options).
+SIGNING = "Signing and sealing"
+BATCH = "Batch"
 
 
 SOURCES_HELP = (
@@ -52,10 +60,15 @@ Sidecar = Annotated[
     Path | None, typer.Option(help="Pose sidecar path. Default: <output>.pose.jsonl.", show_default=False)
 ]
 Enhancer = Annotated[
-    EnhancerName,
+    EnhancerName | None,
     typer.Option(
-        help="How people are hidden. gx: the learned, recoverable GX, keyed per deployment "
-        "(needs --deployment and --device-key)."
+        help="How people are hidden: blur; pixelate; mask (a flat fill, --color); ellipse (a grey "
+        "ellipse, its corners blurred); skeleton (a flat fill with the person's skeleton drawn on it: "
+        "shows posture and gait); picture (--replace-with IMAGE over each person); gx (the learned, "
+        "recoverable GX, keyed per deployment: needs --deployment and --device-key). Default: blur "
+        "(picture with --replace-with).",
+        show_default=False,
+        rich_help_panel="Look",
     ),
 ]
 GxWeights = Annotated[
@@ -70,11 +83,12 @@ Strength = Annotated[
     float | None,
     typer.Option(
         help="Enhancer strength as a fraction of each person's size "
-        "(blur sigma, pixel cell). Default: 0.1 for both; "
+        "(blur sigma, pixel cell, the blur of the ellipse's corners). Default: 0.1 for all; "
         "raise it for more privacy.",
         min=0.001,
         max=1.0,
         show_default=False,
+        rich_help_panel="Look",
     ),
 ]
 PoseModel = Annotated[
@@ -127,7 +141,13 @@ MaxFrames = Annotated[
         help="Stop after this many frames (for streams; per file in a batch).", min=1, show_default=False
     ),
 ]
-Device = Annotated[str, typer.Option(help="Torch device for the detector: cpu, cuda, cuda:0.")]
+Device = Annotated[
+    str,
+    typer.Option(
+        help="Device of the pose detector: cpu, cuda or cuda:N. On ONNX Runtime a GPU needs "
+        "onnxruntime-gpu (pip install 'recanon[gpu]'); a run that cannot use the GPU is refused."
+    ),
+]
 BackendOpt = Annotated[
     Backend,
     typer.Option(
@@ -159,6 +179,7 @@ Deployment = Annotated[
         help="Deployment file: sign the sidecar and a run manifest "
         "with the device key (checked by 'recanon verify').",
         show_default=False,
+        rich_help_panel=SIGNING,
     ),
 ]
 DeviceKey = Annotated[
@@ -168,11 +189,16 @@ DeviceKey = Annotated[
         "--deployment). Passphrase from --passphrase-file, "
         "$RECANON_PASSPHRASE or a prompt.",
         show_default=False,
+        rich_help_panel=SIGNING,
     ),
 ]
 PassphraseFile = Annotated[
     Path | None,
-    typer.Option(help="File whose first line is the device key's passphrase.", show_default=False),
+    typer.Option(
+        help="File whose first line is the device key's passphrase.",
+        show_default=False,
+        rich_help_panel=SIGNING,
+    ),
 ]
 SealOriginals = Annotated[
     bool,
@@ -180,18 +206,20 @@ SealOriginals = Annotated[
         "--seal-originals",
         help="Also write <output>.originals.sealed: the original pixels of every anonymized region, "
         "encrypted to the holders of --deployment (the device cannot open it), for 'recanon recover "
-        "--exact'.",
+        "--exact'. Default: off.",
+        rich_help_panel=SIGNING,
     ),
 ]
 OriginalsQuality = Annotated[
     str,
     typer.Option(
         help="Compression of the sealed originals: an x264 CRF (default 23, about 43 dB inside the "
-        "regions) or 'lossless' (bit-exact, about 10 times larger)."
+        "regions) or 'lossless' (bit-exact, about 10 times larger).",
+        rich_help_panel=SIGNING,
     ),
 ]
-Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs.")]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")]
+Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs. Default: off.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary. Default: off.")]
 Jobs = Annotated[
     int | None,
     typer.Option(
@@ -202,6 +230,7 @@ Jobs = Annotated[
         "(on 2 cores, 2 pipelines were 1.3-1.6x faster than 1). With --ray local: the CPUs of the local Ray.",
         min=1,
         show_default=False,
+        rich_help_panel=BATCH,
     ),
 ]
 Resume = Annotated[
@@ -210,7 +239,8 @@ Resume = Annotated[
         "--resume",
         help="Batch: skip inputs whose outputs are complete (sidecar end record; signature verified when "
         "signing) and redo the rest. An output that is there but incomplete is reported unless "
-        "--overwrite is given too.",
+        "--overwrite is given too. Default: off.",
+        rich_help_panel=BATCH,
     ),
 ]
 Ray = Annotated[
@@ -221,18 +251,24 @@ Ray = Annotated[
         "local, or a cluster ADDRESS. Inputs and -o must be at the same path on every node. "
         "Needs pip install 'recanon[ray]'.",
         show_default=False,
+        rich_help_panel=BATCH,
     ),
 ]
 MaxRetries = Annotated[
     int,
-    typer.Option(help="With --ray: times a file is redone from scratch when its worker dies.", min=0),
+    typer.Option(
+        help="With --ray: times a file is redone from scratch when its worker dies.",
+        min=0,
+        rich_help_panel=BATCH,
+    ),
 ]
 Json = Annotated[
     bool,
     typer.Option(
         "--json",
-        help="Batch: one JSON record per input on stdout as it finishes (status, frames, persons, "
-        "obscured frames, seconds, outputs, error); human text stays on stderr.",
+        help="One JSON record per input on stdout as it finishes, one line each (status, frames, "
+        "persons, tracks, obscured frames, seconds, outputs, error); for one file, one record. Human "
+        "text stays on stderr. Default: off.",
     ),
 ]
 
@@ -243,7 +279,7 @@ class AnonymizeOptions:
 
     output: Path | None
     sidecar: Path | None
-    enhancer: EnhancerName
+    enhancer: EnhancerName | None
     gx_weights: str | None
     strength: float | None
     pose_model: str
@@ -273,6 +309,31 @@ class AnonymizeOptions:
     ray: str | None = None
     max_retries: int = 2
     json: bool = False
+    # the look (extra_options)
+    blur_px: float | None = None
+    cell_px: int | None = None
+    color: str | None = None
+    replace_with: Path | None = None
+    draw_pose: bool = False
+    preview: bool = False
+    # who is hidden, and when
+    region: str = "body"
+    zones: Path | None = None
+    exclude_zones: Path | None = None
+    keep_tracks: tuple[int, ...] = ()
+    max_region: float | None = None
+    start: str | None = None
+    end: str | None = None
+    # speed
+    detect_every: int = 2
+    crowd_people: int = 6
+
+    @property
+    def enhancer_name(self) -> str:
+        """The enhancer by name: as given, else ``picture`` with --replace-with, else ``blur``."""
+        if self.enhancer is not None:
+            return self.enhancer.value
+        return "picture" if self.replace_with is not None else "blur"
 
     @property
     def providers(self) -> list[str] | None:
@@ -282,5 +343,19 @@ class AnonymizeOptions:
 
     @property
     def wants_batch(self) -> bool:
-        """Whether an option only a batch has was given."""
-        return self.jobs is not None or self.resume or self.ray is not None or self.json
+        """Whether an option only a batch has was given (``--json`` is one file's too)."""
+        return self.jobs is not None or self.resume or self.ray is not None
+
+    def single_only(self) -> list[str]:
+        """The options given that one source has and a batch does not."""
+        given = {
+            "--blur-px": self.blur_px is not None,
+            "--cell-px": self.cell_px is not None,
+            "--color": self.color is not None,
+            "--replace-with": self.replace_with is not None,
+            "--enhancer picture": self.enhancer_name == "picture",
+            "--preview": self.preview,
+            "--from": self.start is not None,
+            "--to": self.end is not None,
+        }
+        return [name for name, on in given.items() if on]

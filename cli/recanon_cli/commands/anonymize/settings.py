@@ -6,7 +6,7 @@ import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from recanon_cli._console import fail
+from recanon_cli._console import fail, warn
 from recanon_cli.commands.anonymize.options import AnonymizeOptions, EnhancerName
 
 if TYPE_CHECKING:
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 def anonymizer_config(opts: AnonymizeOptions, *, stills: bool) -> tuple[AnonymizerConfig, tuple[int, int]]:
     """The anonymizer settings for video (or ``stills``) and the tiles in use."""
     from recanon_sdk.anonymizer import AnonymizerConfig
+    from recanon_sdk.cadence import CadenceConfig
     from recanon_sdk.detect.pose import DetectorConfig
     from recanon_sdk.detect.tracking import TrackerConfig
     from recanon_sdk.geometry import CropGeometry
@@ -30,18 +31,151 @@ def anonymizer_config(opts: AnonymizeOptions, *, stills: bool) -> tuple[Anonymiz
     try:
         config = AnonymizerConfig(
             detector=DetectorConfig(
-                weights=opts.pose_model, imgsz=imgsz, conf=opts.conf, tiles=(rows, cols), device=opts.device
+                weights=opts.pose_model,
+                imgsz=imgsz,
+                conf=opts.conf,
+                tiles=(rows, cols),
+                device=opts.device,
+                crowd_people=opts.crowd_people,
             ),
             tracker=TrackerConfig(hold_frames=opts.hold),
             geometry=CropGeometry(margin=opts.margin),
-            enhancer=opts.enhancer.value,
+            enhancer=opts.enhancer_name if opts.enhancer_name != "picture" else "blur",
             strength=opts.strength,
             encoder=EncoderConfig(codec=opts.codec, crf=opts.crf, preset=opts.preset),
             keep_audio=opts.keep_audio,
+            policy=hide_policy(opts),
+            draw_pose=opts.draw_pose,
+            cadence=CadenceConfig(detect_every=opts.detect_every),
         )
     except ValueError as error:
         fail(f"invalid option: {error}")
     return config, (rows, cols)
+
+
+def hide_policy(opts: AnonymizeOptions):
+    """Who is hidden (``--region``, ``--zones``, ``--exclude-zones``, ``--keep-track``, ``--max-region``)."""
+    from recanon_sdk.policy import HidePolicy
+
+    from recanon_cli.commands.anonymize.zones import read_zones
+
+    return HidePolicy(
+        region=opts.region,
+        include_zones=tuple(read_zones(opts.zones, "--zones")) if opts.zones else (),
+        exclude_zones=tuple(read_zones(opts.exclude_zones, "--exclude-zones")) if opts.exclude_zones else (),
+        keep_tracks=frozenset(opts.keep_tracks),
+        max_region=opts.max_region,
+    )
+
+
+def warn_policy(config: AnonymizerConfig) -> None:
+    """One warning per thing the hiding policy shows that the default would hide."""
+    for reduction in config.policy.reductions():
+        warn(f"{reduction}; recorded in the sidecar header (anonymization.policy)")
+
+
+def parse_color(text: str) -> tuple[int, int, int]:
+    """``"R,G,B"`` → a colour; ends the command with one sentence for anything else."""
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != 3 or not all(p.isdigit() and int(p) <= 255 for p in parts):
+        fail(f"--color '{text}' is not R,G,B", "three whole numbers from 0 to 255, e.g. --color 0,0,0")
+    return (int(parts[0]), int(parts[1]), int(parts[2]))
+
+
+def build_enhancer(opts: AnonymizeOptions):
+    """The enhancer object the look options ask for, or ``None`` when its name alone says it (the
+    anonymizer then builds it from the config). One clear error per option that does not fit."""
+    from recanon_sdk.enhance import Blur, Ellipse, Mask, Pixelate, Replace, Skeleton
+    from recanon_sdk.errors import RecanonError
+
+    name = opts.enhancer_name
+    fits = {"--blur-px": ("blur",), "--cell-px": ("pixelate",), "--color": ("mask", "ellipse", "skeleton")}
+    for option, value in (("--blur-px", opts.blur_px), ("--cell-px", opts.cell_px), ("--color", opts.color)):
+        if value is not None and name not in fits[option]:
+            fail(
+                f"{option} does not apply to --enhancer {name}",
+                f"{option} is for --enhancer {' or '.join(fits[option])}",
+            )
+    if opts.replace_with is not None and name != "picture":
+        fail(
+            f"--replace-with is a picture for --enhancer picture, not {name}",
+            "drop --enhancer or --replace-with",
+        )
+    if name == "picture":
+        if opts.replace_with is None:
+            fail("--enhancer picture needs --replace-with IMAGE", "e.g. --replace-with smiley.png")
+        try:
+            return Replace.from_file(opts.replace_with)
+        except RecanonError as error:
+            fail(f"--replace-with: {error.message}", *([error.hint] if error.hint else []))
+    strength = {} if opts.strength is None else {"strength": opts.strength}
+    if opts.blur_px is not None:
+        return Blur(sigma_px=opts.blur_px, **strength)
+    if opts.cell_px is not None:
+        return Pixelate(cell_px=opts.cell_px, **strength)
+    if opts.color is not None:
+        color = parse_color(opts.color)
+        if name == "mask":
+            return Mask(color=color)
+        if name == "skeleton":
+            return Skeleton(fill=color)
+        return Ellipse(
+            inside=Mask(color=color), **({} if opts.strength is None else {"outside": Blur(**strength)})
+        )
+    return None
+
+
+#: What to do when ONNX Runtime has no CUDA provider (github.com/microsoft/onnxruntime/issues/26996: with both
+#: packages installed, the CPU build's module wins).
+GPU_HINTS = (
+    "onnxruntime and onnxruntime-gpu cannot share an environment: after installing the extra, run "
+    "pip uninstall -y onnxruntime && pip install --force-reinstall onnxruntime-gpu",
+    "or drop --device to run on the CPU",
+)
+
+
+def check_device(opts: AnonymizeOptions) -> None:
+    """A GPU asked for with --device must be one the pose model can run on: never a silent CPU run."""
+    from recanon_sdk.detect.backend import choose_backend
+    from recanon_sdk.errors import RecanonError
+
+    device = opts.device.strip().lower()
+    if device in ("", "cpu"):
+        return
+    try:
+        backend = choose_backend(opts.backend.value, opts.pose_model, device)  # type: ignore[arg-type]
+    except RecanonError as error:
+        fail(error.message, *([error.hint] if error.hint else []))
+    if backend == "onnx" and opts.provider is None:
+        import onnxruntime as ort
+
+        if "CUDAExecutionProvider" not in ort.get_available_providers():
+            fail(
+                f"--device {opts.device} needs onnxruntime-gpu (pip install 'recanon[gpu]'): the "
+                "installed onnxruntime runs on the CPU only",
+                *GPU_HINTS,
+            )
+    if backend == "torch":
+        import torch
+
+        if not torch.cuda.is_available():
+            fail(
+                f"--device {opts.device}: torch sees no CUDA device here",
+                "check the driver and that torch is a CUDA build, or drop --device to run on the CPU",
+            )
+
+
+def check_on_device(detector, opts: AnonymizeOptions) -> None:
+    """After loading: an ONNX Runtime that fell back to the CPU (CUDA libraries missing) is refused."""
+    if opts.device.strip().lower() in ("", "cpu"):
+        return
+    active = getattr(detector, "providers", None)
+    if active and not any(p in ("CUDAExecutionProvider", "TensorrtExecutionProvider") for p in active):
+        fail(
+            f"--device {opts.device}: ONNX Runtime could not start CUDA and would run on the CPU "
+            f"(providers: {', '.join(active)})",
+            "check the CUDA and cuDNN libraries onnxruntime-gpu needs, or drop --device to run on the CPU",
+        )
 
 
 def check_signing_options(opts: AnonymizeOptions) -> None:

@@ -18,6 +18,7 @@ from typing import Annotated, NoReturn, TypeVar
 import recanon_keys as rk
 import typer
 
+from recanon_cli._app import RecanonGroup
 from recanon_cli._console import fail, warn
 
 app = typer.Typer(
@@ -32,11 +33,13 @@ app = typer.Typer(
         "  recanon keys inspect gy.bundle"
     ),
     no_args_is_help=True,
+    cls=RecanonGroup,
 )
 holder_app = typer.Typer(
     name="holder",
     help="Key holders: create keys, add them to or remove them from a deployment.",
     no_args_is_help=True,
+    cls=RecanonGroup,
 )
 app.add_typer(holder_app)
 

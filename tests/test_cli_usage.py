@@ -1,0 +1,59 @@
+"""The command line itself: usage errors as one sentence and exit 2, -h and --version, readable help."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from recanon_cli.main import app
+from typer.testing import CliRunner
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize(
+    ("args", "said", "hint"),
+    [
+        (["anonymize", "x.mp4", "--bogus"], "anonymize: no such option: --bogus", "recanon anonymize --help"),
+        (["recover", "x.mp4"], "recover: missing option '--key'", "recanon recover --help"),
+        (["anonymize", "x.mp4", "--crf", "abc"], "invalid value for '--crf'", "recanon anonymize --help"),
+        (["anonymize", "x.mp4", "--enhancer", "nope"], "invalid value for '--enhancer'", "anonymize --help"),
+        (["nosuch"], "no such command 'nosuch'", "recanon --help"),
+        (["keys", "holder", "new", "--bad"], "keys holder new: no such option", "keys holder new --help"),
+    ],
+)
+def test_a_usage_error_is_one_sentence_a_hint_and_exit_2(args, said, hint):
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2, result.stderr
+    assert lines[0].startswith("recanon: error: ") and said in lines[0]
+    assert lines[1].startswith("recanon: hint: ") and hint in lines[1]
+    assert "╭" not in result.output and "Usage:" not in result.output and result.stdout == ""
+
+
+def test_version_and_short_help():
+    from recanon_sdk._version import __version__
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.stdout.strip() == f"recanon {__version__}"
+    for args in (["-h"], ["anonymize", "-h"], ["keys", "holder", "new", "-h"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0 and "Usage:" in result.stdout, args
+
+
+@pytest.mark.parametrize("command", [["recover"], ["anonymize"], ["verify"], ["keys", "holder", "new"], []])
+def test_flags_show_no_value_type_in_help(command):
+    result = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "200", "TERMINAL_WIDTH": "200"})
+    assert result.exit_code == 0
+    assert "<bool>" not in result.stdout
+    if command == ["recover"]:  # a flag pair and a plain flag, with their help text and nothing between
+        assert re.search(r"--exact\s+--learned\s+exact: paste", result.stdout)
+        assert re.search(r"--overwrite\s+Replace an existing output", result.stdout)
+
+
+def test_brackets_in_help_texts_are_shown_as_written():
+    result = runner.invoke(app, ["anonymize", "--help"], env={"COLUMNS": "250", "TERMINAL_WIDTH": "250"})
+    assert result.exit_code == 0
+    text = " ".join(result.stdout.split())
+    assert "pip install 'recanon[openvino]'" in text and "pip install 'recanon[ray]'" in text
