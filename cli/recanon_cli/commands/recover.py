@@ -55,7 +55,13 @@ def recover(
     ] = None,
     output: Annotated[
         Path | None,
-        typer.Option("-o", "--output", help="Default: <video>.recovered.mp4.", show_default=False),
+        typer.Option(
+            "-o",
+            "--output",
+            help="Default: the video's name with .recovered.mp4 for .anon.mp4 "
+            "(cam3.anon.mp4 → cam3.recovered.mp4).",
+            show_default=False,
+        ),
     ] = None,
     track: Annotated[
         list[int] | None,
@@ -71,7 +77,12 @@ def recover(
         typer.Option("--from", help="Start of the time range (90, 1:30, 00:01:30).", show_default=False),
     ] = None,
     end: Annotated[
-        str | None, typer.Option("--to", help="End of the time range (inclusive).", show_default=False)
+        str | None,
+        typer.Option(
+            "--to",
+            help="End of the time range, inclusive (--from 70 --to 70 is the frame shown at 70 s).",
+            show_default=False,
+        ),
     ] = None,
     exact: Annotated[
         bool | None,

@@ -36,9 +36,10 @@ def make_enhancer(
 
     ``"gx"`` is the learned GX, keyed per deployment: it needs the deployment's 32-byte
     ``model_secret`` (``recanon_keys.derive_model_secret``) and uses the packaged weights unless
-    ``gx_weights`` names others: on torch where it is installed, else the packaged ONNX form on
-    ONNX Runtime (same output within one grey level). An ``.onnx`` ``gx_weights`` runs on ONNX Runtime
-    (exported per deployment with the key inside, or with key inputs fed from ``model_secret``).
+    ``gx_weights`` names others: on the CPU their packaged ONNX form on ONNX Runtime (same output
+    within one grey level as torch, and faster), on a CUDA device torch where it is installed. An
+    ``.onnx`` ``gx_weights`` runs on ONNX Runtime (exported per deployment with the key inside, or
+    with key inputs fed from ``model_secret``).
     """
     if name == LEARNED_ENHANCER:
         from recanon_sdk.detect.weights import resolve_weights
@@ -50,7 +51,8 @@ def make_enhancer(
             raise ValueError(
                 "the gx enhancer is keyed per deployment: it needs the deployment's model secret"
             )
-        if gx_weights is None and not installed("torch"):  # the packaged ONNX form (sha256 checked)
+        packaged_onnx = device == "cpu" or not installed("torch")
+        if gx_weights is None and packaged_onnx:  # the packaged ONNX form (sha256 checked)
             gx_weights, is_onnx = str(resolve_weights(DEFAULT_GX_WEIGHTS_ONNX, kind="GX").path), True
         if is_onnx:
             from recanon_sdk.runtime.onnx_generator import OnnxGenerator

@@ -153,7 +153,8 @@ BackendOpt = Annotated[
     typer.Option(
         "--backend",
         help="Pose backend: auto (an .onnx --pose-model on onnx, a .pt on torch; the packaged default "
-        "on torch where the torch extra is installed, else its packaged ONNX form), torch or onnx.",
+        "model as its packaged ONNX form on the CPU, on torch on a CUDA device where the torch extra is "
+        "installed), torch or onnx.",
     ),
 ]
 Provider = Annotated[
@@ -168,9 +169,9 @@ EngineOpt = Annotated[
     Engine,
     typer.Option(
         "--engine",
-        help="Inference engine of the onnx backend: auto (OpenVINO where it is installed and the CPU "
-        "computes bf16 natively, else ONNX Runtime), onnxruntime or openvino (pip install "
-        "'recanon[openvino]').",
+        help="Inference engine of the onnx backend: auto (OpenVINO in bf16 where the CPU computes bf16 "
+        "natively, else ONNX Runtime), onnxruntime or openvino. OpenVINO comes with the install on "
+        "x86-64 Linux and Windows; elsewhere: pip install 'recanon[openvino]'.",
     ),
 ]
 Deployment = Annotated[

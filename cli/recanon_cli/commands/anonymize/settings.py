@@ -210,6 +210,7 @@ def with_gx(config: AnonymizerConfig, opts: AnonymizeOptions, signer: Any | None
 
 def originals_settings(deployment: Path | None, quality: str):
     """The deployment whose holders get the sealed originals, and how they are compressed."""
+    from recanon_keys import PUBLIC_DEMO_KEY_IDS
     from recanon_sdk.originals import OriginalsConfig
 
     from recanon_cli.commands.keys import _errors, _load_deployment
@@ -222,6 +223,11 @@ def originals_settings(deployment: Path | None, quality: str):
         dep = _load_deployment(deployment)
     if not dep.holders:
         fail(f"deployment {dep.name!r} has no holders yet", "add one with 'recanon keys holder add'")
+    if any(holder.key_id in PUBLIC_DEMO_KEY_IDS for holder in dep.holders):
+        warn(
+            f"deployment {dep.name!r} seals the originals to the public DEMO holder key: anyone can "
+            "recover these people; never use it for real footage"
+        )
     if quality.strip().lower() == "lossless":
         return dep, OriginalsConfig(lossless=True)
     if not quality.isdigit() or not 0 <= int(quality) <= 51:
@@ -231,7 +237,7 @@ def originals_settings(deployment: Path | None, quality: str):
 
 def load_signer(deployment: Path, device_key: Path, passphrase_file: Path | None):
     """Load the deployment and device key (one clear error each) and build the run signer."""
-    from recanon_keys import load_device_key
+    from recanon_keys import PUBLIC_DEMO_KEY_IDS, load_device_key
     from recanon_sdk.signing import RunSigner
 
     from recanon_cli.commands.keys import _errors, _load_deployment, _load_private
@@ -242,6 +248,11 @@ def load_signer(deployment: Path, device_key: Path, passphrase_file: Path | None
     with _errors():
         dep = _load_deployment(deployment)
         key = _load_private(device_key, passphrase_file, "device-key", load_device_key)
+    if key.key_id in PUBLIC_DEMO_KEY_IDS:
+        warn(
+            f"'{device_key}' is the public DEMO device key: anyone can sign as this camera and open what "
+            "it seals; never use it for real footage (create your own with 'recanon keys init')"
+        )
     try:
         return RunSigner(key, dep)
     except ValueError as error:

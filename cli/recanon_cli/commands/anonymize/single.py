@@ -93,6 +93,13 @@ def run_single(source: str, opts: AnonymizeOptions) -> None:
     stills = not is_stream_url(source) and (
         Path(source).is_dir() or Path(source).suffix.lower() in IMAGE_SUFFIXES
     )
+    if not is_stream_url(source):
+        try:  # a missing or unreadable input is reported first, before keys, outputs and the model
+            VideoSource(source)
+        except RecanonError as error:
+            if opts.json:
+                print_record(record(source, error=error))
+            fail(error.message, *([error.hint] if error.hint else []))
     if opts.preview:
         from recanon_cli.commands.anonymize.preview import check_preview
 
@@ -113,8 +120,6 @@ def run_single(source: str, opts: AnonymizeOptions) -> None:
     imgsz, conf = config.detector.imgsz, opts.conf
     preview = None
     try:
-        if not is_stream_url(source):
-            VideoSource(source)  # bad input is reported before any model is loaded
         warn_policy(config)
         detector = create_pose_detector(
             config.detector, opts.backend.value, providers=opts.providers, engine=opts.engine.value
