@@ -15,7 +15,6 @@ prints the peak memory per worker for both: it must not grow with the length of 
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import logging
 import os
@@ -39,12 +38,19 @@ SHARED = Path(os.environ.get("RECANON_SHARED", ROOT.parent / "shared"))
 FOOTAGE = SHARED / "data" / "videos" / "intel" / "one-by-one-person-detection.mp4"
 
 
+def looped_images(source: Path):
+    """The frames of ``source`` over and over, decoded as they are needed (``itertools.cycle`` would
+    keep every frame in this process's memory and inflate the in-process run's peak)."""
+    while True:
+        yield from (f.image for f in VideoSource(source))
+
+
 def cut_clips(source: Path, clips: int, frames: int, folder: Path) -> list[Path]:
     """``clips`` consecutive pieces of ``frames`` frames of ``source`` (looping if it is short)."""
     folder.mkdir(parents=True, exist_ok=True)
     video = VideoSource(source)
     rate = video.info.average_rate or Fraction(25)
-    stream = itertools.cycle(f.image for f in VideoSource(source))
+    stream = looped_images(source)
     paths = []
     for k in range(clips):
         path = folder / f"clip{k:02d}.mp4"

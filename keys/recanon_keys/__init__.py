@@ -1,6 +1,6 @@
 """recanon_keys: key management for recanon (sealed model bundles, signed outputs). No torch, no numpy.
 
-A safe recipe over ``cryptography`` and ``pynacl``: key holders (X25519) open sealed bundles, a
+A safe recipe over ``cryptography``: key holders (X25519) open sealed bundles, a
 device (Ed25519) signs deployments, sealed bundles, pose sidecars and run manifests. Formats:
 docs/key-formats.md; threat model: docs/security.md.
 

@@ -13,7 +13,7 @@ import typer
 
 from recanon_cli._console import stdout
 
-#: Distributions reported, with the module each one is imported as (``pynacl`` is ``nacl``).
+#: Distributions reported, with the module each one is imported as (``opencv-python`` is ``cv2``).
 PACKAGES = {
     "torch": "torch",
     "ultralytics": "ultralytics",
@@ -24,7 +24,6 @@ PACKAGES = {
     "numpy": "numpy",
     "opencv-python": "cv2",
     "cryptography": "cryptography",
-    "pynacl": "nacl",
 }
 EVAL_HINT = "pip install 'recanon[eval]'"
 
@@ -32,7 +31,7 @@ EVAL_HINT = "pip install 'recanon[eval]'"
 def package_versions() -> dict[str, dict[str, Any]]:
     """``{distribution: {"version": str | None, "importable": bool}}`` for :data:`PACKAGES`.
 
-    >>> package_versions()["pynacl"]["importable"]
+    >>> package_versions()["opencv-python"]["importable"]
     True
     """
     import importlib.metadata as md

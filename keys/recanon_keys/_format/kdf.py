@@ -1,10 +1,12 @@
-"""Passphrase key derivation: Argon2id (libsodium, through PyNaCl) with bounded, stored parameters.
+"""Passphrase key derivation: Argon2id (RFC 9106, through ``cryptography``) with bounded, stored parameters.
 
 ``wrap_key = Argon2id(UTF-8(NFC(passphrase)), salt, t = opslimit, m = memlimit, p = 1, 32 bytes)``
 
 Writers refuse parameters below ``MIN_OPSLIMIT``/``MIN_MEMLIMIT`` unless told ``unsafe_weak_kdf=True``
-(test vectors only); readers accept any parameters inside libsodium's limits but at most
-``MAX_OPSLIMIT``/``MAX_MEMLIMIT``, so a hostile key file cannot make us allocate gigabytes.
+(test vectors only); readers accept any parameters inside libsodium's limits (``t`` ≥ 1, ``m`` ≥ 8 KiB;
+the first key files were written with libsodium, whose ``crypto_pwhash`` is the same Argon2id v1.3 with
+one lane) but at most ``MAX_OPSLIMIT``/``MAX_MEMLIMIT``, so a hostile key file cannot make us allocate
+gigabytes.
 
 >>> p = Argon2idParams(opslimit=1, memlimit=8192)
 >>> p.check_for_writing(unsafe_weak_kdf=True) is None
@@ -18,10 +20,12 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
-import nacl.exceptions
-import nacl.pwhash.argon2id as _argon2id
+from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
 SALT_BYTES = 16
+#: libsodium's lower bounds for Argon2id, which every key file written so far respects.
+OPSLIMIT_MIN = 1
+MEMLIMIT_MIN = 8192
 #: libsodium's MODERATE profile: about 0.8 s and 256 MiB on a 2020s laptop core.
 DEFAULT_OPSLIMIT = 3
 DEFAULT_MEMLIMIT = 256 * 1024 * 1024
@@ -42,8 +46,8 @@ class Argon2idParams:
 
     def check_for_reading(self) -> bool:
         return (
-            _argon2id.OPSLIMIT_MIN <= self.opslimit <= MAX_OPSLIMIT
-            and _argon2id.MEMLIMIT_MIN <= self.memlimit <= MAX_MEMLIMIT
+            OPSLIMIT_MIN <= self.opslimit <= MAX_OPSLIMIT
+            and MEMLIMIT_MIN <= self.memlimit <= MAX_MEMLIMIT
         )
 
     def check_for_writing(self, *, unsafe_weak_kdf: bool = False) -> None:
@@ -75,9 +79,8 @@ def encode_passphrase(passphrase: str) -> bytes:
 def derive_wrap_key(passphrase: str, salt: bytes, params: Argon2idParams) -> bytes:
     if len(salt) != SALT_BYTES:
         raise ValueError("salt must be 16 bytes")
-    try:
-        return _argon2id.kdf(
-            32, encode_passphrase(passphrase), salt, opslimit=params.opslimit, memlimit=params.memlimit
-        )
-    except nacl.exceptions.RuntimeError as exc:  # out of memory inside libsodium
-        raise MemoryError("Argon2id could not allocate its memory") from exc
+    if not params.check_for_reading():
+        raise ValueError("Argon2id parameters out of range")
+    # libsodium's memlimit is in bytes and rounds down to whole KiB; RFC 9106's m is in KiB.
+    kdf = Argon2id(salt=salt, length=32, iterations=params.opslimit, lanes=1, memory_cost=params.memlimit // 1024)
+    return kdf.derive(encode_passphrase(passphrase))
