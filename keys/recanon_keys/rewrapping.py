@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+from collections.abc import Callable
 from datetime import datetime
 from typing import BinaryIO
 
@@ -46,6 +47,27 @@ from .sealing import (
 __all__ = ["rewrap", "rewrap_file", "rotate", "rotate_file"]
 
 
+def _opened_for_device(
+    src: BinaryIO,
+    holder: HolderKey,
+    deployment: Deployment,
+    device_key: DeviceKey,
+    unsafe_allow_unsigned: bool,
+    what: str,
+) -> tuple[fmt.BundleHeader, bytes]:
+    """The verified header and data key of a bundle that ``device_key`` (the deployment's) re-seals."""
+    _check_device_key(device_key, deployment)
+    return _open_header(
+        src,
+        holder,
+        deployment=deployment,
+        model_name=None,
+        model_version=None,
+        unsafe_allow_unsigned=unsafe_allow_unsigned,
+        what=what,
+    )
+
+
 def _rewrap_stream(
     src: BinaryIO,
     dst: BinaryIO,
@@ -57,16 +79,7 @@ def _rewrap_stream(
     what: str,
     unsafe_allow_unsigned: bool = False,
 ) -> fmt.BundleHeader:
-    _check_device_key(device_key, deployment)
-    h, data_key = _open_header(
-        src,
-        holder,
-        deployment=deployment,
-        model_name=None,
-        model_version=None,
-        unsafe_allow_unsigned=unsafe_allow_unsigned,
-        what=what,
-    )
+    h, data_key = _opened_for_device(src, holder, deployment, device_key, unsafe_allow_unsigned, what)
     recipients = _recipients_of(deployment, data_key, rng)
     line = fmt.encode_header_line(
         deployment_id=h.deployment_id,
@@ -102,16 +115,7 @@ def _rotate_stream(
     what: str,
     unsafe_allow_unsigned: bool = False,
 ) -> fmt.BundleHeader:
-    _check_device_key(device_key, deployment)
-    h, data_key = _open_header(
-        src,
-        holder,
-        deployment=deployment,
-        model_name=None,
-        model_version=None,
-        unsafe_allow_unsigned=unsafe_allow_unsigned,
-        what=what,
-    )
+    h, data_key = _opened_for_device(src, holder, deployment, device_key, unsafe_allow_unsigned, what)
     new_key, new_salt = rng(32), rng(fmt.SALT_SIZE)
     recipients = _recipients_of(deployment, new_key, rng)
     plain = decrypt_chunks(fmt.payload_key(data_key, h.payload_salt), src, size=h.size, where=what)
@@ -188,6 +192,25 @@ def rotate(
     return out.getvalue()
 
 
+def _stream_file(
+    transform: Callable[..., fmt.BundleHeader],
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str],
+    holder: HolderKey,
+    overwrite: bool,
+    **options: object,
+) -> BundleInfo:
+    """Run a bundle ``transform`` file to file, streamed; ``dst`` appears only if the bundle verified."""
+    header = bio.bundle_file(
+        src,
+        dst,
+        lambda fin, fout: transform(fin, fout, holder, rng=os.urandom, what=bio.what(src), **options),
+        overwrite=overwrite,
+        refuse_in_place=True,
+    )
+    return _info(header)
+
+
 def rewrap_file(
     src: str | os.PathLike[str],
     dst: str | os.PathLike[str],
@@ -199,23 +222,10 @@ def rewrap_file(
     unsafe_allow_unsigned: bool = False,
 ) -> BundleInfo:
     """File-to-file ``rewrap`` (streamed; ``dst`` appears only if the whole bundle verified)."""
-    header = bio.bundle_file(
-        src,
-        dst,
-        lambda fin, fout: _rewrap_stream(
-            fin,
-            fout,
-            holder,
-            deployment=deployment,
-            device_key=device_key,
-            rng=os.urandom,
-            what=bio.what(src),
-            unsafe_allow_unsigned=unsafe_allow_unsigned,
-        ),
-        overwrite=overwrite,
-        refuse_in_place=True,
-    )
-    return _info(header)
+    return _stream_file(
+        _rewrap_stream, src, dst, holder, overwrite,
+        deployment=deployment, device_key=device_key, unsafe_allow_unsigned=unsafe_allow_unsigned,
+    )  # fmt: skip
 
 
 def rotate_file(
@@ -229,21 +239,8 @@ def rotate_file(
     unsafe_allow_unsigned: bool = False,
 ) -> BundleInfo:
     """File-to-file ``rotate`` (streamed; ``dst`` appears only if the whole bundle verified)."""
-    header = bio.bundle_file(
-        src,
-        dst,
-        lambda fin, fout: _rotate_stream(
-            fin,
-            fout,
-            holder,
-            deployment=deployment,
-            device_key=device_key,
-            rng=os.urandom,
-            now=now_utc(),
-            what=bio.what(src),
-            unsafe_allow_unsigned=unsafe_allow_unsigned,
-        ),
-        overwrite=overwrite,
-        refuse_in_place=True,
-    )
-    return _info(header)
+    return _stream_file(
+        _rotate_stream, src, dst, holder, overwrite,
+        deployment=deployment, device_key=device_key, now=now_utc(),
+        unsafe_allow_unsigned=unsafe_allow_unsigned,
+    )  # fmt: skip

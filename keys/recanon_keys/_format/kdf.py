@@ -45,10 +45,7 @@ class Argon2idParams:
     memlimit: int
 
     def check_for_reading(self) -> bool:
-        return (
-            OPSLIMIT_MIN <= self.opslimit <= MAX_OPSLIMIT
-            and MEMLIMIT_MIN <= self.memlimit <= MAX_MEMLIMIT
-        )
+        return OPSLIMIT_MIN <= self.opslimit <= MAX_OPSLIMIT and MEMLIMIT_MIN <= self.memlimit <= MAX_MEMLIMIT
 
     def check_for_writing(self, *, unsafe_weak_kdf: bool = False) -> None:
         if not self.check_for_reading():
@@ -82,5 +79,7 @@ def derive_wrap_key(passphrase: str, salt: bytes, params: Argon2idParams) -> byt
     if not params.check_for_reading():
         raise ValueError("Argon2id parameters out of range")
     # libsodium's memlimit is in bytes and rounds down to whole KiB; RFC 9106's m is in KiB.
-    kdf = Argon2id(salt=salt, length=32, iterations=params.opslimit, lanes=1, memory_cost=params.memlimit // 1024)
+    kdf = Argon2id(
+        salt=salt, length=32, iterations=params.opslimit, lanes=1, memory_cost=params.memlimit // 1024
+    )
     return kdf.derive(encode_passphrase(passphrase))

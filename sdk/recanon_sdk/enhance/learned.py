@@ -13,12 +13,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
-
-import torch
-
 from recanon_sdk.models.recover import TorchGenerator
 
 __all__ = ["LearnedEnhancer"]
@@ -27,7 +21,7 @@ __all__ = ["LearnedEnhancer"]
 class LearnedEnhancer(TorchGenerator):
     """Privacy-enhances person crops with a trained GX.
 
-    ``gx_weights_path_or_state``: a ``gx.safetensors`` written by training (it names its
+    ``weights``: a ``gx.safetensors`` written by training (it names its
     architecture and training size) or a state dict plus ``arch``. ``deployment_secret``: the
     32-byte secret whose key scrambles the hidden recovery band; only GY with the same secret
     recovers. ``None`` is allowed only for an unkeyed GX (the paper's original, recoverable by any GY).
@@ -38,19 +32,5 @@ class LearnedEnhancer(TorchGenerator):
     #: sha256 of the weights file, when known (recorded in the sidecar and the run manifest).
     weights_sha256: str | None = None
     missing_secret = "this GX is keyed per deployment: pass the 32-byte deployment secret"
-
-    def __init__(
-        self,
-        gx_weights_path_or_state: str | Path | Mapping[str, torch.Tensor],
-        deployment_secret: bytes | None,
-        device: str = "cpu",
-        arch: str | None = None,
-        input_size: tuple[int, int] | None = None,
-        batch_size: int = 32,
-        model_kwargs: Mapping[str, Any] | None = None,
-    ) -> None:
-        super().__init__(
-            gx_weights_path_or_state, deployment_secret, device, arch, input_size, batch_size, model_kwargs
-        )
 
     enhance = TorchGenerator.run  # the Enhancer protocol
