@@ -43,7 +43,7 @@ from recanon_sdk.video.reader import is_stream_url
 #: At most this many bytes of TOML are read.
 MAX_CONFIG_BYTES = 1 << 20
 MAX_CAMERAS = 1000
-ENHANCERS = ("blur", "pixelate", "mask", "gx")
+ENHANCERS = ("blur", "pixelate", "mask", "ellipse", "skeleton", "gx")
 _NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}")
 _KEYS = {
     "name",

@@ -215,7 +215,7 @@ OriginalsQuality = Annotated[
     str,
     typer.Option(
         help="Compression of the sealed originals: an x264 CRF (default 23, about 43 dB inside the "
-        "regions) or 'lossless' (bit-exact, about 10 times larger).",
+        "regions) or 'lossless' (bit-exact, about 20 times larger).",
         rich_help_panel=SIGNING,
     ),
 ]
@@ -228,7 +228,7 @@ Jobs = Annotated[
         "-j",
         help="Batch: files anonymized at once on this machine, each in its own process with "
         "cores/JOBS ONNX Runtime threads. Default: one per core, at most one per GiB of free memory "
-        "(on 2 cores, 2 pipelines were 1.3-1.6x faster than 1). With --ray local: the CPUs of the local Ray.",
+        "(on 2 cores, 2 pipelines were 1.2x faster than 1). With --ray local: the CPUs of the local Ray.",
         min=1,
         show_default=False,
         rich_help_panel=BATCH,
