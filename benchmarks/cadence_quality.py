@@ -30,6 +30,7 @@ import numpy as np
 
 os.environ.setdefault("YOLO_OFFLINE", "1")
 
+from coverage import CLIPS, SHARED  # the clips the coverage benchmark reads
 from recanon_sdk.anonymizer import Anonymizer
 from recanon_sdk.detect.backend import create_pose_detector
 from recanon_sdk.detect.pose import DetectorConfig
@@ -37,19 +38,6 @@ from recanon_sdk.enhance import Mask
 from recanon_sdk.video.reader import VideoSource
 from recanon_sdk.video.sidecar import Sidecar
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("RECANON_SHARED", ROOT.parent / "shared"))
-CLIPS = [
-    "one-by-one-person-detection.mp4",
-    "face-demographics-walking.gif",
-    "face-demographics-walking-and-pause.gif",
-    "head-pose-face-detection-female-and-male.gif",
-    "people-detection.gif",
-    "classroom.gif",
-    "store-aisle-detection.gif",
-    "worker-zone-detection.gif",
-    "person-bicycle-car-detection.gif",
-]
 #: COCO's keypoint sigmas (nose, eyes, ears, shoulders, elbows, wrists, hips, knees, ankles).
 SIGMAS = np.array([0.026, 0.025, 0.025, 0.035, 0.035, 0.079, 0.079, 0.072, 0.072, 0.062, 0.062,
                    0.107, 0.107, 0.087, 0.087, 0.089, 0.089])  # fmt: skip

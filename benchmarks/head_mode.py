@@ -39,15 +39,14 @@ import sys
 import tempfile
 import time
 import warnings
-from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
 
 os.environ.setdefault("YOLO_OFFLINE", "1")
 
-import av
 import cv2
 import numpy as np
+from privacy_floor import h264_round_trip  # the same codec round trip as the privacy floor
 from recanon_sdk.anonymizer import Anonymizer, AnonymizerConfig
 from recanon_sdk.detect.backend import create_pose_detector
 from recanon_sdk.detect.pose import DetectorConfig
@@ -99,22 +98,6 @@ class Cached:
             people = self.cache[key]
             out.append(people[np.arange(len(people))])
         return out
-
-
-def h264_round_trip(rgb: np.ndarray, crf: int = 23) -> np.ndarray:
-    """One frame through libx264 (yuv420p, CRF ``crf``) and back."""
-    h, w = rgb.shape[:2]
-    padded = np.pad(rgb, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
-    codec = av.CodecContext.create("libx264", "w")
-    codec.width, codec.height, codec.pix_fmt = padded.shape[1], padded.shape[0], "yuv420p"
-    codec.time_base = Fraction(1, 25)
-    codec.options = {"crf": str(crf), "preset": "veryfast"}
-    frame = av.VideoFrame.from_ndarray(padded, format="rgb24")
-    frame.pts = 0
-    packets = list(codec.encode(frame)) + list(codec.encode(None))
-    decoder = av.CodecContext.create("h264", "r")
-    decoded = [f for p in packets for f in decoder.decode(p)] + list(decoder.decode(None))
-    return decoded[0].to_ndarray(format="rgb24")[:h, :w]
 
 
 def teacher(people: People) -> People:
