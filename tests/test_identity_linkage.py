@@ -1,6 +1,6 @@
 """The default enhancer leaves no identity a face embedder can link: at chance on real faces.
 
-ORL (20 people × 2 close-ups) and face_recognition's knn examples (5 people, 9 photos) through
+ORL (16 people × 2 close-ups) and face_recognition's knn examples (5 people, 9 photos) through
 ``Anonymizer()`` at its defaults (blur), no codec after it (the attacker gets the best copy), then
 dlib's 128-d embedder given each face's location on the raw photo (YuNet): linkage of every
 anonymized face against every raw face (:mod:`recanon_sdk.metrics.linkage`). The raw photos,
@@ -50,7 +50,7 @@ def test_default_blur_stays_at_chance(name, embedder, anonymizer):
     need_shared(SHARED / "data" / "faces" / ("orl" if name == "orl" else "face_recognition_examples"))
     bench = _bench()
     need_shared(bench.YUNET)
-    photos = bench.load_set(name, per_subject=2, subjects=20)
+    photos = bench.load_set(name, per_subject=2, subjects=16)
     faces = bench.raw_faces(photos)
     assert len(faces) >= 0.9 * len(photos)  # YuNet finds the faces these sets are made of
     raw = [p.image for p in photos]
