@@ -22,6 +22,7 @@ import json
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 os.environ.setdefault("YOLO_OFFLINE", "1")
@@ -88,6 +89,9 @@ def main() -> int:
     parser.add_argument(
         "--reuse", action="store_true", help="reuse an existing anonymized output + sidecar in --workdir"
     )
+    parser.add_argument(
+        "--imgsz", type=int, help="the system under test's detector size (default: the default, auto)"
+    )
     parser.add_argument("--json", type=Path)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/recanon-coverage"))
     parser.add_argument("clips", nargs="*", default=CLIPS)
@@ -104,7 +108,10 @@ def main() -> int:
         started = time.perf_counter()
         out = args.workdir / f"{Path(name).stem}.anon.mp4"
         if not (args.reuse and out.exists() and out.with_name(out.stem + ".pose.jsonl").exists()):
-            anonymizer = anonymizer or Anonymizer(AnonymizerConfig())
+            config = AnonymizerConfig()
+            if args.imgsz:
+                config = replace(config, detector=replace(config.detector, imgsz=args.imgsz))
+            anonymizer = anonymizer or Anonymizer(config)
             anonymizer.process_video(clip, out, overwrite=True)
         frames = {f.index: f for f in Sidecar(out.with_name(out.stem + ".pose.jsonl")).frames()}
         total = covered = 0
