@@ -20,6 +20,9 @@ runner = CliRunner()
         (["anonymize", "x.mp4", "--enhancer", "nope"], "invalid value for '--enhancer'", "anonymize --help"),
         (["nosuch"], "no such command 'nosuch'", "recanon --help"),
         (["keys", "holder", "new", "--bad"], "keys holder new: no such option", "keys holder new --help"),
+        # an option without its value: Click gives no context, the command is read from the words
+        (["inspect", "x.jsonl", "--csv"], "inspect: option '--csv' requires an argument", "inspect --help"),
+        (["keys", "holder", "new", "--out"], "keys holder new: option '--out'", "keys holder new --help"),
     ],
 )
 def test_a_usage_error_is_one_sentence_a_hint_and_exit_2(args, said, hint):

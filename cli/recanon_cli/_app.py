@@ -60,11 +60,25 @@ def readable_help(command: Any, ctx: Any) -> Any:
     return command
 
 
-def _usage_hint(error: Any) -> str:
+def _usage_hint(error: Any, command: str | None = None) -> str:
     ctx = error.ctx
-    if ctx is None or ctx.parent is None:
-        return "run 'recanon --help' for the commands"
-    return f"run '{ctx.command_path} --help' for the options"
+    if ctx is not None and ctx.parent is not None:
+        return f"run '{ctx.command_path} --help' for the options"
+    if command:  # Click raised without a context (e.g. an option missing its value)
+        return f"run 'recanon {command} --help' for the options"
+    return "run 'recanon --help' for the commands"
+
+
+def _command_named(group: Any, args: list[str]) -> str | None:
+    """The (sub)command the leading words of ``args`` name, e.g. ``"keys holder new"``, or ``None``."""
+    words, current = [], group
+    for word in args:
+        commands = getattr(current, "commands", None)
+        if not commands or word not in commands:
+            break
+        words.append(word)
+        current = commands[word]
+    return " ".join(words) or None
 
 
 def _sentence(message: str) -> str:
@@ -73,13 +87,12 @@ def _sentence(message: str) -> str:
     return (message[:1].lower() + message[1:]).rstrip(".")
 
 
-def _usage_message(error: Any) -> str:
+def _usage_message(error: Any, command: str | None = None) -> str:
     message = _sentence(error.format_message())
     ctx = error.ctx
     if ctx is not None and ctx.parent is not None:
         command = ctx.command_path.split(" ", 1)[-1]  # which (sub)command said it, without "recanon"
-        return f"{command}: {message}"
-    return message
+    return f"{command}: {message}" if command else message
 
 
 class RecanonGroup(TyperGroup):
@@ -107,7 +120,8 @@ class RecanonGroup(TyperGroup):
         except NoArgsIsHelpError:
             result = 2  # the help was printed (on stdout) when the error was made
         except UsageError as error:
-            print_error(_usage_message(error), _usage_hint(error))
+            named = _command_named(self, list(sys.argv[1:] if args is None else args))
+            print_error(_usage_message(error, named), _usage_hint(error, named))
             result = 2
         except ClickException as error:  # e.g. a file Click could not open
             print_error(_sentence(error.format_message()))
