@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import warnings
 from pathlib import Path
+from typing import Any, NoReturn
 
 from recanon_cli._console import fail, stderr
 from recanon_cli.commands.anonymize.options import AnonymizeOptions
@@ -86,7 +87,7 @@ def run_single(source: str, opts: AnonymizeOptions) -> None:
     """Anonymize ``source`` into ``-o`` (or its default name) and its sidecar; exit as the docs say."""
     from recanon_sdk.anonymizer import Anonymizer
     from recanon_sdk.detect.backend import create_pose_detector
-    from recanon_sdk.errors import Interrupted, RecanonError
+    from recanon_sdk.errors import RecanonError
     from recanon_sdk.policy import PrivacyWarning
     from recanon_sdk.video.reader import IMAGE_SUFFIXES, VideoSource, is_stream_url
 
@@ -97,9 +98,7 @@ def run_single(source: str, opts: AnonymizeOptions) -> None:
         try:  # a missing or unreadable input is reported first, before keys, outputs and the model
             VideoSource(source)
         except RecanonError as error:
-            if opts.json:
-                print_record(record(source, error=error))
-            fail(error.message, *([error.hint] if error.hint else []))
+            _fail_run(source, opts, error)
     if opts.preview:
         from recanon_cli.commands.anonymize.preview import check_preview
 
@@ -161,10 +160,7 @@ def run_single(source: str, opts: AnonymizeOptions) -> None:
                 on_frame=preview,
             )
     except RecanonError as error:
-        interrupted = isinstance(error, Interrupted)
-        if opts.json:
-            print_record(record(source, error=error, status="interrupted" if interrupted else None))
-        fail(error.message, *([error.hint] if error.hint else []), code=130 if interrupted else 1)
+        _fail_run(source, opts, error)
     finally:
         if preview is not None:
             with contextlib.suppress(Exception):
@@ -180,6 +176,17 @@ def run_single(source: str, opts: AnonymizeOptions) -> None:
             "check the input file; the finalized outputs are playable",
             code=3,
         )
+
+
+def _fail_run(source: str, opts: AnonymizeOptions, error: Any) -> NoReturn:
+    """End the run on ``error`` (a ``RecanonError``): its JSON record if asked, then one sentence;
+    exit 130 for an interruption, else 1."""
+    from recanon_sdk.errors import Interrupted
+
+    interrupted = isinstance(error, Interrupted)
+    if opts.json:
+        print_record(record(source, error=error, status="interrupted" if interrupted else None))
+    fail(error.message, *([error.hint] if error.hint else []), code=130 if interrupted else 1)
 
 
 def _nth(n: int) -> str:
