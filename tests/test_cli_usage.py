@@ -86,3 +86,11 @@ def test_the_public_demo_keys_are_named_as_such_when_a_run_uses_them(tmp_path):
     text = " ".join(result.stderr.split())
     assert "is the public DEMO device key" in text and "never use it for real footage" in text
     assert "seals the originals to the public DEMO holder key" in text
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    (folder / "walk.mp4").write_bytes(sample.read_bytes())
+    batch = ["anonymize", str(folder), "-o", str(tmp_path / "anon"), "--max-frames", "2", "-q", "--jobs", "1"]
+    result = runner.invoke(app, [*batch, "--deployment", str(demo / "demo.deployment"), "--device-key",
+                                 str(demo / "DEMO-device.key")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "is the public DEMO device key" in " ".join(result.stderr.split())  # a batch says it too

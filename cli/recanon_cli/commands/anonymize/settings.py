@@ -237,7 +237,7 @@ def originals_settings(deployment: Path | None, quality: str):
 
 def load_signer(deployment: Path, device_key: Path, passphrase_file: Path | None):
     """Load the deployment and device key (one clear error each) and build the run signer."""
-    from recanon_keys import PUBLIC_DEMO_KEY_IDS, load_device_key
+    from recanon_keys import load_device_key
     from recanon_sdk.signing import RunSigner
 
     from recanon_cli.commands.keys import _errors, _load_deployment, _load_private
@@ -248,15 +248,22 @@ def load_signer(deployment: Path, device_key: Path, passphrase_file: Path | None
     with _errors():
         dep = _load_deployment(deployment)
         key = _load_private(device_key, passphrase_file, "device-key", load_device_key)
-    if key.key_id in PUBLIC_DEMO_KEY_IDS:
-        warn(
-            f"'{device_key}' is the public DEMO device key: anyone can sign as this camera and open what "
-            "it seals; never use it for real footage (create your own with 'recanon keys init')"
-        )
+    warn_if_demo_device_key(device_key, key.key_id)
     try:
         return RunSigner(key, dep)
     except ValueError as error:
         fail(str(error), "use the device key the deployment was created with")
+
+
+def warn_if_demo_device_key(device_key: Path, key_id: str) -> None:
+    """Say so when a run signs with the published DEMO device key (single runs and batches alike)."""
+    from recanon_keys import PUBLIC_DEMO_KEY_IDS
+
+    if key_id in PUBLIC_DEMO_KEY_IDS:
+        warn(
+            f"'{device_key}' is the public DEMO device key: anyone can sign as this camera and open what "
+            "it seals; never use it for real footage (create your own with 'recanon keys init')"
+        )
 
 
 def device_key_passphrase(device_key: Path, passphrase_file: Path | None) -> str | None:
@@ -268,5 +275,6 @@ def device_key_passphrase(device_key: Path, passphrase_file: Path | None) -> str
 
     with _errors(), _warnings_shown(rk.UnsafeKeyFileWarning):
         data = rk.read_private_key_file(device_key, kind="device-key")
-        protected = rk.read_key_file_info(data, kind="device-key", what=str(device_key)).protected
-    return _passphrase(passphrase_file, what=str(device_key), new=False) if protected else None
+        info = rk.read_key_file_info(data, kind="device-key", what=str(device_key))
+    warn_if_demo_device_key(device_key, info.key_id)
+    return _passphrase(passphrase_file, what=str(device_key), new=False) if info.protected else None
