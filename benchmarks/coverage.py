@@ -98,6 +98,9 @@ def main() -> int:
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     reference = PoseDetector(DetectorConfig(imgsz=1280, tiles=(2, 2), conf=args.ref_conf))  # cached per clip
+    config = AnonymizerConfig()  # the system under test: the defaults, or --imgsz
+    if args.imgsz:
+        config = replace(config, detector=replace(config.detector, imgsz=args.imgsz))
     anonymizer: Anonymizer | None = None
     rows, misses = [], []
     for name in args.clips:
@@ -108,9 +111,6 @@ def main() -> int:
         started = time.perf_counter()
         out = args.workdir / f"{Path(name).stem}.anon.mp4"
         if not (args.reuse and out.exists() and out.with_name(out.stem + ".pose.jsonl").exists()):
-            config = AnonymizerConfig()
-            if args.imgsz:
-                config = replace(config, detector=replace(config.detector, imgsz=args.imgsz))
             anonymizer = anonymizer or Anonymizer(config)
             anonymizer.process_video(clip, out, overwrite=True)
         frames = {f.index: f for f in Sidecar(out.with_name(out.stem + ".pose.jsonl")).frames()}
