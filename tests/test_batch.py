@@ -417,3 +417,26 @@ def test_worker_processes_are_replaced_after_a_number_of_files(tmp_path, monkeyp
     report = anonymize_many([tmp_path / "in"], tmp_path / "out", jobs=2, settings=fast_settings())
     assert [r.status for r in report.results] == ["done"] * 6
     assert len({r.worker for r in report.results}) >= 3
+
+
+def test_a_worker_loads_the_device_key_once_and_again_when_its_file_changes(tmp_path, monkeypatch):
+    import shutil
+
+    from recanon_sdk.batch import worker
+    from recanon_sdk.batch.jobs import SigningSpec
+
+    demo = ROOT / "examples" / "demo"
+    for name in ("demo.deployment", "DEMO-device.key"):
+        shutil.copy(demo / name, tmp_path / name)
+    loads = []
+    load = SigningSpec.load
+    monkeypatch.setattr(SigningSpec, "load", lambda self: loads.append(1) or load(self))
+    monkeypatch.setattr(worker, "_signers", {})
+    spec = SigningSpec(tmp_path / "demo.deployment", tmp_path / "DEMO-device.key")
+    first = worker.signer_for(spec)
+    assert worker.signer_for(spec) is first and len(loads) == 1  # not once per file
+    key = tmp_path / "DEMO-device.key"
+    stat = key.stat()
+    os.utime(key, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # a rewritten file is read again
+    worker.signer_for(spec)
+    assert len(loads) == 2

@@ -34,6 +34,9 @@ PROGRESS_INTERVAL_S = 0.5
 
 _sink: EventSink | None = None
 _pipelines: dict[tuple[Any, ...], Any] = {}
+#: Run signers this process loaded, by the identity of their two files: the device key's Argon2id
+#: costs about a second and 256 MiB per load, so it is paid once per worker, not once per file.
+_signers: dict[tuple[Any, ...], Any] = {}
 
 
 def set_event_sink(sink: EventSink | None) -> None:
@@ -101,6 +104,22 @@ def pipeline_for(job: Job, settings: BatchSettings) -> Any:
     return anonymizer
 
 
+def signer_for(spec: Any) -> Any:
+    """The :class:`~recanon_sdk.signing.RunSigner` of ``spec`` (a ``SigningSpec``), loaded once per
+    process while its deployment and device-key files stay as they were (path, size, modification)."""
+    files = []
+    for path in (spec.deployment, spec.device_key):
+        try:
+            stat = os.stat(path)
+        except OSError:
+            return spec.load()  # reports the missing file in its own words
+        files.append((os.fspath(path), stat.st_size, stat.st_mtime_ns))
+    key = (*files, spec.passphrase_file and os.fspath(spec.passphrase_file))
+    if key not in _signers:
+        _signers[key] = spec.load()
+    return _signers[key]
+
+
 def _with_model_secret(settings: BatchSettings, signer: Any) -> BatchSettings:
     """Settings whose GX configs carry the secret derived from the device key (never sent in a job)."""
     import dataclasses
@@ -159,7 +178,7 @@ def run_job(job: Job, settings: BatchSettings) -> FileResult:
     _emit(("start", job.index, worker_name()))
     try:
         job.output.parent.mkdir(parents=True, exist_ok=True)
-        signer = settings.signing.load() if settings.signing is not None else None
+        signer = signer_for(settings.signing) if settings.signing is not None else None
         if settings.gx_from_device_key and signer is not None:
             settings = _with_model_secret(settings, signer)
         run = pipeline_for(job, settings).process_video(
