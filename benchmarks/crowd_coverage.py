@@ -46,6 +46,7 @@ from recanon_sdk.anonymizer import Anonymizer, AnonymizerConfig
 from recanon_sdk.detect.backend import create_pose_detector
 from recanon_sdk.detect.pose import DetectorConfig
 from recanon_sdk.enhance import Mask
+from recanon_sdk.geometry import CropGeometry
 from recanon_sdk.types import People
 from recanon_sdk.video.reader import VideoSource
 
@@ -240,12 +241,15 @@ def main() -> int:
     parser.add_argument("--imgsz", type=int, help="the system under test's detector size (default: auto)")
     parser.add_argument("--conf", type=float, help="the system under test's confidence (default: auto)")
     parser.add_argument("--tiles", default="1x1", help="the system under test's tiles, ROWSxCOLS")
+    parser.add_argument("--margin", type=float, help="the system under test's region margin (default: auto)")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--materials", default="composite,photos,distant", help="comma-separated subset")
     args = parser.parse_args()
     reference = create_pose_detector(DetectorConfig.for_stills())
     rows, cols = (int(v) for v in args.tiles.split("x"))
-    config = AnonymizerConfig(detector=DetectorConfig(imgsz=args.imgsz, conf=args.conf, tiles=(rows, cols)))
+    detector = DetectorConfig(imgsz=args.imgsz, conf=args.conf, tiles=(rows, cols))
+    geometry = CropGeometry() if args.margin is None else CropGeometry(margin=args.margin)
+    config = AnonymizerConfig(detector=detector, geometry=geometry)
     anonymizer = Anonymizer(config, enhancer=Mask())
     results: dict[str, list[tuple[float, float]]] = {}
     missed: list[str] = []
@@ -282,6 +286,7 @@ def main() -> int:
                     missed.append(f"{name}: {np.round(box).astype(int).tolist()} {fraction:.2f}")
     seconds = time.perf_counter() - started
     setting = f"imgsz {args.imgsz or 'auto'}, conf {args.conf or 'auto'}, tiles {args.tiles}"
+    setting += f", margin {geometry.margin}"
     print(f"system under test: video defaults ({setting}); {seconds:.0f} s\n")
     bins = [f"h<{hi}" if hi < 10_000 else f"h≥{lo}" for lo, hi in itertools.pairwise(HEIGHT_BINS)]
     print(f"{'material':10} {'people':>7} {'covered':>8}  " + "  ".join(bins))

@@ -97,6 +97,8 @@ def model_ids(anonymizer: Any, width: int, height: int) -> dict[str, Any]:
                 "people": detector_config.crowd_people,  # 0: off
                 "tiles": list(detector_config.crowd_tiles),
                 "conf": detector_config.crowd_conf,
+                "hint_conf": getattr(detector_config, "crowd_hint_conf", None),
+                "iou": getattr(detector_config, "crowd_iou", None),
             }
         providers = getattr(detector, "providers", None)
         if providers:

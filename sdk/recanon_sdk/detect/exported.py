@@ -114,7 +114,10 @@ class ExportedPoseDetector(PoseDetector):
         """The raw head output ``(n, 56, anchors)`` for an input batch ``(n, 3, h, w)``."""
         raise NotImplementedError
 
-    def _predict(self, images: list[np.ndarray], imgsz: int, conf: float) -> list[People]:
+    def _predict(
+        self, images: list[np.ndarray], imgsz: int, conf: float, *, iou: float | None = None
+    ) -> list[People]:
+        iou = self.config.iou if iou is None else iou
         target = self._fixed_size or (imgsz, imgsz)
         rect = self._fixed_size is None and len({image.shape for image in images}) == 1
         boxed = [letterbox(image, target, rect=rect, stride=self._stride) for image in images]
@@ -124,9 +127,5 @@ class ExportedPoseDetector(PoseDetector):
             chunk = boxed[start : start + step]
             raw = self._infer(input_batch([image for image, _ in chunk], self._input_dtype))
             for row, (_, placement) in zip(raw, chunk, strict=True):
-                out.append(
-                    decode_pose(
-                        row, placement, conf=conf, iou=self.config.iou, max_people=self.config.max_people
-                    )
-                )
+                out.append(decode_pose(row, placement, conf=conf, iou=iou, max_people=self.config.max_people))
         return out

@@ -52,9 +52,12 @@ class DetectorConfig:
     size on every side, for people so close to the camera that they fill the frame: the model misses
     or mis-boxes a face that fills the image, and finds it once it is small in a larger canvas
     (measured on the ORL face crops: 85 % → 100 % found). ``0`` turns it off.
-    ``crowd_people``: a frame on which the whole-frame pass finds at least this many people is
-    looked at again in ``crowd_tiles`` overlapping tiles at confidence ``crowd_conf`` (crowds hide
-    people the nano model finds only when they are larger; ``0`` turns it off).
+    ``crowd_people``: a frame on which the whole-frame pass finds at least this many candidates
+    scoring ``crowd_hint_conf`` or more (weak ones count: a crowd of small people shows as many weak
+    candidates and few confident ones) is looked at again in ``crowd_tiles`` overlapping tiles at
+    confidence ``crowd_conf``, merged with non-maximum suppression at ``crowd_iou`` (people in a
+    crowd overlap); crowds hide people the nano model finds only when they are larger. ``0`` turns
+    it off. Weak candidates only decide whether to look again; they are not reported.
     """
 
     weights: str | Path = DEFAULT_POSE_MODEL
@@ -69,7 +72,9 @@ class DetectorConfig:
     max_people: int = 300
     crowd_people: int = 6
     crowd_tiles: tuple[int, int] = (3, 3)
-    crowd_conf: float = 0.1
+    crowd_conf: float = 0.03
+    crowd_hint_conf: float = 0.05
+    crowd_iou: float = 0.7
 
     @classmethod
     def for_stills(cls, **overrides: object) -> DetectorConfig:
@@ -114,8 +119,11 @@ class DetectorConfig:
             raise ValueError(f"tiles must be at least (1, 1), got {self.tiles}")
         if self.zoom_out < 0 or self.zoom_out_imgsz < 32 or self.zoom_out_imgsz % 32:
             raise ValueError("zoom_out must be ≥ 0 and zoom_out_imgsz a positive multiple of 32")
-        if self.crowd_people < 0 or min(self.crowd_tiles) < 1 or not 0.0 < self.crowd_conf < 1.0:
-            raise ValueError("crowd_people must be ≥ 0, crowd_tiles ≥ (1, 1) and crowd_conf within (0, 1)")
+        if self.crowd_people < 0 or min(self.crowd_tiles) < 1:
+            raise ValueError("crowd_people must be ≥ 0 and crowd_tiles ≥ (1, 1)")
+        for name in ("crowd_conf", "crowd_hint_conf", "crowd_iou"):
+            if not 0.0 < getattr(self, name) < 1.0:
+                raise ValueError(f"{name} must be within (0, 1), got {getattr(self, name)}")
 
 
 class PoseDetector:
@@ -153,7 +161,14 @@ class PoseDetector:
         imgsz, conf = self.config.imgsz_for(w, h), self.config.conf_for(w, h)
         if min(h / rows, w / cols) < MIN_TILE_SIDE:
             rows, cols = 1, 1  # tiles of a tiny image hold only fragments of people
-        if (rows, cols) == (1, 1):
+        crowd_mode = (rows, cols) == (1, 1) and self.config.crowd_people > 0
+        if crowd_mode:  # weak candidates are decoded too, to count them; NMS keeps the same strong rows
+            candidates = self._predict(images, imgsz, min(conf, self.config.crowd_hint_conf))
+            found = [
+                self._crowd_closer(image, people[people.score >= conf], people, imgsz)
+                for image, people in zip(images, candidates, strict=True)
+            ]
+        elif (rows, cols) == (1, 1):
             found = self._predict(images, imgsz, conf)
         else:
             found = []
@@ -164,10 +179,6 @@ class PoseDetector:
                 for (x0, y0, _, _), part in zip(windows, parts[1:], strict=True):
                     _shift(part, x0, y0)
                 found.append(_nms(People.merge(parts), self.config.iou))
-        if (rows, cols) == (1, 1) and self.config.crowd_people > 0:
-            found = [
-                self._crowd_closer(image, people, imgsz) for image, people in zip(images, found, strict=True)
-            ]
         if self.config.zoom_out > 0:
             zoomed = self._zoomed_out(images, conf)
             found = [
@@ -175,22 +186,28 @@ class PoseDetector:
             ]
         return found
 
-    def _crowd_closer(self, image: np.ndarray, found: People, imgsz: int) -> People:
-        """A frame whose whole-frame pass found a crowd (``crowd_people`` or more) is looked at again
-        in overlapping tiles (``crowd_tiles``, confidence ``crowd_conf``): in crowds the nano model
-        misses people of 40-150 px that it finds when they are larger. The tiles have the frame's
-        aspect, so they reuse the whole-frame pass's input shape."""
+    def _crowd_closer(self, image: np.ndarray, found: People, candidates: People, imgsz: int) -> People:
+        """A frame whose whole-frame pass found a crowd (``crowd_people`` or more ``candidates``
+        scoring at least ``crowd_hint_conf``) is looked at again in overlapping tiles
+        (``crowd_tiles``, confidence ``crowd_conf``): in crowds the nano model misses people of
+        40-150 px that it finds when they are larger. The tiles have the frame's aspect, so they
+        reuse the whole-frame pass's input shape; ``found`` (the confident rows) and the tiles'
+        people are merged at ``crowd_iou``."""
         rows, cols = self.config.crowd_tiles
         h, w = image.shape[:2]
-        if len(found) < self.config.crowd_people or min(h / rows, w / cols) < MIN_TILE_SIDE:
+        hints = int((candidates.score >= self.config.crowd_hint_conf).sum())
+        if hints < self.config.crowd_people or min(h / rows, w / cols) < MIN_TILE_SIDE:
             return found
         windows = _tile_windows(image.shape[:2], rows, cols, self.config.tile_overlap)
         parts = self._predict(
-            [image[y0:y1, x0:x1] for x0, y0, x1, y1 in windows], imgsz, self.config.crowd_conf
+            [image[y0:y1, x0:x1] for x0, y0, x1, y1 in windows],
+            imgsz,
+            self.config.crowd_conf,
+            iou=self.config.crowd_iou,
         )
         for (x0, y0, _, _), part in zip(windows, parts, strict=True):
             _shift(part, x0, y0)
-        return _nms(People.merge([found, *parts]), self.config.iou)
+        return _nms(People.merge([found, *parts]), self.config.crowd_iou)
 
     def _zoomed_out(self, images: list[np.ndarray], conf: float) -> list[People]:
         canvases, offsets = [], []
@@ -208,13 +225,16 @@ class PoseDetector:
             people.xyxy[:, [1, 3]] = people.xyxy[:, [1, 3]].clip(0, h)
         return [p[(p.xyxy[:, 2] > p.xyxy[:, 0]) & (p.xyxy[:, 3] > p.xyxy[:, 1])] for p in found]
 
-    def _predict(self, images: list[np.ndarray], imgsz: int, conf: float) -> list[People]:
+    def _predict(
+        self, images: list[np.ndarray], imgsz: int, conf: float, *, iou: float | None = None
+    ) -> list[People]:
+        """The network's people in each image (NMS at ``iou``, by default ``config.iou``)."""
         bgr = [np.ascontiguousarray(image[:, :, ::-1]) for image in images]
         results = self._model.predict(
             bgr,
             imgsz=imgsz,
             conf=conf,
-            iou=self.config.iou,
+            iou=self.config.iou if iou is None else iou,
             device=self.config.device,
             max_det=self.config.max_people,
             classes=[0],
