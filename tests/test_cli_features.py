@@ -207,7 +207,8 @@ def test_speed_settings_are_recorded(tmp_path):
     assert result.exit_code == 0, result.output
     h = header(tmp_path / "o.pose.jsonl")
     assert h["anonymization"]["cadence"]["detect_every"] == 3
-    assert h["models"]["pose"]["crowd"] == {"people": 0, "tiles": [3, 3], "conf": 0.1}
+    crowd = {"people": 0, "tiles": [3, 3], "conf": 0.03, "hint_conf": 0.05, "iou": 0.7}
+    assert h["models"]["pose"]["crowd"] == crowd
     default = anonymize(str(WALK), "-o", str(tmp_path / "d.mp4"), *FEW)
     assert default.exit_code == 0
     h = header(tmp_path / "d.pose.jsonl")

@@ -68,7 +68,7 @@ def enhancers():
 def test_person_box_at_a_frame_border_is_fully_replaced(edge, name, enhancers):
     image = np.random.default_rng(3).integers(0, 255, (H, W, 3), dtype=np.uint8)
     enhancer = Recording(enhancers[name])
-    geometry = CropGeometry()  # the defaults: margin 0.12, feather 0.06
+    geometry = CropGeometry()  # the defaults: margin 0.2, feather 0.06
     anonymizer = Anonymizer(
         AnonymizerConfig(geometry=geometry), detector=OneBox(EDGE_BOXES[edge]), enhancer=enhancer
     )

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from recanon_sdk.geometry import DEFAULT_MARGIN
+
 from recanon_cli.commands.anonymize import extra_options as x
 from recanon_cli.commands.anonymize import options as o
 from recanon_cli.commands.anonymize.extra_options import Region
@@ -26,7 +28,7 @@ def anonymize(
     imgsz: o.Imgsz = None,
     conf: o.Conf = None,
     tiles: o.Tiles = None,
-    margin: o.Margin = 0.12,
+    margin: o.Margin = DEFAULT_MARGIN,
     hold: o.Hold = 15,
     codec: o.Codec = "libx264",
     crf: o.Crf = 23,
