@@ -21,6 +21,7 @@ box (the central 60 % of its width, 90 % of its height) lies inside the union of
 
     python benchmarks/crowd_coverage.py                     # 16 composites, all photos, 8 mosaics
     python benchmarks/crowd_coverage.py --composites 40 --imgsz 1280 --tiles 2x2   # a stronger setting
+    python benchmarks/crowd_coverage.py --crowd 6 0.2 0.1 0.6 --margin 0.12   # older crowd settings
 
 Prints coverage per material and per person height; reads ``../shared``.
 """
@@ -242,12 +243,18 @@ def main() -> int:
     parser.add_argument("--conf", type=float, help="the system under test's confidence (default: auto)")
     parser.add_argument("--tiles", default="1x1", help="the system under test's tiles, ROWSxCOLS")
     parser.add_argument("--margin", type=float, help="the system under test's region margin (default: auto)")
+    parser.add_argument("--crowd", nargs=4, type=float, metavar=("PEOPLE", "HINT_CONF", "CONF", "IOU"),
+                        help="the system under test's crowd mode (default: the product's)")  # fmt: skip
     parser.add_argument("--json", type=Path)
     parser.add_argument("--materials", default="composite,photos,distant", help="comma-separated subset")
     args = parser.parse_args()
     reference = create_pose_detector(DetectorConfig.for_stills())
     rows, cols = (int(v) for v in args.tiles.split("x"))
-    detector = DetectorConfig(imgsz=args.imgsz, conf=args.conf, tiles=(rows, cols))
+    crowd = {}
+    if args.crowd:
+        people, hint, conf, iou = args.crowd
+        crowd = {"crowd_people": int(people), "crowd_hint_conf": hint, "crowd_conf": conf, "crowd_iou": iou}
+    detector = DetectorConfig(imgsz=args.imgsz, conf=args.conf, tiles=(rows, cols), **crowd)
     geometry = CropGeometry() if args.margin is None else CropGeometry(margin=args.margin)
     config = AnonymizerConfig(detector=detector, geometry=geometry)
     anonymizer = Anonymizer(config, enhancer=Mask())
@@ -286,7 +293,7 @@ def main() -> int:
                     missed.append(f"{name}: {np.round(box).astype(int).tolist()} {fraction:.2f}")
     seconds = time.perf_counter() - started
     setting = f"imgsz {args.imgsz or 'auto'}, conf {args.conf or 'auto'}, tiles {args.tiles}"
-    setting += f", margin {geometry.margin}"
+    setting += f", margin {geometry.margin}, crowd {args.crowd or 'auto'}"
     print(f"system under test: video defaults ({setting}); {seconds:.0f} s\n")
     bins = [f"h<{hi}" if hi < 10_000 else f"h≥{lo}" for lo, hi in itertools.pairwise(HEIGHT_BINS)]
     print(f"{'material':10} {'people':>7} {'covered':>8}  " + "  ".join(bins))

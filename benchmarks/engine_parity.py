@@ -15,6 +15,7 @@ changes), i.e. how far detections move for an invisible change of the input.
 
     python benchmarks/engine_parity.py                      # shared corridor clip + GIFs, 8 frames each
     python benchmarks/engine_parity.py --int8 --threads 2   # also quantize to int8 (needs nncf)
+    python benchmarks/engine_parity.py --int8 --int8-scope decode backbone   # and int8 in the backbone only
 """
 
 from __future__ import annotations
@@ -57,11 +58,15 @@ def match(reference, candidate) -> tuple[list[tuple[int, int]], int, int]:
     return pairs, len(reference) - len(pairs), len(candidate) - len(pairs)
 
 
-def quantize_int8(onnx_path: Path, calibration: list[np.ndarray], out_dir: Path) -> Path:
+def quantize_int8(
+    onnx_path: Path, calibration: list[np.ndarray], out_dir: Path, scope: str = "decode"
+) -> Path:
     """NNCF post-training int8 quantization of the pose model, calibrated on ``calibration`` frames.
 
-    The YOLO head's box/keypoint decoding (adds, multiplies, the DFL) and sigmoids stay in float, as
-    Ultralytics' own int8 export does. Returns the OpenVINO IR (``.xml``) path.
+    ``scope="decode"``: the YOLO head's box/keypoint decoding (adds, multiplies, the DFL) and sigmoids
+    stay in float, as Ultralytics' own int8 export does. ``scope="backbone"``: the whole head (its
+    box, class and keypoint convolutions too) stays in float; only the backbone and neck are int8.
+    Returns the OpenVINO IR (``.xml``) path.
     """
     import nncf
     import openvino as ov
@@ -75,14 +80,9 @@ def quantize_int8(onnx_path: Path, calibration: list[np.ndarray], out_dir: Path)
         boxed, _ = letterbox(image, (config.imgsz_for(w, h),) * 2, rect=True)
         inputs.append(input_batch([boxed]))
     model = ov.Core().read_model(onnx_path)
+    decode = [".*model.23/.*/Add", ".*model.23/.*/Sub.*", ".*model.23/.*/Mul.*", ".*model.23/.*/Div.*"]
     ignored = nncf.IgnoredScope(
-        patterns=[
-            ".*model.23/.*/Add",
-            ".*model.23/.*/Sub.*",
-            ".*model.23/.*/Mul.*",
-            ".*model.23/.*/Div.*",
-            ".*model.23/dfl.*",
-        ],
+        patterns=[".*model.23/.*"] if scope == "backbone" else [*decode, ".*model.23/dfl.*"],
         types=["Sigmoid"],
         validate=False,
     )
@@ -93,7 +93,7 @@ def quantize_int8(onnx_path: Path, calibration: list[np.ndarray], out_dir: Path)
         subset_size=len(inputs),
         ignored_scope=ignored,
     )
-    path = out_dir / "yolo11n-pose-int8.xml"
+    path = out_dir / f"yolo11n-pose-int8-{scope}.xml"
     ov.save_model(quantized, path, compress_to_fp16=False)
     return path
 
@@ -107,6 +107,13 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2, help="inference threads of every engine")
     parser.add_argument("--int8", action="store_true", help="also quantize to int8 with NNCF and compare")
     parser.add_argument("--calibration", type=int, default=6, help="int8 calibration frames per clip")
+    parser.add_argument(
+        "--int8-scope",
+        nargs="+",
+        choices=["decode", "backbone"],
+        default=["decode"],
+        help="what stays in float: the head's decoding only, or the whole head (int8 backbone)",
+    )
     args = parser.parse_args()
 
     from recanon_sdk.detect.engine import openvino_native_bf16
@@ -134,18 +141,19 @@ def main() -> int:
                 for clip in clips
                 for image in clip_frames(clip, args.calibration, offset=args.frames // 2 + 3)
             ]
-            started = time.perf_counter()
-            int8_path = quantize_int8(onnx_path, calibration, Path(tmp))
-            print(
-                f"int8: NNCF quantized on {len(calibration)} frames in {time.perf_counter() - started:.0f} s"
-            )
-            engines["openvino int8+f32"] = OpenVinoPoseDetector(
-                config, int8_path, precision="f32", threads=args.threads
-            )
-            if "openvino bf16" in engines:
-                engines["openvino int8+bf16"] = OpenVinoPoseDetector(
-                    config, int8_path, precision="bf16", threads=args.threads
+            for scope in args.int8_scope:
+                started = time.perf_counter()
+                int8_path = quantize_int8(onnx_path, calibration, Path(tmp), scope)
+                seconds = time.perf_counter() - started
+                print(f"int8 ({scope}): NNCF quantized on {len(calibration)} frames in {seconds:.0f} s")
+                label = "int8" if scope == "decode" else "int8bb"
+                engines[f"openvino {label}+f32"] = OpenVinoPoseDetector(
+                    config, int8_path, precision="f32", threads=args.threads
                 )
+                if "openvino bf16" in engines:
+                    engines[f"openvino {label}+bf16"] = OpenVinoPoseDetector(
+                        config, int8_path, precision="bf16", threads=args.threads
+                    )
         for detector in engines.values():  # compile/plan every input size once before timing
             for frames in evaluated.values():
                 detector.detect(frames[:1])
