@@ -231,6 +231,23 @@ def mosaics(count: int) -> Iterator[tuple[str, np.ndarray, list[np.ndarray]]]:
         yield f"mosaic-{i:02d}", canvas, []
 
 
+def miss_tile(image: np.ndarray, box: np.ndarray, regions: np.ndarray, label: str) -> np.ndarray:
+    """A crop around a missed person (3 × their box, at least 160 px): the regions in green, the
+    person's box in red, 240 px tall, labelled."""
+    h, w = image.shape[:2]
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    half = max(80.0, 1.5 * max(box[2] - box[0], box[3] - box[1]))
+    x0, y0 = int(max(cx - half, 0)), int(max(cy - half, 0))
+    x1, y1 = int(min(cx + half, w)), int(min(cy + half, h))
+    view = np.ascontiguousarray(image[:, :, ::-1])
+    for rx0, ry0, rx1, ry1 in regions:
+        cv2.rectangle(view, (int(rx0), int(ry0)), (int(rx1) - 1, int(ry1) - 1), (0, 255, 0), 1)
+    cv2.rectangle(view, (int(box[0]), int(box[1])), (int(box[2]), int(box[3])), (0, 0, 255), 1)
+    tile = cv2.resize(view[y0:y1, x0:x1], (240, 240), interpolation=cv2.INTER_NEAREST)
+    cv2.putText(tile, label[:34], (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 0), 1)
+    return tile
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -246,6 +263,7 @@ def main() -> int:
     parser.add_argument("--crowd", nargs=4, type=float, metavar=("PEOPLE", "HINT_CONF", "CONF", "IOU"),
                         help="the system under test's crowd mode (default: the product's)")  # fmt: skip
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--sheet", type=Path, help="draw every miss into this contact sheet (image)")
     parser.add_argument("--materials", default="composite,photos,distant", help="comma-separated subset")
     args = parser.parse_args()
     reference = create_pose_detector(DetectorConfig.for_stills())
@@ -260,6 +278,7 @@ def main() -> int:
     anonymizer = Anonymizer(config, enhancer=Mask())
     results: dict[str, list[tuple[float, float]]] = {}
     missed: list[str] = []
+    tiles: list[np.ndarray] = []
     started = time.perf_counter()
     sources = [
         ("composite", composites(args.composites, args.seed, reference)),
@@ -291,6 +310,9 @@ def main() -> int:
                 results[material].append((float(box[3] - box[1]), fraction))
                 if fraction < args.min_covered:
                     missed.append(f"{name}: {np.round(box).astype(int).tolist()} {fraction:.2f}")
+                    if args.sheet:
+                        label = f"{name} {fraction:.2f}"
+                        tiles.append(miss_tile(image, np.asarray(box, float), regions, label))
     seconds = time.perf_counter() - started
     setting = f"imgsz {args.imgsz or 'auto'}, conf {args.conf or 'auto'}, tiles {args.tiles}"
     setting += f", margin {geometry.margin}, crowd {args.crowd or 'auto'}"
@@ -311,6 +333,12 @@ def main() -> int:
     print(f"\n{len(missed)} people not covered; first ones:")
     for line in missed[:12]:
         print("  " + line)
+    if args.sheet and tiles:
+        tiles += [np.zeros_like(tiles[0])] * (-len(tiles) % 6)
+        cv2.imwrite(
+            str(args.sheet), np.vstack([np.hstack(tiles[i : i + 6]) for i in range(0, len(tiles), 6)])
+        )
+        print(f"contact sheet of the misses: {args.sheet}")
     if args.json:
         args.json.write_text(json.dumps({"setting": setting, "results": results, "missed": missed}, indent=1))
     return 0
