@@ -213,6 +213,9 @@ def test_speed_settings_are_recorded(tmp_path):
     assert default.exit_code == 0
     h = header(tmp_path / "d.pose.jsonl")
     assert h["anonymization"]["cadence"]["detect_every"] == 2 and h["models"]["pose"]["crowd"]["people"] == 6
+    from recanon_sdk.geometry import CropGeometry
+
+    assert h["anonymization"]["margin"] == CropGeometry().margin == 0.2  # the CLI keeps the SDK's default
 
 
 def test_single_source_options_are_refused_in_a_batch(tmp_path):
