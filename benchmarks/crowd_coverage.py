@@ -279,6 +279,7 @@ def main() -> int:
     results: dict[str, list[tuple[float, float]]] = {}
     missed: list[str] = []
     tiles: list[np.ndarray] = []
+    sidecar_rows: dict[str, list[int]] = {}
     started = time.perf_counter()
     sources = [
         ("composite", composites(args.composites, args.seed, reference)),
@@ -289,6 +290,7 @@ def main() -> int:
         if material not in args.materials.split(","):
             continue
         results[material] = []
+        sidecar_rows[material] = [0, 0]  # the sidecar's rows, and those scoring ≥ 0.2
         for name, image, truth in frames:
             if material == "composite":  # exact ground truth on backgrounds the reference finds empty
                 strong = People.empty()
@@ -301,6 +303,8 @@ def main() -> int:
             extra = [b for b in strong.xyxy if not same_person(b, truth_boxes)]
             anonymizer.reset()
             _, sut = anonymizer.process_frame(image)
+            sidecar_rows[material][0] += len(sut)
+            sidecar_rows[material][1] += int((sut.score >= 0.2).sum())
             regions = sut.region if sut.region is not None else np.zeros((0, 4), int)
             for item, box in [*zip(truth, truth_boxes, strict=True), *((b, b) for b in extra)]:
                 if is_mask(item):
@@ -330,6 +334,10 @@ def main() -> int:
             line += f"  {np.mean(sub):5.1%}({len(sub)})" if sub else "      -  "
         print(line)
     print(f"{'all':10} {len(total):7d} {np.mean([f >= args.min_covered for _, f in total]):8.1%}")
+    print("\nrows the sidecar carries (what counting people by rows would see):")
+    for material, (count, confident) in sidecar_rows.items():
+        people = len(results[material])
+        print(f"  {material:10} {count:5d} rows ({confident} scoring ≥ 0.2) for {people} people")
     print(f"\n{len(missed)} people not covered; first ones:")
     for line in missed[:12]:
         print("  " + line)
