@@ -94,3 +94,16 @@ def test_the_public_demo_keys_are_named_as_such_when_a_run_uses_them(tmp_path):
                                  str(demo / "DEMO-device.key")])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "is the public DEMO device key" in " ".join(result.stderr.split())  # a batch says it too
+
+
+def test_help_does_not_load_opencv_or_the_models():
+    """`recanon --help` and usage errors stay quick: importing the command line loads neither OpenCV
+    (about 0.2 s) nor an inference engine; they are imported when a command runs."""
+    import subprocess
+    import sys
+
+    heavy = ["cv2", "onnxruntime", "openvino", "torch", "av"]
+    code = f"import sys, recanon_cli.main; print([m for m in {heavy!r} if m in sys.modules])"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.strip() == "[]"
