@@ -165,7 +165,7 @@ class PoseDetector:
         if crowd_mode:  # weak candidates are decoded too, to count them; NMS keeps the same strong rows
             candidates = self._predict(images, imgsz, min(conf, self.config.crowd_hint_conf))
             found = [
-                self._crowd_closer(image, people[people.score >= conf], people, imgsz)
+                self._crowd_closer(image, people, conf, imgsz)
                 for image, people in zip(images, candidates, strict=True)
             ]
         elif (rows, cols) == (1, 1):
@@ -186,13 +186,14 @@ class PoseDetector:
             ]
         return found
 
-    def _crowd_closer(self, image: np.ndarray, found: People, candidates: People, imgsz: int) -> People:
-        """A frame whose whole-frame pass found a crowd (``crowd_people`` or more ``candidates``
-        scoring at least ``crowd_hint_conf``) is looked at again in overlapping tiles
-        (``crowd_tiles``, confidence ``crowd_conf``): in crowds the nano model misses people of
-        40-150 px that it finds when they are larger. The tiles have the frame's aspect, so they
-        reuse the whole-frame pass's input shape; ``found`` (the confident rows) and the tiles'
-        people are merged at ``crowd_iou``."""
+    def _crowd_closer(self, image: np.ndarray, candidates: People, conf: float, imgsz: int) -> People:
+        """The whole-frame pass's people (``candidates`` scoring at least ``conf``), and, on a frame
+        with a crowd (``crowd_people`` or more ``candidates`` scoring at least ``crowd_hint_conf``),
+        the people of a second look in overlapping tiles (``crowd_tiles``, confidence
+        ``crowd_conf``), merged at ``crowd_iou``: in crowds the nano model misses people of 40-150 px
+        that it finds when they are larger. The tiles have the frame's aspect, so they reuse the
+        whole-frame pass's input shape."""
+        found = candidates[candidates.score >= conf]
         rows, cols = self.config.crowd_tiles
         h, w = image.shape[:2]
         hints = int((candidates.score >= self.config.crowd_hint_conf).sum())
