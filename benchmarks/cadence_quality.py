@@ -14,6 +14,7 @@ regions), the cadence run's person with the largest box overlap is compared:
 
     python benchmarks/cadence_quality.py                         # every 2, 3, 4 on the shared clips
     python benchmarks/cadence_quality.py --every 3 --clip examples/walking.mp4
+    python benchmarks/cadence_quality.py --every 2 4 --crop-pose 0 8   # with the crop pass between
 
 Reads ``../shared/data/videos/intel`` (and the bundled sample).
 """
@@ -70,8 +71,16 @@ def covered(box: np.ndarray, regions: np.ndarray, shape: tuple[int, int]) -> flo
     return float(inside.mean())
 
 
-def run(clip: Path, every: int, out: Path, detector) -> tuple[list, float]:
-    anonymizer = Anonymizer(detector=detector, enhancer=Mask(), detect_every=every)
+def run(
+    clip: Path, every: int, out: Path, detector, crop_pose: int = 0, crop_size: int = 256
+) -> tuple[list, float]:
+    anonymizer = Anonymizer(
+        detector=detector,
+        enhancer=Mask(),
+        detect_every=every,
+        crop_pose_people=crop_pose,
+        crop_pose_size=crop_size,
+    )
     started = time.perf_counter()
     result = anonymizer.process_video(clip, out, overwrite=True)
     return list(Sidecar(result.sidecar).frames()), result.frames / (time.perf_counter() - started)
@@ -110,6 +119,14 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--every", type=int, nargs="+", default=[2, 3, 4])
+    parser.add_argument(
+        "--crop-pose",
+        type=int,
+        nargs="+",
+        default=[0],
+        help="the crop pass between full detections for up to this many people (0: optical flow only)",
+    )
+    parser.add_argument("--crop-size", type=int, default=256, help="the crop pass's largest input side")
     parser.add_argument("--clip", type=Path, action="append")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
@@ -118,32 +135,36 @@ def main() -> int:
     rows = []
     tmp = Path(os.environ.get("TMPDIR", "/tmp")) / "recanon-cadence"
     tmp.mkdir(exist_ok=True)
+    settings = [(every, crop) for every in args.every for crop in args.crop_pose]
     print(
-        f"{'clip':44} {'every':>5} {'fps':>6} {'×':>5} {'coverage':>9} {'OKS':>6} {'≥0.9':>6} {'estim.':>7}"
+        f"{'clip':44} {'every':>5} {'crop':>4} {'fps':>6} {'×':>5} {'coverage':>9} {'OKS':>6} "
+        f"{'≥0.9':>6} {'estim.':>7}"
     )
     for clip in clips:
         reference, base_fps = run(clip, 1, tmp / "reference.mp4", detector)
         info = VideoSource(clip).info
         shape = (info.height, info.width)
         print(f"{clip.name[:44]:44} {1:5d} {base_fps:6.1f} {1.0:5.2f}")
-        for every in args.every:
-            frames, fps = run(clip, every, tmp / f"every{every}.mp4", detector)
-            row = {"clip": clip.name, "every": every, "fps": fps, "speedup": fps / base_fps}
+        for every, crop in settings:
+            frames, fps = run(clip, every, tmp / f"every{every}.mp4", detector, crop, args.crop_size)
+            row = {"clip": clip.name, "every": every, "crop_pose": crop, "fps": fps}
+            row["speedup"] = fps / base_fps
             row.update(compare(reference, frames, shape))
             rows.append(row)
             print(
-                f"{'':44} {every:5d} {fps:6.1f} {row['speedup']:5.2f} {row['coverage']:9.1%} "
+                f"{'':44} {every:5d} {crop:4d} {fps:6.1f} {row['speedup']:5.2f} {row['coverage']:9.1%} "
                 f"{row['oks_mean']:6.3f} {row['oks_ge_0.9']:6.1%} {row['estimated']:7.1%}"
             )
-    for every in args.every:
-        sub = [r for r in rows if r["every"] == every]
+    for every, crop in settings:
+        sub = [r for r in rows if (r["every"], r["crop_pose"]) == (every, crop)]
         weights = np.array([r["person_frames"] for r in sub], float)
 
         def mean(key: str, sub: list = sub, weights: np.ndarray = weights) -> float:
             return float(np.nansum([r[key] * w for r, w in zip(sub, weights, strict=True)]) / weights.sum())
 
         print(
-            f"all clips, every {every}: coverage {mean('coverage'):.1%}, OKS {mean('oks_mean'):.3f}, "
+            f"all clips, every {every}, crop pass {crop or 'off'}: coverage {mean('coverage'):.1%}, "
+            f"OKS {mean('oks_mean'):.3f}, "
             f"≥0.9 {mean('oks_ge_0.9'):.1%}, estimated {mean('estimated'):.1%}, "
             f"speed-up {np.mean([r['speedup'] for r in sub]):.2f}× (mean over clips)"
         )

@@ -41,6 +41,10 @@ class CadenceConfig:
     region must cover to force the detector (the default, 0.0005, is 1,037 px of a 1920 × 1080
     frame: a person far smaller than any the detector finds). ``region_slack``: carried regions are
     grown by this fraction of their size before the gate looks outside them.
+    ``crop_pose_people``: on a frame without full detection that carries at most this many people,
+    the pose network re-measures each of them on a crop around their carried box (grown by
+    ``crop_pose_margin`` of its size), at ``crop_pose_size`` px on the crop's longer side
+    (:mod:`recanon_sdk.detect.crop_pose`); more people, or ``0``, leaves the flow's estimate.
     """
 
     detect_every: int = 2
@@ -49,6 +53,9 @@ class CadenceConfig:
     min_motion_area: float = 0.0005
     region_slack: float = 0.1
     flow_keypoint_conf: float = 0.5
+    crop_pose_people: int = 0
+    crop_pose_size: int = 256
+    crop_pose_margin: float = 0.25
 
     def __post_init__(self) -> None:
         if self.detect_every < 1:
@@ -59,6 +66,10 @@ class CadenceConfig:
             raise ValueError("motion_threshold must be within (0, 255)")
         if not 0 <= self.min_motion_area < 1:
             raise ValueError("min_motion_area must be within [0, 1)")
+        if self.crop_pose_people < 0 or self.crop_pose_size < 32 or self.crop_pose_size % 32:
+            raise ValueError("crop_pose_people must be ≥ 0 and crop_pose_size a positive multiple of 32")
+        if self.crop_pose_margin < 0:
+            raise ValueError(f"crop_pose_margin must be ≥ 0, got {self.crop_pose_margin}")
 
 
 @dataclass(slots=True)

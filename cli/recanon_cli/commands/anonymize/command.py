@@ -51,6 +51,7 @@ def anonymize(
     start: x.From = None,
     end: x.To = None,
     detect_every: x.DetectEvery = 2,
+    crop_pose: x.CropPose = 0,
     crowd_people: x.CrowdPeople = 6,
     deployment: o.Deployment = None,
     device_key: o.DeviceKey = None,
@@ -96,6 +97,7 @@ def anonymize(
         color=color, replace_with=replace_with, draw_pose=draw_pose, preview=preview,
         region=region.value, zones=zones, exclude_zones=exclude_zones, keep_tracks=tuple(keep_track or ()),
         max_region=max_region, start=start, end=end, detect_every=detect_every, crowd_people=crowd_people,
+        crop_pose=crop_pose,
     )  # fmt: skip
     if len(sources) == 1 and not opts.wants_batch and not is_batch_source(sources[0]):
         from recanon_cli.commands.anonymize.single import run_single

@@ -328,6 +328,7 @@ class AnonymizeOptions:
     # speed
     detect_every: int = 2
     crowd_people: int = 6
+    crop_pose: int = 0
 
     @property
     def enhancer_name(self) -> str:

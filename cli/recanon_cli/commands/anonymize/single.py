@@ -134,7 +134,8 @@ def run_single(source: str, opts: AnonymizeOptions) -> None:
                 + (f" {precision}" if active and precision else "")
                 + f", imgsz {imgsz or 'auto (1280 up to 640 px sources, else 960)'}"
                 + f", conf {conf or 'auto (0.1 up to 640 px sources, else 0.2)'}, tiles {rows}x{cols}"
-                + ("" if stills else f", detector every {_nth(opts.detect_every)}frame"),
+                + ("" if stills else f", detector every {_nth(opts.detect_every)}frame")
+                + (f", crop pass up to {opts.crop_pose} people" if opts.crop_pose and not stills else ""),
                 markup=False,
             )
         with warnings.catch_warnings():
