@@ -136,3 +136,83 @@ def test_on_a_real_frame_the_crop_pass_finds_the_person_where_the_full_pass_did(
     distance = np.linalg.norm(again.keypoints[:, :, :2] - full.keypoints[:, :, :2], axis=2)[sure]
     heights = (full.xyxy[:, 3] - full.xyxy[:, 1]).min()
     assert sure.sum() >= 10 and np.median(distance) < 0.03 * heights, (np.median(distance), heights)
+
+
+# -- the look at motion: the detector in windows around uncovered motion ------------------------------
+
+
+class WindowBlockDetector(BlockDetector):
+    """:class:`BlockDetector` that can also look in windows only (and counts those looks)."""
+
+    def __init__(self, fail: bool = False):
+        super().__init__()
+        self.window_looks, self.windows, self.fail = 0, [], fail
+        self.config = type("Config", (), {"crowd_people": 6})()
+
+    def people_in_windows(self, image, windows):
+        self.window_looks += 1
+        self.windows.append(np.asarray(windows).tolist())
+        if self.fail:
+            raise RuntimeError("the window look broke")
+        masked = np.zeros_like(image)
+        for x0, y0, x1, y1 in windows:
+            masked[y0:y1, x0:x1] = image[y0:y1, x0:x1]
+        found = self.detect([masked])[0]
+        self.calls -= 1  # not a full detection
+        cut = any(
+            (b[0] <= x0 + 2 and x0 > 0) or (b[2] >= x1 - 2 and x1 < image.shape[1])
+            for b in found.xyxy
+            for x0, _, x1, _ in windows
+            if b[0] < x1 and b[2] > x0
+        )
+        return found, cut
+
+
+def _newcomer_run(tmp_path, detector, **options):
+    from recanon_sdk.anonymizer import Anonymizer
+    from recanon_sdk.enhance import Mask
+    from recanon_sdk.video.reader import VideoSource
+    from recanon_sdk.video.sidecar import Sidecar
+
+    frames = [scene(40 + 4 * i, newcomer=i >= 4) for i in range(8)]  # the newcomer appears on frame 4
+    tmp_path.mkdir(exist_ok=True)
+    _video(tmp_path / "in.mkv", frames)
+    result = Anonymizer(detector=detector, enhancer=Mask(), detect_every=6, **options).process_video(
+        tmp_path / "in.mkv", tmp_path / "out.mkv"
+    )
+    return list(Sidecar(result.sidecar).frames()), [f.image for f in VideoSource(result.output)]
+
+
+def test_motion_outside_the_regions_is_looked_at_in_a_window_and_the_newcomer_is_covered(tmp_path):
+    detector = WindowBlockDetector()
+    records, out = _newcomer_run(tmp_path, detector)
+    assert detector.window_looks == 1 and detector.calls == 2  # frames 0 and 6: full; frame 4: a window
+    ((x0, y0, x1, y1),) = detector.windows[0]
+    assert x0 <= 260 and y0 <= 100 and x1 >= 300 and y1 >= 180  # around the newcomer
+    assert (x1 - x0) * (y1 - y0) < 0.25 * 240 * 320
+    frame4 = records[4].people
+    assert len(frame4) == 2 and frame4.estimated.tolist() == [True, False]  # carried, and found there
+    assert np.abs(out[4][100:180, 260:300].astype(int) - 128).max() <= 12, "the newcomer shows"
+    assert len(records[5].people) == 2  # and is carried from then on
+
+
+def test_the_full_detector_runs_when_the_window_look_fails_or_is_turned_off(tmp_path):
+    for detector, options in (
+        (WindowBlockDetector(fail=True), {}),
+        (WindowBlockDetector(), {"motion_look_area": 0}),
+    ):
+        records, out = _newcomer_run(tmp_path / str(len(options)), detector, **options)
+        assert detector.calls == 2, options  # frames 0 and 4 (the motion; the next is due on 10)
+        assert not records[4].people.estimated.any()
+        assert np.abs(out[4][100:180, 260:300].astype(int) - 128).max() <= 12
+
+
+def test_a_person_cut_by_the_window_brings_the_full_detector():
+    from recanon_sdk.cadence_steps import look_at_motion
+
+    image = scene(40, newcomer=True)
+    detector = WindowBlockDetector()
+    carried = People(xyxy=np.array([[40.0, 60, 80, 156]]), score=np.array([0.9]), estimated=np.array([True]))
+    assert look_at_motion(detector, np.array([[270, 90, 320, 190]]), image, carried) is None  # cuts x 260-300
+    whole = look_at_motion(detector, np.array([[230, 70, 320, 200]]), image, carried)
+    assert whole is not None and len(whole) == 2 and whole.xyxy[1].tolist() == [260, 100, 300, 180]

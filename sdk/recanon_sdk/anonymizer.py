@@ -25,6 +25,7 @@ import numpy as np
 
 from recanon_sdk import interrupts
 from recanon_sdk.cadence import Cadence, FrameView
+from recanon_sdk.cadence_steps import crop_pass, look_at_motion
 from recanon_sdk.checks import check_channels, check_detections, check_detector, check_enhancer, check_frame
 from recanon_sdk.config import AnonymizerConfig, build_config
 from recanon_sdk.detect.backend import create_pose_detector
@@ -170,26 +171,16 @@ class Anonymizer:
             view = self.cadence.view(frame.image)
             carried = self.cadence.carry(view)
             detected = self.cadence.needs_detection(view, carried)
-            if not detected and carried is not None:
-                carried = self._crop_pose(frame, carried)
+            local = detected and self.cadence.reason == "motion" and carried is not None
+            local = local and self.cadence.motion_is_local(frame.image.shape[:2])
+            if (not detected or local) and carried is not None:
+                carried = crop_pass(self.detector, self.config.cadence, frame.image, carried)
                 detected = carried is None  # the crop pass failed: the full detector instead
+            if local and not detected and carried is not None:
+                carried = look_at_motion(self.detector, self.cadence.motion_windows, frame.image, carried)
+                detected = carried is None  # someone cut by a window, or a fault: the full detector
             self._pending = (view, detected)
             yield frame, (self._detect([frame])[0] if detected or carried is None else carried)
-
-    def _crop_pose(self, frame: Frame, carried: People) -> People | None:
-        """The carried people re-measured on crops around each (the cadence's cheap step), when the
-        cadence asks for it and the detector can; ``None`` if that pass fails."""
-        cadence = self.config.cadence
-        look = getattr(self.detector, "pose_in_crops", None)
-        if not callable(look) or not 0 < len(carried) <= cadence.crop_pose_people:
-            return carried
-        try:
-            people, _ = look(
-                frame.image, carried, size=cadence.crop_pose_size, margin=cadence.crop_pose_margin
-            )
-            return check_detections(people, frame.image.shape[:2])
-        except Exception:  # any fault here: this frame gets the full detector (which fails closed)
-            return None
 
     def _observe(self, item: FrameOutput) -> None:
         """Tell the cadence what a frame finally held (a frame that failed gets the detector next)."""

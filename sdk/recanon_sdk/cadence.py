@@ -45,6 +45,10 @@ class CadenceConfig:
     the pose network re-measures each of them on a crop around their carried box (grown by
     ``crop_pose_margin`` of its size), at ``crop_pose_size`` px on the crop's longer side
     (:mod:`recanon_sdk.detect.crop_pose`); more people, or ``0``, leaves the flow's estimate.
+    ``motion_look_area``: when the gate fires and the windows around the uncovered moving areas
+    (:attr:`Cadence.motion_windows`) cover at most this fraction of the frame, the detector looks
+    in those windows only, at the full pass's scale (a car driving through a street scene otherwise
+    costs a full detection on every frame); ``0`` always runs the full detector.
     """
 
     detect_every: int = 2
@@ -56,6 +60,7 @@ class CadenceConfig:
     crop_pose_people: int = 0
     crop_pose_size: int = 256
     crop_pose_margin: float = 0.25
+    motion_look_area: float = 0.25
 
     def __post_init__(self) -> None:
         if self.detect_every < 1:
@@ -70,6 +75,8 @@ class CadenceConfig:
             raise ValueError("crop_pose_people must be ≥ 0 and crop_pose_size a positive multiple of 32")
         if self.crop_pose_margin < 0:
             raise ValueError(f"crop_pose_margin must be ≥ 0, got {self.crop_pose_margin}")
+        if not 0 <= self.motion_look_area <= 1:
+            raise ValueError(f"motion_look_area must be within [0, 1], got {self.motion_look_area}")
 
 
 @dataclass(slots=True)
@@ -95,6 +102,9 @@ class Cadence:
         self._since_detection = 0
         #: Why the last forced detection happened (``"cadence"``, ``"motion"``, ``"start"``, …).
         self.reason = "start"
+        #: Where the gate last saw uncovered motion: windows ``(n, 4)`` x0, y0, x1, y1 in frame
+        #: pixels, each moving area grown by half its size (at least 16 px) on every side.
+        self.motion_windows = np.zeros((0, 4), np.int64)
 
     def reset(self) -> None:
         self._previous, self._people, self._since_detection, self.reason = None, None, 0, "start"
@@ -107,6 +117,7 @@ class Cadence:
 
     def needs_detection(self, view: FrameView, carried: People | None) -> bool:
         """Whether this frame must get the full detector (and why, in :attr:`reason`)."""
+        self.motion_windows = np.zeros((0, 4), np.int64)
         if self.config.detect_every <= 1:
             self.reason = "every frame"
             return True
@@ -119,10 +130,21 @@ class Cadence:
         if self._since_detection + 1 >= self.config.detect_every:
             self.reason = "cadence"
             return True
-        if self._uncovered_motion(view, carried):
+        self.motion_windows = self._uncovered_motion(view, carried)
+        if len(self.motion_windows):
             self.reason = "motion"
             return True
         return False
+
+    def motion_is_local(self, shape: tuple[int, int]) -> bool:
+        """Whether the last uncovered motion is small enough (``motion_look_area`` of a frame of
+        ``shape`` (h, w), the windows' union) for the detector to look there only."""
+        if not len(self.motion_windows) or self.config.motion_look_area <= 0:
+            return False
+        covered = np.zeros(shape, bool)
+        for x0, y0, x1, y1 in self.motion_windows:
+            covered[y0:y1, x0:x1] = True
+        return covered.mean() <= self.config.motion_look_area
 
     def carry(self, view: FrameView) -> People | None:
         """The people of the previous frame moved into this one by optical flow (``None`` if lost).
@@ -207,10 +229,12 @@ class Cadence:
         grid = np.stack(np.meshgrid(gx, gy), axis=-1).reshape(-1, 2)
         return np.concatenate([confident, grid]).astype(np.float32)
 
-    def _uncovered_motion(self, view: FrameView, carried: People) -> bool:
-        """A connected area of large change outside every carried region (grown by the slack)."""
+    def _uncovered_motion(self, view: FrameView, carried: People) -> np.ndarray:
+        """Windows (frame pixels) around each connected area of large change outside every carried
+        region (grown by the slack) that is large enough to count; none when nothing moved there."""
+        h, w = view.shape
         if self._previous is None:
-            return True
+            return np.array([[0, 0, w, h]], np.int64)
         diff = cv2.absdiff(view.grey, self._previous.grey)
         moving = (diff >= self.config.motion_threshold).astype(np.uint8)
         s, slack = view.scale, self.config.region_slack
@@ -223,7 +247,11 @@ class Cadence:
                 max(0, int(x0 - dx)) : max(0, int(np.ceil(x1 + dx))),
             ] = 0
         if not moving.any():
-            return False
-        count, _, stats, _ = cv2.connectedComponentsWithStats(moving, connectivity=8)
-        largest = int(stats[1:, cv2.CC_STAT_AREA].max()) if count > 1 else 0
-        return largest >= self.config.min_motion_area * moving.size
+            return np.zeros((0, 4), np.int64)
+        _, _, stats, _ = cv2.connectedComponentsWithStats(moving, connectivity=8)
+        large = stats[1:][stats[1:, cv2.CC_STAT_AREA] >= self.config.min_motion_area * moving.size]
+        boxes = large[:, :4].astype(np.float64) * s  # x, y, width, height in frame pixels
+        grow = np.maximum(0.5 * boxes[:, 2:4], 16.0)
+        x0y0 = np.clip(np.floor(boxes[:, :2] - grow), 0, [w, h])
+        x1y1 = np.clip(np.ceil(boxes[:, :2] + boxes[:, 2:4] + grow), 0, [w, h])
+        return np.concatenate([x0y0, x1y1], axis=1).astype(np.int64)

@@ -62,6 +62,7 @@ def cadence_record(cadence: Any) -> dict[str, Any]:
             "motion_threshold": cadence.motion_threshold,
             "min_motion_area": cadence.min_motion_area,
             "region_slack": cadence.region_slack,
+            "motion_look_area": cadence.motion_look_area,
             "crop_pose": {
                 "people": cadence.crop_pose_people,
                 "size": cadence.crop_pose_size,

@@ -1,4 +1,5 @@
-"""The cheap step between full detections: the pose network on a small crop around each tracked person.
+"""The cheap steps between full detections: the pose network on crops, around each tracked person
+(:func:`pose_in_crops`) or around where something uncovered moved (:func:`people_in_windows`).
 
 A full detection runs the network on the whole frame at 960 or 1280 px (about 120–160 ms on two CPU
 cores). A person already being tracked only needs re-measuring where they are: a crop around their
@@ -24,7 +25,7 @@ import numpy as np
 from recanon_sdk.geometry import box_iou
 from recanon_sdk.types import People
 
-__all__ = ["MIN_MATCH_IOU", "crop_size", "crop_windows", "pose_in_crops"]
+__all__ = ["MIN_MATCH_IOU", "crop_size", "crop_windows", "people_in_windows", "pose_in_crops"]
 
 #: A crop's person is taken for the carried one when their boxes overlap at least this much (IoU).
 #: The carried box spans where the person was and where the flow moved them, so it is larger than
@@ -113,3 +114,49 @@ def pose_in_crops(
         out.keypoints[i] = points
         matched[i] = True
     return out, matched
+
+
+def people_in_windows(
+    predict: Predict, image: np.ndarray, windows: np.ndarray, *, scale: float, cap: int, conf: float
+) -> tuple[People, bool]:
+    """The people the network finds in each window ``(n, 4)`` of ``image`` (x0, y0, x1, y1, frame
+    pixels), each window at ``scale`` (the full pass's input pixels per frame pixel, at most
+    ``cap`` px), in frame pixels; and whether any of them touches a window side that is not the
+    frame's (a person the window cuts, whom only a full detection sees whole).
+
+    >>> import numpy as np
+    >>> def predict(crops, size, conf):  # one person at the window's left side
+    ...     return [People(xyxy=np.array([[0.0, 10, 20, 50]]), score=np.array([0.9]))]
+    >>> image = np.zeros((100, 200, 3), np.uint8)
+    >>> window = np.array([[50, 0, 120, 60]])
+    >>> found, cut = people_in_windows(predict, image, window, scale=1.0, cap=640, conf=0.2)
+    >>> found.xyxy.tolist(), cut
+    ([[50.0, 10.0, 70.0, 50.0]], True)
+    """
+    h, w = image.shape[:2]
+    parts, cut = [], False
+    for x0, y0, x1, y1 in np.asarray(windows, np.int64).reshape(-1, 4):
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            continue
+        window = np.array([x0, y0, x1, y1])
+        found = predict([image[y0:y1, x0:x1]], crop_size(window, scale, cap), conf)[0]
+        if not len(found):
+            continue
+        found = found[np.arange(len(found))]  # a copy, shifted into frame pixels below
+        found.xyxy[:, [0, 2]] += x0
+        found.xyxy[:, [1, 3]] += y0
+        found.keypoints[:, :, 0] += x0
+        found.keypoints[:, :, 1] += y0
+        inner = [x0 > 0, y0 > 0, x1 < w, y1 < h]  # window sides inside the frame
+        edge = np.stack(
+            [
+                found.xyxy[:, 0] <= x0 + 2,
+                found.xyxy[:, 1] <= y0 + 2,
+                found.xyxy[:, 2] >= x1 - 2,
+                found.xyxy[:, 3] >= y1 - 2,
+            ],
+            axis=1,
+        )
+        cut |= bool((edge & np.array(inner)).any())
+        parts.append(found)
+    return (People.merge(parts) if parts else People.empty()), cut

@@ -206,6 +206,17 @@ class PoseDetector:
         conf = self.config.conf_for(w, h)
         return pose_in_crops(self._predict, image, people, size=size, conf=conf, margin=margin, scale=scale)
 
+    def people_in_windows(self, image: np.ndarray, windows: np.ndarray) -> tuple[People, bool]:
+        """The people in ``windows`` ``(n, 4)`` of ``image`` (frame pixels), each looked at with the
+        full pass's scale and confidence; and whether a window cuts one of them
+        (:func:`recanon_sdk.detect.crop_pose.people_in_windows`)."""
+        from recanon_sdk.detect.crop_pose import people_in_windows
+
+        h, w = image.shape[:2]
+        imgsz = self.config.imgsz_for(w, h)
+        scale, conf = imgsz / max(w, h), self.config.conf_for(w, h)
+        return people_in_windows(self._predict, image, windows, scale=scale, cap=imgsz, conf=conf)
+
     def _crowd_closer(self, image: np.ndarray, candidates: People, conf: float, imgsz: int) -> People:
         """The whole-frame pass's people (``candidates`` scoring at least ``conf``), and, on a frame
         with a crowd (``crowd_people`` or more ``candidates`` scoring at least ``crowd_hint_conf``),

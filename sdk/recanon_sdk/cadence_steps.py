@@ -1,0 +1,56 @@
+"""The cadence's cheap steps on a frame without full detection, each standing in for the full
+detector only where it can: the crop pass (tracked people re-measured on crops around them) and the
+look at motion (the detector in windows around uncovered motion). Each returns ``None`` when the
+frame must get the full detector instead, so a fault here never leaves anyone raw.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from recanon_sdk.cadence import CadenceConfig
+from recanon_sdk.checks import check_detections
+from recanon_sdk.geometry import box_iou
+from recanon_sdk.types import People
+
+__all__ = ["crop_pass", "look_at_motion"]
+
+
+def crop_pass(detector: Any, config: CadenceConfig, image: np.ndarray, carried: People) -> People | None:
+    """The ``carried`` people re-measured on crops around each, when ``config`` asks for it
+    (``crop_pose_people``) and ``detector`` can (``pose_in_crops``); else ``carried`` as is.
+    ``None`` if the pass fails."""
+    look = getattr(detector, "pose_in_crops", None)
+    if not callable(look) or not 0 < len(carried) <= config.crop_pose_people:
+        return carried
+    try:
+        people, _ = look(image, carried, size=config.crop_pose_size, margin=config.crop_pose_margin)
+        return check_detections(people, image.shape[:2])
+    except Exception:  # any fault here: this frame gets the full detector (which fails closed)
+        return None
+
+
+def look_at_motion(detector: Any, windows: np.ndarray, image: np.ndarray, carried: People) -> People | None:
+    """The ``carried`` people plus whoever ``detector`` finds in ``windows`` (where uncovered motion
+    was, at the full pass's scale), as detected rows. ``None`` when that cannot stand in for a full
+    detection: the detector cannot look in windows (``people_in_windows``), a window cuts a person,
+    a crowd (the detector's ``crowd_people`` or more), a fault."""
+    look = getattr(detector, "people_in_windows", None)
+    if not callable(look):
+        return None
+    try:
+        found, cut = look(image, windows)
+        found = check_detections(found, image.shape[:2])
+    except Exception:  # any fault here: this frame gets the full detector (which fails closed)
+        return None
+    crowd = getattr(getattr(detector, "config", None), "crowd_people", 0)
+    if cut or (crowd and len(found) >= crowd):
+        return None
+    if len(carried) and len(found):  # the same person seen again stays the carried row
+        found = found[box_iou(found.xyxy, carried.xyxy).max(axis=1) < 0.5]
+    if not len(found):
+        return carried
+    found.estimated = np.zeros(len(found), bool)
+    return People.merge([carried, found])
