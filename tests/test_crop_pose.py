@@ -216,3 +216,15 @@ def test_a_person_cut_by_the_window_brings_the_full_detector():
     assert look_at_motion(detector, np.array([[270, 90, 320, 190]]), image, carried) is None  # cuts x 260-300
     whole = look_at_motion(detector, np.array([[230, 70, 320, 200]]), image, carried)
     assert whole is not None and len(whole) == 2 and whole.xyxy[1].tolist() == [260, 100, 300, 180]
+
+
+def test_motion_that_reaches_a_carried_person_brings_the_full_detector():
+    """A moving area touching a carried box may be that person leaving their region: a window would
+    see them only in part, so the frame gets the full detector."""
+    from recanon_sdk.cadence_steps import look_at_motion
+
+    image = scene(40, newcomer=True)
+    detector = WindowBlockDetector()
+    carried = People(xyxy=np.array([[40.0, 60, 80, 156]]), score=np.array([0.9]), estimated=np.array([True]))
+    assert look_at_motion(detector, np.array([[70, 50, 140, 170]]), image, carried) is None
+    assert detector.window_looks == 0
