@@ -228,3 +228,27 @@ def test_motion_that_reaches_a_carried_person_brings_the_full_detector():
     carried = People(xyxy=np.array([[40.0, 60, 80, 156]]), score=np.array([0.9]), estimated=np.array([True]))
     assert look_at_motion(detector, np.array([[70, 50, 140, 170]]), image, carried) is None
     assert detector.window_looks == 0
+
+
+@pytest.mark.skipif(not SAMPLE.exists(), reason="the bundled sample examples/walking.mp4 is missing")
+def test_on_a_real_frame_a_window_around_a_person_finds_them_as_the_full_pass_does():
+    from recanon_sdk.detect.backend import create_pose_detector
+    from recanon_sdk.detect.crop_pose import crop_windows
+    from recanon_sdk.detect.pose import DetectorConfig
+    from recanon_sdk.geometry import box_iou
+    from recanon_sdk.video.reader import VideoSource
+
+    image = next(itertools.islice(VideoSource(SAMPLE), 45, None)).image
+    detector = create_pose_detector(DetectorConfig())
+    full = detector.detect([image])[0]
+    windows = crop_windows(full.xyxy, image.shape[:2], margin=0.5)
+    found, cut = detector.people_in_windows(image, windows)
+    assert not cut and len(found) >= len(full)
+    assert box_iou(full.xyxy, found.xyxy).max(axis=1).min() > 0.8
+    tight = crop_windows(
+        full.xyxy[:1] + np.array([0, 0, 0, -0.5]) * (full.xyxy[:1, 3] - full.xyxy[:1, 1]),
+        image.shape[:2],
+        margin=0.0,
+    )
+    _, cut = detector.people_in_windows(image, tight)  # a window over the top half of the person
+    assert cut
