@@ -25,6 +25,7 @@ deface lives in its own virtual environment: ``--deface-venv`` or ``$RECANON_DEF
 
     python benchmarks/bench_peers.py                          # 300 corridor frames, 2 rounds
     python benchmarks/bench_peers.py --rounds 3 --gifs all --install
+    python benchmarks/bench_peers.py --gifs "" --rounds 3 --also "--detect-every 3 --crop-pose 8"
 """
 
 from __future__ import annotations
@@ -179,6 +180,12 @@ def main() -> int:
     parser.add_argument("--deface-venv", type=Path, default=DEFACE_VENV, help="deface's virtual environment")
     parser.add_argument("--install", action="store_true", help="create the deface venv if it is missing")
     parser.add_argument("--recanon-args", default="", help="extra arguments for recanon anonymize")
+    parser.add_argument(
+        "--also",
+        default="",
+        metavar="ARGS",
+        help="also time recanon anonymize with these arguments, in the same alternation",
+    )
     args = parser.parse_args()
 
     if not Path(GNU_TIME).exists():
@@ -201,6 +208,16 @@ def main() -> int:
             ],
             "floor": lambda clip, out: [sys.executable, "-c", FLOOR, str(clip), str(out)],
         }
+        if args.also:
+            tools["also"] = lambda clip, out: [
+                *recanon,
+                str(clip),
+                "-o",
+                str(out),
+                "--overwrite",
+                "-q",
+                *args.also.split(),
+            ]
         results: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
         names = list(tools)
         for round_index in range(args.rounds):
@@ -234,6 +251,15 @@ def main() -> int:
             f"         {rss['deface']:6.0f} {rss['recanon']:7.0f} {rss['floor']:5.0f}  "
             f"({tree['deface']:.0f} {tree['recanon']:.0f} {tree['floor']:.0f})"
         )
+    if args.also:
+        print(f"\nrecanon anonymize {args.also} (the same runs' alternation):")
+        for clip_name, (_, frames) in clips.items():
+            seconds = {tool: statistics.median(r[0] for r in results[clip_name, tool]) for tool in tools}
+            also, peak = frames / seconds["also"], max(r[1] for r in results[clip_name, "also"])
+            print(
+                f"{clip_name:42s} {also:7.2f} fps, {seconds['deface'] / seconds['also']:5.2f} × deface, "
+                f"{seconds['recanon'] / seconds['also']:5.2f} × the default, peak {peak:.0f} MB"
+            )
     return 0
 
 
