@@ -34,7 +34,7 @@ def crop_pass(detector: Any, config: CadenceConfig, image: np.ndarray, carried: 
 
 def look_at_motion(detector: Any, windows: np.ndarray, image: np.ndarray, carried: People) -> People | None:
     """The ``carried`` people plus whoever ``detector`` finds in ``windows`` (where uncovered motion
-    was, at the full pass's scale), as detected rows. ``None`` when that cannot stand in for a full
+    was, at the full pass's scale), all marked ``estimated`` (the frame got no full detection). ``None`` when that cannot stand in for a full
     detection: a window reaches a carried person's box (the motion may be that person moving out
     of their region, whom a window sees only in part), the detector cannot look in windows
     (``people_in_windows``), a window cuts a person, a crowd (the detector's ``crowd_people`` or
@@ -54,7 +54,7 @@ def look_at_motion(detector: Any, windows: np.ndarray, image: np.ndarray, carrie
         found = found[box_iou(found.xyxy, carried.xyxy).max(axis=1) < 0.5]
     if not len(found):
         return carried
-    found.estimated = np.zeros(len(found), bool)
+    found.estimated = np.ones(len(found), bool)  # the frame got no full detection
     return People.merge([carried, found])
 
 
