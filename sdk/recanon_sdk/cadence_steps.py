@@ -34,11 +34,11 @@ def crop_pass(detector: Any, config: CadenceConfig, image: np.ndarray, carried: 
 
 def look_at_motion(detector: Any, windows: np.ndarray, image: np.ndarray, carried: People) -> People | None:
     """The ``carried`` people plus whoever ``detector`` finds in ``windows`` (where uncovered motion
-    was, at the full pass's scale), all marked ``estimated`` (the frame got no full detection). ``None`` when that cannot stand in for a full
-    detection: a window reaches a carried person's box (the motion may be that person moving out
-    of their region, whom a window sees only in part), the detector cannot look in windows
-    (``people_in_windows``), a window cuts a person, a crowd (the detector's ``crowd_people`` or
-    more), a fault."""
+    was, at the full pass's scale), all marked ``estimated`` (the frame got no full detection).
+    ``None`` when that cannot stand in for a full detection: a window reaches a carried person's
+    box (the motion may be that person moving out of their region, whom a window sees only in
+    part), the detector cannot look in windows (``people_in_windows``), a window cuts a person, a
+    crowd (the detector's ``crowd_people`` or more), a fault."""
     look = getattr(detector, "people_in_windows", None)
     if not callable(look) or _touches(windows, carried.xyxy):
         return None
