@@ -41,7 +41,7 @@ def test_a_match_in_the_crop_moves_to_frame_pixels_and_keeps_the_track():
     # the crop is the box grown by a quarter of its size on each side: x 90-150, y 25-175
     assert seen == [((150, 60, 3), 160, 0.2)]
     assert matched.tolist() == [True] and out.track_id.tolist() == [7]
-    np.testing.assert_allclose(out.xyxy[0], [102, 55, 142, 153])
+    np.testing.assert_allclose(out.xyxy[0], [100, 50, 142, 153])  # the carried box and the crop's
     np.testing.assert_allclose(out.keypoints[0, 0], [122, 104, 0.9])
     assert out.score[0] == pytest.approx(0.77)
 

@@ -78,8 +78,9 @@ def pose_in_crops(
     ``predict(crops, size, conf)`` is the detector's network pass (one :class:`People` per crop, in
     crop pixels). Each crop goes in at :func:`crop_size` (``size`` is the cap; with ``scale``, the
     crop keeps the full pass's scale). Row ``i`` of the result is row ``i`` of ``people`` (same
-    track id), with the matched crop person's box, score and keypoints in frame pixels, or unchanged
-    where none matched (``IoU`` with the carried box below :data:`MIN_MATCH_IOU`).
+    track id), with the matched crop person's score and keypoints in frame pixels and a box that
+    spans both the carried box and theirs, or unchanged where none matched (``IoU`` with the carried
+    box below :data:`MIN_MATCH_IOU`).
     """
     out = People(
         xyxy=people.xyxy.astype(np.float32).copy(),
@@ -106,7 +107,10 @@ def pose_in_crops(
         best = int(np.argmax(overlap))
         if overlap[best] < MIN_MATCH_IOU:
             continue
-        out.xyxy[i] = boxes[best]
+        # the box keeps the carried one as well (where the person was and where the flow puts them):
+        # a crop box a little off for someone moving fast still leaves them inside the region
+        out.xyxy[i, :2] = np.minimum(out.xyxy[i, :2], boxes[best, :2])
+        out.xyxy[i, 2:] = np.maximum(out.xyxy[i, 2:], boxes[best, 2:])
         out.score[i] = candidates.score[best]
         points = candidates.keypoints[best].astype(np.float32).copy()
         points[:, 0] += dx
