@@ -40,7 +40,7 @@ def look_at_motion(detector: Any, windows: np.ndarray, image: np.ndarray, carrie
     part), the detector cannot look in windows (``people_in_windows``), a window cuts a person, a
     crowd (the detector's ``crowd_people`` or more), a fault."""
     look = getattr(detector, "people_in_windows", None)
-    if not callable(look) or _touches(windows, carried.xyxy):
+    if not callable(look) or (box_iou(windows, carried.xyxy) > 0).any():  # motion reaching someone
         return None
     try:
         found, cut = look(image, windows)
@@ -56,18 +56,3 @@ def look_at_motion(detector: Any, windows: np.ndarray, image: np.ndarray, carrie
         return carried
     found.estimated = np.ones(len(found), bool)  # the frame got no full detection
     return People.merge([carried, found])
-
-
-def _touches(windows: np.ndarray, boxes: np.ndarray) -> bool:
-    """Whether any window overlaps any box (x0, y0, x1, y1 each).
-
-    >>> _touches(np.array([[0, 0, 10, 10]]), np.array([[9.5, 5, 20, 20]]))
-    True
-    >>> _touches(np.array([[0, 0, 10, 10]]), np.array([[10, 0, 20, 10]]))
-    False
-    """
-    w = np.asarray(windows, np.float64).reshape(-1, 1, 4)
-    b = np.asarray(boxes, np.float64).reshape(1, -1, 4)
-    overlap_x = np.minimum(w[..., 2], b[..., 2]) > np.maximum(w[..., 0], b[..., 0])
-    overlap_y = np.minimum(w[..., 3], b[..., 3]) > np.maximum(w[..., 1], b[..., 1])
-    return bool((overlap_x & overlap_y).any())

@@ -93,16 +93,14 @@ def pose_in_crops(
     if not len(people):
         return out, matched
     windows = crop_windows(people.xyxy, image.shape[:2], margin=margin)
-    usable = [i for i, (x0, y0, x1, y1) in enumerate(windows) if x1 - x0 >= 2 and y1 - y0 >= 2]
-    if not usable:
-        return out, matched
-    for i in usable:
-        x0, y0, x1, y1 = (int(v) for v in windows[i])
-        candidates = predict([image[y0:y1, x0:x1]], crop_size(windows[i], scale, size), conf)[0]
+    for i, window in enumerate(windows):
+        x0, y0, x1, y1 = (int(v) for v in window)
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            continue
+        candidates = predict([image[y0:y1, x0:x1]], crop_size(window, scale, size), conf)[0]
         if not len(candidates):
             continue
-        dx, dy = float(windows[i, 0]), float(windows[i, 1])
-        boxes = candidates.xyxy.astype(np.float64) + np.array([dx, dy, dx, dy])
+        boxes = candidates.xyxy.astype(np.float64) + np.array([x0, y0, x0, y0], np.float64)
         overlap = box_iou(out.xyxy[i : i + 1].astype(np.float64), boxes)[0]
         best = int(np.argmax(overlap))
         if overlap[best] < MIN_MATCH_IOU:
@@ -113,8 +111,8 @@ def pose_in_crops(
         out.xyxy[i, 2:] = np.maximum(out.xyxy[i, 2:], boxes[best, 2:])
         out.score[i] = candidates.score[best]
         points = candidates.keypoints[best].astype(np.float32).copy()
-        points[:, 0] += dx
-        points[:, 1] += dy
+        points[:, 0] += x0
+        points[:, 1] += y0
         out.keypoints[i] = points
         matched[i] = True
     return out, matched
@@ -139,10 +137,10 @@ def people_in_windows(
     """
     h, w = image.shape[:2]
     parts, cut = [], False
-    for x0, y0, x1, y1 in np.asarray(windows, np.int64).reshape(-1, 4):
+    for window in np.asarray(windows, np.int64).reshape(-1, 4):
+        x0, y0, x1, y1 = (int(v) for v in window)
         if x1 - x0 < 2 or y1 - y0 < 2:
             continue
-        window = np.array([x0, y0, x1, y1])
         found = predict([image[y0:y1, x0:x1]], crop_size(window, scale, cap), conf)[0]
         if not len(found):
             continue
