@@ -214,8 +214,8 @@ def test_speed_settings_are_recorded(tmp_path):
     default = anonymize(str(WALK), "-o", str(tmp_path / "d.mp4"), *FEW)
     assert default.exit_code == 0
     h = header(tmp_path / "d.pose.jsonl")
-    assert h["anonymization"]["cadence"]["detect_every"] == 2 and h["models"]["pose"]["crowd"]["people"] == 6
-    assert h["anonymization"]["cadence"]["crop_pose"]["people"] == 0  # the crop pass is off by default
+    assert h["anonymization"]["cadence"]["detect_every"] == 3 and h["models"]["pose"]["crowd"]["people"] == 6
+    assert h["anonymization"]["cadence"]["crop_pose"]["people"] == 8  # the crop pass is on by default
     from recanon_sdk.geometry import CropGeometry
 
     assert h["anonymization"]["margin"] == CropGeometry().margin == 0.2  # the CLI keeps the SDK's default

@@ -40,7 +40,7 @@ def test_inspect_json_is_one_line_with_the_summary(signed_run):
     assert record["frames"] == 6 and record["complete"] is True and record["obscured_frames"] == 0
     assert record["persons"] >= 5 and [t["id"] for t in record["tracks"]] == [1]
     assert record["models"]["pose"]["name"] == "yolo11n-pose-onnx"
-    assert record["anonymization"]["cadence"]["detect_every"] == 2
+    assert record["anonymization"]["cadence"]["detect_every"] == 3
 
 
 def test_inspect_json_escapes_what_the_file_holds(tmp_path):

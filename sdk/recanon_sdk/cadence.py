@@ -51,13 +51,13 @@ class CadenceConfig:
     costs a full detection on every frame); ``0`` always runs the full detector.
     """
 
-    detect_every: int = 2
+    detect_every: int = 3
     flow_scale: int = 4
     motion_threshold: int = 12
     min_motion_area: float = 0.0005
     region_slack: float = 0.1
     flow_keypoint_conf: float = 0.5
-    crop_pose_people: int = 0
+    crop_pose_people: int = 8
     crop_pose_size: int = 256
     crop_pose_margin: float = 0.25
     motion_look_area: float = 0.25

@@ -130,6 +130,10 @@ class OnnxPoseDetector(ExportedPoseDetector):
         source, self.weights = resolve_exported_model(model, name)
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # ONNX Runtime plans memory per input shape and keeps every plan; the cadence's crops come in
+        # many shapes. Without the plans the 768×576 corridor clip peaked at 354 MB instead of 407 MB,
+        # no slower (3 alternating whole-process runs each, ``benchmarks/bench_peers.py``' clip).
+        options.enable_mem_pattern = False
         if threads is not None:
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1

@@ -191,9 +191,9 @@ CropPose = Annotated[
     typer.Option(
         "--crop-pose",
         help="Between full detections, re-measure each tracked person with the pose network on a "
-        "crop around them (at most 256 px), on frames with at most N people, instead of moving their "
-        "keypoints by optical flow alone; about 5-10 ms per person. Pays with --detect-every 3 or "
-        "more (more keypoints close to a full detection's). 0 = off (the default).",
+        "crop around them (at most 256 px), on frames with at most N people; more people, or 0, "
+        "leaves their keypoints to optical flow alone. About 5-10 ms per person; it keeps keypoints "
+        "close to a full detection's with the detector on every third frame only.",
         min=0,
         metavar="N",
         rich_help_panel=SPEED,

@@ -326,9 +326,9 @@ class AnonymizeOptions:
     start: str | None = None
     end: str | None = None
     # speed
-    detect_every: int = 2
+    detect_every: int = 3
     crowd_people: int = 6
-    crop_pose: int = 0
+    crop_pose: int = 8
 
     @property
     def enhancer_name(self) -> str:
