@@ -1,14 +1,17 @@
 """Temporal cadence: the full pose detector on every N-th frame, optical flow in between, and a
 motion gate that forces the detector whenever something moves outside the regions being hidden.
 
-Between full detections each person's box and keypoints are carried to the next frame by sparse
-Lucas–Kanade optical flow on a small grey copy of the frame (the keypoints the detector was sure of,
-plus a grid of points inside the box; the box moves by their median displacement). Those people are
-marked ``estimated``. The gate compares the frame with the previous one at the same small size:
-wherever the difference is large, outside every carried region (grown by a margin), something moved
-that nobody is hiding — a person entering, or one the flow lost — and the frame gets the full
-detector at once. So a person who moves into view is never left raw for a frame by the cadence; a
-person who is still and never detected is a miss of the detector itself, as without the cadence.
+Between full detections (by default two frames in three) each person's box and keypoints are
+carried to the next frame by sparse Lucas–Kanade optical flow on a small grey copy of the frame (the
+keypoints the detector was sure of, plus a grid of points inside the box; the box moves by their
+median displacement). Those people are marked ``estimated``; by default the crop pass
+(:mod:`recanon_sdk.cadence_steps`, ``crop_pose_people``) then re-measures up to 8 of them with the
+pose network on crops around their carried boxes. The gate compares the frame with the previous
+one at the same small size: wherever the difference is large, outside every carried region (grown
+by a margin), something moved that nobody is hiding — a person entering, or one the flow lost — and
+the frame gets the full detector at once. So a person who moves into view is never left raw for a
+frame by the cadence; a person who is still and never detected is a miss of the detector itself, as
+without the cadence.
 
 >>> import numpy as np
 >>> cadence = Cadence(CadenceConfig(detect_every=3))

@@ -25,7 +25,7 @@ import numpy as np
 from recanon_sdk.geometry import box_iou
 from recanon_sdk.types import People
 
-__all__ = ["MIN_MATCH_IOU", "crop_size", "crop_windows", "people_in_windows", "pose_in_crops"]
+__all__ = ["MIN_MATCH_IOU", "crop_size", "crop_windows", "people_in_windows", "pose_in_crops", "shift_people"]
 
 #: A crop's person is taken for the carried one when their boxes overlap at least this much (IoU).
 #: The carried box spans where the person was and where the flow moved them, so it is larger than
@@ -33,6 +33,21 @@ __all__ = ["MIN_MATCH_IOU", "crop_size", "crop_windows", "people_in_windows", "p
 MIN_MATCH_IOU = 0.4
 
 Predict = Callable[[list[np.ndarray], int, float], list[People]]
+
+
+def shift_people(people: People, dx: float, dy: float) -> None:
+    """Move ``people`` (boxes and keypoints, in place) by ``dx``, ``dy`` pixels: from a crop's or a
+    tile's pixels into the frame's.
+
+    >>> people = People(xyxy=np.array([[0.0, 10, 20, 50]]), score=np.array([0.9]))
+    >>> shift_people(people, 50, 5)
+    >>> people.xyxy.tolist()
+    [[50.0, 15.0, 70.0, 55.0]]
+    """
+    people.xyxy[:, [0, 2]] += dx
+    people.xyxy[:, [1, 3]] += dy
+    people.keypoints[:, :, 0] += dx
+    people.keypoints[:, :, 1] += dy
 
 
 def crop_windows(boxes: np.ndarray, shape: tuple[int, int], *, margin: float) -> np.ndarray:
@@ -144,11 +159,8 @@ def people_in_windows(
         found = predict([image[y0:y1, x0:x1]], crop_size(window, scale, cap), conf)[0]
         if not len(found):
             continue
-        found = found[np.arange(len(found))]  # a copy, shifted into frame pixels below
-        found.xyxy[:, [0, 2]] += x0
-        found.xyxy[:, [1, 3]] += y0
-        found.keypoints[:, :, 0] += x0
-        found.keypoints[:, :, 1] += y0
+        found = found[np.arange(len(found))]  # a copy, shifted into frame pixels
+        shift_people(found, x0, y0)
         inner = [x0 > 0, y0 > 0, x1 < w, y1 < h]  # window sides inside the frame
         edge = np.stack(
             [

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from recanon_sdk.detect.crop_pose import people_in_windows, pose_in_crops, shift_people
 from recanon_sdk.detect.weights import DEFAULT_POSE_MODEL, ResolvedWeights, resolve_pose_weights
 from recanon_sdk.errors import ModelError
 from recanon_sdk.geometry import box_iou
@@ -177,7 +178,7 @@ class PoseDetector:
                 crops = [image] + [image[y0:y1, x0:x1] for x0, y0, x1, y1 in windows]
                 parts = self._predict(crops, imgsz, conf)
                 for (x0, y0, _, _), part in zip(windows, parts[1:], strict=True):
-                    _shift(part, x0, y0)
+                    shift_people(part, x0, y0)
                 found.append(_nms(People.merge(parts), self.config.iou))
         if self.config.zoom_out > 0:
             zoomed = self._zoomed_out(images, conf)
@@ -199,8 +200,6 @@ class PoseDetector:
         each; and which rows it matched (the others are returned unchanged). With ``same_scale`` a
         crop goes in at the full pass's scale (at most ``size`` px), else at ``size`` px. The
         cadence's cheap step between full detections (:mod:`recanon_sdk.detect.crop_pose`)."""
-        from recanon_sdk.detect.crop_pose import pose_in_crops
-
         h, w = image.shape[:2]
         scale = self.config.imgsz_for(w, h) / max(w, h) if same_scale else None
         conf = self.config.conf_for(w, h)
@@ -210,8 +209,6 @@ class PoseDetector:
         """The people in ``windows`` ``(n, 4)`` of ``image`` (frame pixels), each looked at with the
         full pass's scale and confidence; and whether a window cuts one of them
         (:func:`recanon_sdk.detect.crop_pose.people_in_windows`)."""
-        from recanon_sdk.detect.crop_pose import people_in_windows
-
         h, w = image.shape[:2]
         imgsz = self.config.imgsz_for(w, h)
         scale, conf = imgsz / max(w, h), self.config.conf_for(w, h)
@@ -238,7 +235,7 @@ class PoseDetector:
             iou=self.config.crowd_iou,
         )
         for (x0, y0, _, _), part in zip(windows, parts, strict=True):
-            _shift(part, x0, y0)
+            shift_people(part, x0, y0)
         return _nms(People.merge([found, *parts]), self.config.crowd_iou)
 
     def _zoomed_out(self, images: list[np.ndarray], conf: float) -> list[People]:
@@ -252,7 +249,7 @@ class PoseDetector:
             offsets.append((pad_x, pad_y, w, h))
         found = self._predict(canvases, self.config.zoom_out_imgsz, conf)
         for people, (pad_x, pad_y, w, h) in zip(found, offsets, strict=True):
-            _shift(people, -pad_x, -pad_y)
+            shift_people(people, -pad_x, -pad_y)
             people.xyxy[:, [0, 2]] = people.xyxy[:, [0, 2]].clip(0, w)
             people.xyxy[:, [1, 3]] = people.xyxy[:, [1, 3]].clip(0, h)
         return [p[(p.xyxy[:, 2] > p.xyxy[:, 0]) & (p.xyxy[:, 3] > p.xyxy[:, 1])] for p in found]
@@ -286,13 +283,6 @@ class PoseDetector:
             )
             out.append(People(xyxy=boxes.xyxy.cpu().numpy(), score=boxes.conf.cpu().numpy(), keypoints=kpts))
         return out
-
-
-def _shift(people: People, dx: float, dy: float) -> None:
-    people.xyxy[:, [0, 2]] += dx
-    people.xyxy[:, [1, 3]] += dy
-    people.keypoints[:, :, 0] += dx
-    people.keypoints[:, :, 1] += dy
 
 
 def _add_missing(main: People, extra: People, iou: float = 0.6) -> People:
