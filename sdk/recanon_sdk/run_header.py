@@ -51,7 +51,7 @@ def cadence_record(cadence: Any) -> dict[str, Any]:
 
     >>> from recanon_sdk.cadence import CadenceConfig
     >>> cadence_record(CadenceConfig())["cadence"]["detect_every"]
-    2
+    3
     """
     if cadence is None:
         return {}
