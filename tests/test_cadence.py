@@ -166,3 +166,16 @@ def test_without_the_motion_gate_the_newcomer_would_show(tmp_path):
     result = blind.process_video(tmp_path / "in.mkv", tmp_path / "out.mkv")
     out = [f.image for f in VideoSource(result.output)]
     assert np.abs(out[4][100:180, 260:300].astype(int) - 128).max() > 60
+
+
+def test_motion_is_local_measures_the_windows_union_and_never_less():
+    cadence = Cadence(CadenceConfig(motion_look_area=0.25, flow_scale=4))
+    assert not cadence.motion_is_local((H, W))  # no motion windows: nothing to look at
+    cadence.motion_windows = np.array([[0, 0, 160, 120]])  # exactly a quarter of the frame
+    assert cadence.motion_is_local((H, W))
+    cadence.motion_windows = np.array([[0, 0, 160, 120], [40, 30, 160, 120]])  # overlap counts once
+    assert cadence.motion_is_local((H, W))
+    cadence.motion_windows = np.array([[0, 0, 160, 120], [160, 0, 161, 1]])  # one pixel more
+    assert not cadence.motion_is_local((H, W))  # rounded outwards to a whole cell: over a quarter
+    cadence.motion_windows = np.array([[0, 0, 170, 130]])
+    assert not cadence.motion_is_local((H, W))

@@ -144,9 +144,10 @@ class Cadence:
         ``shape`` (h, w), the windows' union) for the detector to look there only."""
         if not len(self.motion_windows) or self.config.motion_look_area <= 0:
             return False
-        covered = np.zeros(shape, bool)
+        s = self.config.flow_scale  # at the flow's scale, each window rounded outwards (never smaller)
+        covered = np.zeros((-(-shape[0] // s), -(-shape[1] // s)), bool)
         for x0, y0, x1, y1 in self.motion_windows:
-            covered[y0:y1, x0:x1] = True
+            covered[y0 // s : -(-y1 // s), x0 // s : -(-x1 // s)] = True
         return covered.mean() <= self.config.motion_look_area
 
     def carry(self, view: FrameView) -> People | None:
