@@ -115,7 +115,9 @@ def pose_in_crops(
         candidates = predict([image[y0:y1, x0:x1]], crop_size(window, scale, size), conf)[0]
         if not len(candidates):
             continue
-        boxes = candidates.xyxy.astype(np.float64) + np.array([x0, y0, x0, y0], np.float64)
+        candidates = candidates[np.arange(len(candidates))]  # a copy, shifted into frame pixels
+        shift_people(candidates, x0, y0)
+        boxes = candidates.xyxy.astype(np.float64)
         overlap = box_iou(out.xyxy[i : i + 1].astype(np.float64), boxes)[0]
         best = int(np.argmax(overlap))
         if overlap[best] < MIN_MATCH_IOU:
@@ -125,10 +127,7 @@ def pose_in_crops(
         out.xyxy[i, :2] = np.minimum(out.xyxy[i, :2], boxes[best, :2])
         out.xyxy[i, 2:] = np.maximum(out.xyxy[i, 2:], boxes[best, 2:])
         out.score[i] = candidates.score[best]
-        points = candidates.keypoints[best].astype(np.float32).copy()
-        points[:, 0] += x0
-        points[:, 1] += y0
-        out.keypoints[i] = points
+        out.keypoints[i] = candidates.keypoints[best]
         matched[i] = True
     return out, matched
 
