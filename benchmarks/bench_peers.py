@@ -195,29 +195,19 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         clips = prepare_clips(folder, args.max_frames, args.gifs)
+
+        def recanon_with(extra: str):
+            """The command line of ``recanon anonymize`` with ``extra`` arguments."""
+            flags = ["--overwrite", "-q", *extra.split()]
+            return lambda clip, out: [*recanon, str(clip), "-o", str(out), *flags]
+
         tools = {
             "deface": lambda clip, out: [str(deface), str(clip), "-o", str(out)],
-            "recanon": lambda clip, out: [
-                *recanon,
-                str(clip),
-                "-o",
-                str(out),
-                "--overwrite",
-                "-q",
-                *args.recanon_args.split(),
-            ],
+            "recanon": recanon_with(args.recanon_args),
             "floor": lambda clip, out: [sys.executable, "-c", FLOOR, str(clip), str(out)],
         }
         if args.also:
-            tools["also"] = lambda clip, out: [
-                *recanon,
-                str(clip),
-                "-o",
-                str(out),
-                "--overwrite",
-                "-q",
-                *args.also.split(),
-            ]
+            tools["also"] = recanon_with(args.also)
         results: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
         names = list(tools)
         for round_index in range(args.rounds):
