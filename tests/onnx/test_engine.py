@@ -137,6 +137,16 @@ def test_default_detector_without_openvino_is_onnxruntime(tmp_path) -> None:
     assert done.stdout.split() == ["onnxruntime", "onnx", "False"]
 
 
+def test_onnxruntime_keeps_no_memory_plan_per_input_shape() -> None:
+    """The cadence's crops come in many shapes; a plan kept for each grew the 768×576 corridor run
+    from 354 to 407 MB (``benchmarks/bench_pipeline.py --memory``)."""
+    from recanon_sdk.detect.onnx_pose import OnnxPoseDetector
+
+    detector = OnnxPoseDetector(DetectorConfig(), "yolo11n-pose-onnx", threads=1)
+    options = detector._session.get_session_options()
+    assert options.enable_mem_pattern is False and options.intra_op_num_threads == 1
+
+
 # -- OpenVINO against ONNX Runtime on real frames --------------------------------------------------
 
 
