@@ -149,8 +149,27 @@ class CropGeometry:
             alpha = _feather_mask(h, w, feather_px, ramps)
             if boxes is not None and i < len(boxes):
                 alpha = _protected(alpha, boxes[i], (int(x0), int(y0), int(x1), int(y1)))
-            blended = alpha * patch.astype(np.float32) + (1.0 - alpha) * target.astype(np.float32)
-            target[...] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+            # inside the ramps alpha is exactly 1: copy the patch there, blend only the edge strips
+            left, top, right, bottom = (feather_px if ramp else 0 for ramp in ramps)
+            cy0, cy1, cx0, cx1 = top, h - bottom, left, w - right
+            if cy1 <= cy0 or cx1 <= cx0:
+                _blend(target, patch, alpha)
+                continue
+            target[cy0:cy1, cx0:cx1] = patch[cy0:cy1, cx0:cx1]
+            for rows, cols in (
+                (slice(0, cy0), slice(0, w)),
+                (slice(cy1, h), slice(0, w)),
+                (slice(cy0, cy1), slice(0, cx0)),
+                (slice(cy0, cy1), slice(cx1, w)),
+            ):
+                _blend(target[rows, cols], patch[rows, cols], alpha[rows, cols])
+
+
+def _blend(target: np.ndarray, patch: np.ndarray, alpha: np.ndarray) -> None:
+    """``target`` ← ``alpha`` × ``patch`` + (1 − ``alpha``) × ``target``, rounded, in place."""
+    if target.size:
+        blended = alpha * patch.astype(np.float32) + (1.0 - alpha) * target.astype(np.float32)
+        target[...] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
 
 
 def _protected(alpha: np.ndarray, box: np.ndarray, region: tuple[int, int, int, int]) -> np.ndarray:
