@@ -107,3 +107,21 @@ def test_help_does_not_load_opencv_or_the_models():
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert loaded.returncode == 0, loaded.stderr
     assert loaded.stdout.strip() == "[]"
+
+
+def test_parsing_a_command_line_loads_no_pydantic():
+    """typer 0.29 and later build a pydantic TypeAdapter for every option on every call (0.13 s of a
+    one-frame run's 0.88 s); the dependency stays below it, and this holds the start-up to that."""
+    import subprocess
+    import sys
+
+    code = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('pydantic' in sys.modules))\n"
+        "from recanon_cli.main import main\n"
+        "sys.argv = ['recanon', 'anonymize', 'no-such-video.mp4', '--quiet']\n"
+        "main()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and "no-such-video.mp4" in done.stderr, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "False"
