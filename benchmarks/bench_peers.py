@@ -26,6 +26,7 @@ deface lives in its own virtual environment: ``--deface-venv`` or ``$RECANON_DEF
     python benchmarks/bench_peers.py                          # 300 corridor frames, 2 rounds
     python benchmarks/bench_peers.py --rounds 3 --gifs all --install
     python benchmarks/bench_peers.py --gifs "" --rounds 3 --also "--detect-every 3 --crop-pose 8"
+    python benchmarks/bench_peers.py --gifs "" --max-frames 0 --one-frame --rounds 5   # start-up only
 """
 
 from __future__ import annotations
@@ -89,16 +90,23 @@ def write_clip(frames, path: Path, rate: Fraction) -> int:
     return count
 
 
-def prepare_clips(folder: Path, max_frames: int, gifs: str) -> dict[str, tuple[Path, int]]:
-    """The benchmark clips in ``folder``: name → (path, frames)."""
+def prepare_clips(
+    folder: Path, max_frames: int, gifs: str, one_frame: bool = False
+) -> dict[str, tuple[Path, int]]:
+    """The benchmark clips in ``folder``: name → (path, frames); with ``one_frame`` first a clip of one
+    480×270 frame (classroom.gif's first), whose run time is each tool's start-up."""
     import itertools
 
     import cv2
     from recanon_sdk.video.reader import VideoSource
 
     clips: dict[str, tuple[Path, int]] = {}
+    if one_frame and (INTEL / "classroom.gif").exists():
+        path = folder / "one-frame-480x270.mp4"
+        first = next(iter(VideoSource(INTEL / "classroom.gif"))).image
+        clips[path.stem] = (path, write_clip([first], path, Fraction(10)))
     corridor = INTEL / "one-by-one-person-detection.mp4"
-    if corridor.exists():
+    if corridor.exists() and max_frames > 0:
         info = VideoSource(corridor).info
         rate = info.average_rate or Fraction(10)
         frames = [f.image for f in itertools.islice(VideoSource(corridor), max_frames)]
@@ -181,6 +189,9 @@ def main() -> int:
     parser.add_argument("--install", action="store_true", help="create the deface venv if it is missing")
     parser.add_argument("--recanon-args", default="", help="extra arguments for recanon anonymize")
     parser.add_argument(
+        "--one-frame", action="store_true", help="also a one-frame clip: each tool's start-up (seconds)"
+    )
+    parser.add_argument(
         "--also",
         default="",
         metavar="ARGS",
@@ -194,7 +205,7 @@ def main() -> int:
     recanon = [sys.executable, "-c", "from recanon_cli.main import main; main()", "anonymize"]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        clips = prepare_clips(folder, args.max_frames, args.gifs)
+        clips = prepare_clips(folder, args.max_frames, args.gifs, args.one_frame)
 
         def recanon_with(extra: str):
             """The command line of ``recanon anonymize`` with ``extra`` arguments."""
@@ -240,6 +251,14 @@ def main() -> int:
             f"{fps['recanon'] / fps['deface']:5.2f} {fps['floor']:7.2f}   "
             f"         {rss['deface']:6.0f} {rss['recanon']:7.0f} {rss['floor']:5.0f}  "
             f"({tree['deface']:.0f} {tree['recanon']:.0f} {tree['floor']:.0f})"
+        )
+    if "one-frame-480x270" in clips:
+        seconds = {
+            tool: statistics.median(r[0] for r in results["one-frame-480x270", tool]) for tool in tools
+        }
+        print(
+            "\nstart-up (the one-frame clip, whole process): "
+            + ", ".join(f"{tool} {value:.2f} s" for tool, value in seconds.items())
         )
     if args.also:
         print(f"\nrecanon anonymize {args.also} (the same runs' alternation):")
