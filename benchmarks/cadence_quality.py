@@ -34,6 +34,7 @@ os.environ.setdefault("YOLO_OFFLINE", "1")
 
 from coverage import CLIPS, SHARED  # the clips the coverage benchmark reads
 from recanon_sdk.anonymizer import Anonymizer
+from recanon_sdk.cadence import CadenceConfig
 from recanon_sdk.detect.backend import create_pose_detector
 from recanon_sdk.detect.pose import DetectorConfig
 from recanon_sdk.enhance import Mask
@@ -73,7 +74,13 @@ def covered(box: np.ndarray, regions: np.ndarray, shape: tuple[int, int]) -> flo
 
 
 def run(
-    clip: Path, every: int, out: Path, detector, crop_pose: int = 0, crop_size: int = 256
+    clip: Path,
+    every: int,
+    out: Path,
+    detector,
+    crop_pose: int = 0,
+    crop_size: int = 256,
+    still_px: float = 0.0,
 ) -> tuple[list, float]:
     anonymizer = Anonymizer(
         detector=detector,
@@ -81,6 +88,7 @@ def run(
         detect_every=every,
         crop_pose_people=crop_pose,
         crop_pose_size=crop_size,
+        crop_pose_still_px=still_px,
     )
     started = time.perf_counter()
     result = anonymizer.process_video(clip, out, overwrite=True)
@@ -128,6 +136,13 @@ def main() -> int:
         help="the crop pass between full detections for up to this many people (0: optical flow only)",
     )
     parser.add_argument("--crop-size", type=int, default=256, help="the crop pass's largest input side")
+    parser.add_argument(
+        "--still-px",
+        type=float,
+        nargs="+",
+        default=None,
+        help="people whose tracked points moved less than this (px) skip the crop pass (0: none skip)",
+    )
     parser.add_argument("--clip", type=Path, action="append")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
@@ -136,7 +151,8 @@ def main() -> int:
     rows = []
     tmp = Path(os.environ.get("TMPDIR", "/tmp")) / "recanon-cadence"
     tmp.mkdir(exist_ok=True)
-    settings = [(every, crop) for every in args.every for crop in args.crop_pose]
+    stills = args.still_px if args.still_px is not None else [CadenceConfig().crop_pose_still_px]
+    settings = [(every, crop, still) for every in args.every for crop in args.crop_pose for still in stills]
     print(
         f"{'clip':44} {'every':>5} {'crop':>4} {'fps':>6} {'×':>5} {'coverage':>9} {'OKS':>6} "
         f"{'≥0.9':>6} {'estim.':>7}"
@@ -146,25 +162,27 @@ def main() -> int:
         info = VideoSource(clip).info
         shape = (info.height, info.width)
         print(f"{clip.name[:44]:44} {1:5d} {base_fps:6.1f} {1.0:5.2f}")
-        for every, crop in settings:
-            frames, fps = run(clip, every, tmp / f"every{every}.mp4", detector, crop, args.crop_size)
-            row = {"clip": clip.name, "every": every, "crop_pose": crop, "fps": fps}
+        for every, crop, still in settings:
+            frames, fps = run(clip, every, tmp / f"every{every}.mp4", detector, crop, args.crop_size, still)
+            row = {"clip": clip.name, "every": every, "crop_pose": crop, "still_px": still, "fps": fps}
             row["speedup"] = fps / base_fps
             row.update(compare(reference, frames, shape))
             rows.append(row)
             print(
-                f"{'':44} {every:5d} {crop:4d} {fps:6.1f} {row['speedup']:5.2f} {row['coverage']:9.1%} "
+                f"{'':36} still {still:3.1f} {every:5d} {crop:4d} {fps:6.1f} {row['speedup']:5.2f} "
+                f"{row['coverage']:9.1%} "
                 f"{row['oks_mean']:6.3f} {row['oks_ge_0.9']:6.1%} {row['estimated']:7.1%}"
             )
-    for every, crop in settings:
-        sub = [r for r in rows if (r["every"], r["crop_pose"]) == (every, crop)]
+    for every, crop, still in settings:
+        sub = [r for r in rows if (r["every"], r["crop_pose"], r["still_px"]) == (every, crop, still)]
         weights = np.array([r["person_frames"] for r in sub], float)
 
         def mean(key: str, sub: list = sub, weights: np.ndarray = weights) -> float:
             return float(np.nansum([r[key] * w for r, w in zip(sub, weights, strict=True)]) / weights.sum())
 
         print(
-            f"all clips, every {every}, crop pass {crop or 'off'}: coverage {mean('coverage'):.1%}, "
+            f"all clips, every {every}, crop pass {crop or 'off'}, still below {still} px: "
+            f"coverage {mean('coverage'):.1%}, "
             f"OKS {mean('oks_mean'):.3f}, "
             f"≥0.9 {mean('oks_ge_0.9'):.1%}, estimated {mean('estimated'):.1%}, "
             f"speed-up {np.mean([r['speedup'] for r in sub]):.2f}× (mean over clips)"

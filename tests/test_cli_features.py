@@ -203,12 +203,13 @@ def test_from_to_cut_the_span(tmp_path):
 def test_speed_settings_are_recorded(tmp_path):
     result = anonymize(
         str(WALK), "-o", str(tmp_path / "o.mp4"), "--detect-every", "3", "--crowd-people", "0",
-        "--crop-pose", "4", *FEW,
+        "--crop-pose", "4", "--crop-pose-still", "0", *FEW,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     h = header(tmp_path / "o.pose.jsonl")
     assert h["anonymization"]["cadence"]["detect_every"] == 3
-    assert h["anonymization"]["cadence"]["crop_pose"] == {"people": 4, "size": 256, "margin": 0.25}
+    crop_pose = {"people": 4, "size": 256, "margin": 0.25, "still_px": 0.0}
+    assert h["anonymization"]["cadence"]["crop_pose"] == crop_pose
     crowd = {"people": 0, "tiles": [3, 3], "conf": 0.03, "hint_conf": 0.05, "iou": 0.7}
     assert h["models"]["pose"]["crowd"] == crowd
     default = anonymize(str(WALK), "-o", str(tmp_path / "d.mp4"), *FEW)
@@ -216,7 +217,10 @@ def test_speed_settings_are_recorded(tmp_path):
     h = header(tmp_path / "d.pose.jsonl")
     assert h["anonymization"]["cadence"]["detect_every"] == 3 and h["models"]["pose"]["crowd"]["people"] == 6
     assert h["anonymization"]["cadence"]["crop_pose"]["people"] == 8  # the crop pass is on by default
+    from recanon_sdk.cadence import CadenceConfig
     from recanon_sdk.geometry import CropGeometry
+
+    assert h["anonymization"]["cadence"]["crop_pose"]["still_px"] == CadenceConfig().crop_pose_still_px == 2.0
 
     assert h["anonymization"]["margin"] == CropGeometry().margin == 0.2  # the CLI keeps the SDK's default
 

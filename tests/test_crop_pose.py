@@ -252,3 +252,66 @@ def test_on_a_real_frame_a_window_around_a_person_finds_them_as_the_full_pass_do
     )
     _, cut = detector.people_in_windows(image, tight)  # a window over the top half of the person
     assert cut
+
+
+class RecordingCrops:
+    """Answers the crop pass by moving every row it is given 5 px right, and records those rows."""
+
+    def __init__(self):
+        self.given = []
+
+    def pose_in_crops(self, image, people, *, size, margin):
+        self.given.append(people.track_id.tolist())
+        out = people[np.arange(len(people))]
+        out.xyxy[:, [0, 2]] += 5
+        return out, np.ones(len(people), bool)
+
+
+def test_people_who_did_not_move_keep_the_flows_estimate_and_skip_the_crop_pass():
+    from recanon_sdk.cadence import CadenceConfig
+    from recanon_sdk.cadence_steps import crop_pass
+
+    image = np.zeros((200, 300, 3), np.uint8)
+    carried = People.merge(
+        [one_person([10, 50, 50, 150], track_id=1), one_person([100, 50, 140, 150], track_id=2)]
+    )
+    detector = RecordingCrops()
+    config = CadenceConfig(crop_pose_still_px=1.0)
+    out = crop_pass(detector, config, image, carried, np.array([0.3, 4.0]))  # the first stood still
+    assert detector.given == [[2]]
+    np.testing.assert_array_equal(out.xyxy[0], carried.xyxy[0])  # as carried
+    np.testing.assert_allclose(out.xyxy[1], carried.xyxy[1] + [5, 0, 5, 0])  # re-measured
+    assert out.track_id.tolist() == [1, 2]
+    assert crop_pass(detector, config, image, carried, np.array([0.3, 0.5])) is carried  # nobody moved
+    crop_pass(detector, CadenceConfig(crop_pose_still_px=0.0), image, carried, np.array([0.3, 0.5]))
+    assert detector.given[-1] == [1, 2]  # 0: everyone is re-measured
+
+
+def test_the_flow_reports_how_far_each_carried_person_moved():
+    from recanon_sdk.cadence import Cadence, CadenceConfig
+
+    from tests.test_cadence import person_at
+
+    cadence = Cadence(CadenceConfig(detect_every=4, flow_scale=2))
+    cadence.remember(cadence.view(scene(100)), person_at(100), detected=True)
+    cadence.carry(cadence.view(scene(108)))
+    assert 6 <= cadence.moved_px[0] <= 12, cadence.moved_px
+    cadence.remember(cadence.view(scene(108)), person_at(108), detected=True)
+    cadence.carry(cadence.view(scene(108)))
+    assert cadence.moved_px[0] < 1.0, cadence.moved_px
+
+
+def test_in_the_pipeline_a_still_person_is_carried_and_stays_hidden_without_the_crop_pass(tmp_path):
+    from recanon_sdk.anonymizer import Anonymizer
+    from recanon_sdk.enhance import Mask
+    from recanon_sdk.video.reader import VideoSource
+
+    _video(tmp_path / "in.mkv", [scene(60)] * 9)
+    detector = CropBlockDetector()
+    anonymizer = Anonymizer(
+        detector=detector, enhancer=Mask(), detect_every=3, crop_pose_people=4, crop_pose_still_px=1.0
+    )
+    result = anonymizer.process_video(tmp_path / "in.mkv", tmp_path / "out.mkv")
+    assert detector.calls == 3 and detector.crop_calls == 0  # frames 0, 3, 6 full; nobody moved
+    for image in (f.image for f in VideoSource(result.output)):
+        assert np.abs(image[60:156, 60:100].astype(int) - 128).max() <= 12

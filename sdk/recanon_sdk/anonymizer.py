@@ -174,7 +174,9 @@ class Anonymizer:
             local = detected and self.cadence.reason == "motion" and carried is not None
             local = local and self.cadence.motion_is_local(frame.image.shape[:2])
             if (not detected or local) and carried is not None:
-                carried = crop_pass(self.detector, self.config.cadence, frame.image, carried)
+                carried = crop_pass(
+                    self.detector, self.config.cadence, frame.image, carried, self.cadence.moved_px
+                )
                 detected = carried is None  # the crop pass failed: the full detector instead
             if local and not detected and carried is not None:
                 carried = look_at_motion(self.detector, self.cadence.motion_windows, frame.image, carried)

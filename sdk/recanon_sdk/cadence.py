@@ -48,6 +48,9 @@ class CadenceConfig:
     the pose network re-measures each of them on a crop around their carried box (grown by
     ``crop_pose_margin`` of its size), at ``crop_pose_size`` px on the crop's longer side
     (:mod:`recanon_sdk.detect.crop_pose`); more people, or ``0``, leaves the flow's estimate.
+    ``crop_pose_still_px``: a person none of whose tracked points moved this many pixels (frame
+    pixels) since the previous frame keeps the flow's estimate instead (for someone still, the last
+    measurement); ``0`` re-measures everyone.
     ``motion_look_area``: when the gate fires and the windows around the uncovered moving areas
     (:attr:`Cadence.motion_windows`) cover at most this fraction of the frame, the detector looks
     in those windows only, at the full pass's scale (a car driving through a street scene otherwise
@@ -63,6 +66,7 @@ class CadenceConfig:
     crop_pose_people: int = 8
     crop_pose_size: int = 256
     crop_pose_margin: float = 0.25
+    crop_pose_still_px: float = 2.0
     motion_look_area: float = 0.25
 
     def __post_init__(self) -> None:
@@ -76,8 +80,8 @@ class CadenceConfig:
             raise ValueError("min_motion_area must be within [0, 1)")
         if self.crop_pose_people < 0 or self.crop_pose_size < 32 or self.crop_pose_size % 32:
             raise ValueError("crop_pose_people must be ≥ 0 and crop_pose_size a positive multiple of 32")
-        if self.crop_pose_margin < 0:
-            raise ValueError(f"crop_pose_margin must be ≥ 0, got {self.crop_pose_margin}")
+        if self.crop_pose_margin < 0 or self.crop_pose_still_px < 0:
+            raise ValueError("crop_pose_margin and crop_pose_still_px must be ≥ 0")
         if not 0 <= self.motion_look_area <= 1:
             raise ValueError(f"motion_look_area must be within [0, 1], got {self.motion_look_area}")
 
@@ -108,6 +112,9 @@ class Cadence:
         #: Where the gate last saw uncovered motion: windows ``(n, 4)`` x0, y0, x1, y1 in frame
         #: pixels, each moving area grown by half its size (at least 16 px) on every side.
         self.motion_windows = np.zeros((0, 4), np.int64)
+        #: For each person :meth:`carry` last returned: how far (frame pixels) the farthest of their
+        #: tracked points moved from the previous frame.
+        self.moved_px = np.zeros(0)
 
     def reset(self) -> None:
         self._previous, self._people, self._since_detection, self.reason = None, None, 0, "start"
@@ -164,6 +171,7 @@ class Cadence:
             return People.empty()
         s = view.scale
         boxes, keypoints = people.xyxy.astype(np.float32).copy(), people.keypoints.copy()
+        moved_px = np.zeros(len(people))
         for i in range(len(people)):
             points = self._points(boxes[i], keypoints[i]) / s
             moved, status, _ = cv2.calcOpticalFlowPyrLK(
@@ -180,7 +188,9 @@ class Cadence:
             ok = status.reshape(-1).astype(bool)
             if ok.sum() < 3:
                 return None
-            shift = np.median((moved.reshape(-1, 2) - points)[ok], axis=0) * s
+            steps = (moved.reshape(-1, 2) - points)[ok]
+            shift = np.median(steps, axis=0) * s
+            moved_px[i] = float(np.abs(steps).max()) * s
             boxes[i] += np.array([shift[0], shift[1], shift[0], shift[1]], np.float32)
             confident = keypoints[i, :, 2] >= self.config.flow_keypoint_conf
             n = int(confident.sum())
@@ -200,6 +210,7 @@ class Cadence:
         boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, w)
         boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, h)
         keep = (boxes[:, 2] - boxes[:, 0] >= 1) & (boxes[:, 3] - boxes[:, 1] >= 1)  # left the frame
+        self.moved_px = moved_px[keep]
         carried = People(
             xyxy=boxes,
             score=people.score,

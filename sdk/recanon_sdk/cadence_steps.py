@@ -18,15 +18,36 @@ from recanon_sdk.types import People
 __all__ = ["crop_pass", "look_at_motion"]
 
 
-def crop_pass(detector: Any, config: CadenceConfig, image: np.ndarray, carried: People) -> People | None:
+def crop_pass(
+    detector: Any,
+    config: CadenceConfig,
+    image: np.ndarray,
+    carried: People,
+    moved_px: np.ndarray | None = None,
+) -> People | None:
     """The ``carried`` people re-measured on crops around each, when ``config`` asks for it
-    (``crop_pose_people``) and ``detector`` can (``pose_in_crops``); else ``carried`` as is.
+    (``crop_pose_people``) and ``detector`` can (``pose_in_crops``); else ``carried`` as is. With
+    ``moved_px`` (per row, how far the person's tracked points moved: :attr:`Cadence.moved_px`),
+    people who moved less than ``config.crop_pose_still_px`` keep the flow's estimate.
     ``None`` if the pass fails."""
     look = getattr(detector, "pose_in_crops", None)
     if not callable(look) or not 0 < len(carried) <= config.crop_pose_people:
         return carried
+    rows = np.ones(len(carried), bool)
+    if moved_px is not None and config.crop_pose_still_px > 0 and len(moved_px) == len(carried):
+        rows = np.asarray(moved_px) >= config.crop_pose_still_px
+    if not rows.any():
+        return carried
     try:
-        people, _ = look(image, carried, size=config.crop_pose_size, margin=config.crop_pose_margin)
+        measured, _ = look(image, carried[rows], size=config.crop_pose_size, margin=config.crop_pose_margin)
+        if rows.all():
+            return check_detections(measured, image.shape[:2])
+        people = carried[np.arange(len(carried))]  # a copy; the still rows stay as carried
+        people.xyxy[rows], people.score[rows], people.keypoints[rows] = (
+            measured.xyxy,
+            measured.score,
+            measured.keypoints,
+        )
         return check_detections(people, image.shape[:2])
     except Exception:  # any fault here: this frame gets the full detector (which fails closed)
         return None

@@ -67,6 +67,7 @@ def cadence_record(cadence: Any) -> dict[str, Any]:
                 "people": cadence.crop_pose_people,
                 "size": cadence.crop_pose_size,
                 "margin": cadence.crop_pose_margin,
+                "still_px": cadence.crop_pose_still_px,
             },
         }
     }

@@ -199,6 +199,19 @@ CropPose = Annotated[
         rich_help_panel=SPEED,
     ),
 ]
+CropPoseStill = Annotated[
+    float,
+    typer.Option(
+        "--crop-pose-still",
+        help="A tracked person none of whose tracked points moved PX pixels since the previous frame "
+        "skips the crop pass and keeps the flow's estimate (for someone still, the last measurement): "
+        "faster where people sit or stand, and their keypoints stay a full detection's. 0 re-measures "
+        "everyone.",
+        min=0.0,
+        metavar="PX",
+        rich_help_panel=SPEED,
+    ),
+]
 CrowdPeople = Annotated[
     int,
     typer.Option(

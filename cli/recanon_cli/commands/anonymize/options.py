@@ -329,6 +329,7 @@ class AnonymizeOptions:
     detect_every: int = 3
     crowd_people: int = 6
     crop_pose: int = 8
+    crop_pose_still: float = 2.0
 
     @property
     def enhancer_name(self) -> str:

@@ -46,7 +46,11 @@ def anonymizer_config(opts: AnonymizeOptions, *, stills: bool) -> tuple[Anonymiz
             keep_audio=opts.keep_audio,
             policy=hide_policy(opts),
             draw_pose=opts.draw_pose,
-            cadence=CadenceConfig(detect_every=opts.detect_every, crop_pose_people=opts.crop_pose),
+            cadence=CadenceConfig(
+                detect_every=opts.detect_every,
+                crop_pose_people=opts.crop_pose,
+                crop_pose_still_px=opts.crop_pose_still,
+            ),
         )
     except ValueError as error:
         fail(f"invalid option: {error}")
