@@ -6,10 +6,11 @@ carried to the next frame by sparse Lucas–Kanade optical flow on a small grey 
 keypoints the detector was sure of, plus a grid of points inside the box; the box moves by their
 median displacement). Those people are marked ``estimated``; by default the crop pass
 (:mod:`recanon_sdk.cadence_steps`, ``crop_pose_people``) then re-measures up to 8 of them with the
-pose network on crops around their carried boxes. The gate compares the frame with the previous
-one at the same small size: wherever the difference is large, outside every carried region (grown
-by a margin), something moved that nobody is hiding — a person entering, or one the flow lost — and
-the frame gets the full detector at once. So a person who moves into view is never left raw for a
+pose network on crops around their carried boxes (those who moved at least
+``crop_pose_still_px``). The gate compares the frame with the previous one at the same small size:
+wherever the difference is large, outside every carried region (grown by a margin), something moved
+that nobody is hiding — a person entering, or one the flow lost — and the frame gets the full
+detector at once. So a person who moves into view is never left raw for a
 frame by the cadence; a person who is still and never detected is a miss of the detector itself, as
 without the cadence.
 
