@@ -165,6 +165,7 @@ class Cadence:
         itself when the flow found it, else moved with its box). ``None`` when there is nothing to
         carry from, or the flow fails for a person (then the frame needs the detector).
         """
+        self.moved_px = np.zeros(0)
         if self._previous is None or self._people is None:
             return None
         people = self._people
