@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 from fractions import Fraction
 from pathlib import Path
+from types import ModuleType
 
 import av
 import numpy as np
@@ -23,6 +26,17 @@ WALKING_VIDEO = SHARED / "data" / "videos" / "intel" / "one-by-one-person-detect
 REQUIRE_SHARED = os.environ.get("RECANON_REQUIRE_SHARED", "") not in ("", "0")
 #: Fixtures that read ../shared: tests using them get the ``shared`` marker automatically.
 SHARED_FIXTURES = frozenset({"walking_video"})
+
+
+def load_script(relative: str) -> ModuleType:
+    """A benchmark or probe script of this repository (``relative`` to its root) as a module, named
+    after its file and registered in ``sys.modules`` (dataclasses look their module up there)."""
+    path = ROOT / relative
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def need_shared(path: Path) -> Path:

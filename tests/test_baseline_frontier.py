@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 
-from tests.conftest import ROOT
+from tests.conftest import load_script
 
 
 def _frontier():
-    spec = importlib.util.spec_from_file_location(
-        "baseline_frontier", ROOT / "research" / "probes" / "baseline_frontier.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("research/probes/baseline_frontier.py")
 
 
 def test_head_blur_pins_the_head_blocks_and_blurs_the_body_at_its_own_strength():

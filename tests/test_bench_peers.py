@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-
 import pytest
 
-from tests.conftest import ROOT, SHARED, need_shared
+from tests.conftest import SHARED, load_script, need_shared
 
 pytestmark = pytest.mark.shared
 
 
 def test_the_one_frame_clip_alone_is_prepared_when_no_other_clip_is_asked_for(tmp_path):
     need_shared(SHARED / "data" / "videos" / "intel" / "classroom.gif")
-    spec = importlib.util.spec_from_file_location("bench_peers", ROOT / "benchmarks" / "bench_peers.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
+    module = load_script("benchmarks/bench_peers.py")
     from recanon_sdk.video.reader import VideoSource
 
     clips = module.prepare_clips(tmp_path, 0, "", one_frame=True)

@@ -9,24 +9,15 @@ recompressed, are the control: the same measurement must find them above chance.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-
 import pytest
 
-from tests.conftest import ROOT, SHARED, need_shared
+from tests.conftest import SHARED, load_script, need_shared
 
 pytestmark = [pytest.mark.shared, pytest.mark.slow]
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location(
-        "identity_linkage", ROOT / "benchmarks" / "identity_linkage.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/identity_linkage.py")
 
 
 @pytest.fixture(scope="module")

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 
-from tests.conftest import ROOT
+from tests.conftest import load_script
 
 
 def _identity_sets():
-    spec = importlib.util.spec_from_file_location("identity_sets", ROOT / "benchmarks" / "identity_sets.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/identity_sets.py")
 
 
 def test_region_psnr_counts_only_the_anonymized_regions():

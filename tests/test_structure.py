@@ -4,12 +4,11 @@
 from __future__ import annotations
 
 import ast
-import importlib.util
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, load_script
 
 PACKAGES = [ROOT / "sdk" / "recanon_sdk", ROOT / "keys" / "recanon_keys", ROOT / "cli" / "recanon_cli"]
 #: ``People.to_supervision()`` and friends delegate to recanon_sdk.conversions, which imports the
@@ -18,12 +17,7 @@ KNOWN_CYCLES = [["recanon_sdk.conversions", "recanon_sdk.types"]]
 
 
 def _import_graph():
-    spec = importlib.util.spec_from_file_location(
-        "import_graph", ROOT / "research" / "probes" / "import_graph.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("research/probes/import_graph.py")
 
 
 @pytest.mark.parametrize("package", PACKAGES, ids=lambda p: p.name)
