@@ -221,7 +221,6 @@ def test_speed_settings_are_recorded(tmp_path):
     from recanon_sdk.geometry import CropGeometry
 
     assert h["anonymization"]["cadence"]["crop_pose"]["still_px"] == CadenceConfig().crop_pose_still_px == 2.0
-
     assert h["anonymization"]["margin"] == CropGeometry().margin == 0.2  # the CLI keeps the SDK's default
 
 

@@ -10,9 +10,8 @@ pose network on crops around their carried boxes (those who moved at least
 ``crop_pose_still_px``). The gate compares the frame with the previous one at the same small size:
 wherever the difference is large, outside every carried region (grown by a margin), something moved
 that nobody is hiding — a person entering, or one the flow lost — and the frame gets the full
-detector at once. So a person who moves into view is never left raw for a
-frame by the cadence; a person who is still and never detected is a miss of the detector itself, as
-without the cadence.
+detector at once. So a person who moves into view is never left raw for a frame by the cadence; a
+person who is still and never detected is a miss of the detector itself, as without the cadence.
 
 >>> import numpy as np
 >>> cadence = Cadence(CadenceConfig(detect_every=3))
@@ -50,8 +49,8 @@ class CadenceConfig:
     ``crop_pose_margin`` of its size), at ``crop_pose_size`` px on the crop's longer side
     (:mod:`recanon_sdk.detect.crop_pose`); more people, or ``0``, leaves the flow's estimate.
     ``crop_pose_still_px``: a person none of whose tracked points moved this many pixels (frame
-    pixels) since the previous frame keeps the flow's estimate instead (for someone still, the last
-    measurement); ``0`` re-measures everyone.
+    pixels, in x or in y) since the previous frame keeps the flow's estimate instead (for someone
+    still, the last measurement); ``0`` re-measures everyone.
     ``motion_look_area``: when the gate fires and the windows around the uncovered moving areas
     (:attr:`Cadence.motion_windows`) cover at most this fraction of the frame, the detector looks
     in those windows only, at the full pass's scale (a car driving through a street scene otherwise
@@ -113,8 +112,8 @@ class Cadence:
         #: Where the gate last saw uncovered motion: windows ``(n, 4)`` x0, y0, x1, y1 in frame
         #: pixels, each moving area grown by half its size (at least 16 px) on every side.
         self.motion_windows = np.zeros((0, 4), np.int64)
-        #: For each person :meth:`carry` last returned: how far (frame pixels) the farthest of their
-        #: tracked points moved from the previous frame.
+        #: For each person :meth:`carry` last returned: the largest step, in x or in y (frame
+        #: pixels), that any of their tracked points made from the previous frame.
         self.moved_px = np.zeros(0)
 
     def reset(self) -> None:
