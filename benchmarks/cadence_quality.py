@@ -16,6 +16,7 @@ box overlap is compared:
     python benchmarks/cadence_quality.py                         # the default: every 3, crop pass 8
     python benchmarks/cadence_quality.py --every 3 --clip examples/walking.mp4
     python benchmarks/cadence_quality.py --every 2 4 --crop-pose 0 8   # flow only, and the crop pass
+    python benchmarks/cadence_quality.py --still-every 0 12     # the plain cadence, and still scenes
 
 Reads ``../shared/data/videos/intel`` (and the bundled sample).
 """
@@ -81,6 +82,7 @@ def run(
     crop_pose: int = 0,
     crop_size: int = 256,
     still_px: float = 0.0,
+    still_every: int = 0,
 ) -> tuple[list, float]:
     anonymizer = Anonymizer(
         detector=detector,
@@ -89,6 +91,7 @@ def run(
         crop_pose_people=crop_pose,
         crop_pose_size=crop_size,
         crop_pose_still_px=still_px,
+        still_detect_every=still_every,
     )
     started = time.perf_counter()
     result = anonymizer.process_video(clip, out, overwrite=True)
@@ -143,6 +146,13 @@ def main() -> int:
         default=None,
         help="people whose tracked points moved less than this (px) skip the crop pass (0: none skip)",
     )
+    parser.add_argument(
+        "--still-every",
+        type=int,
+        nargs="+",
+        default=None,
+        help="the longest wait for the detector while nothing outside the regions changed (0: off)",
+    )
     parser.add_argument("--clip", type=Path, action="append")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
@@ -152,7 +162,14 @@ def main() -> int:
     tmp = Path(os.environ.get("TMPDIR", "/tmp")) / "recanon-cadence"
     tmp.mkdir(exist_ok=True)
     stills = args.still_px if args.still_px is not None else [CadenceConfig().crop_pose_still_px]
-    settings = [(every, crop, still) for every in args.every for crop in args.crop_pose for still in stills]
+    waits = args.still_every if args.still_every is not None else [CadenceConfig().still_detect_every]
+    settings = [
+        (every, crop, still, wait)
+        for every in args.every
+        for crop in args.crop_pose
+        for still in stills
+        for wait in waits
+    ]
     print(
         f"{'clip':44} {'every':>5} {'crop':>4} {'fps':>6} {'×':>5} {'coverage':>9} {'OKS':>6} "
         f"{'≥0.9':>6} {'estim.':>7}"
@@ -162,26 +179,31 @@ def main() -> int:
         info = VideoSource(clip).info
         shape = (info.height, info.width)
         print(f"{clip.name[:44]:44} {1:5d} {base_fps:6.1f} {1.0:5.2f}")
-        for every, crop, still in settings:
-            frames, fps = run(clip, every, tmp / f"every{every}.mp4", detector, crop, args.crop_size, still)
-            row = {"clip": clip.name, "every": every, "crop_pose": crop, "still_px": still, "fps": fps}
+        for every, crop, still, wait in settings:
+            out = tmp / f"every{every}.mp4"
+            frames, fps = run(clip, every, out, detector, crop, args.crop_size, still, wait)
+            row = {"clip": clip.name, "every": every, "crop_pose": crop, "still_px": still}
+            row.update(still_every=wait, fps=fps)
             row["speedup"] = fps / base_fps
             row.update(compare(reference, frames, shape))
             rows.append(row)
             print(
-                f"{'':36} still {still:3.1f} {every:5d} {crop:4d} {fps:6.1f} {row['speedup']:5.2f} "
-                f"{row['coverage']:9.1%} "
+                f"{'':28} still {still:3.1f} wait {wait:2d} {every:5d} {crop:4d} {fps:6.1f} "
+                f"{row['speedup']:5.2f} {row['coverage']:9.1%} "
                 f"{row['oks_mean']:6.3f} {row['oks_ge_0.9']:6.1%} {row['estimated']:7.1%}"
             )
-    for every, crop, still in settings:
-        sub = [r for r in rows if (r["every"], r["crop_pose"], r["still_px"]) == (every, crop, still)]
+    for setting in settings:
+        every, crop, still, wait = setting
+        keys = ("every", "crop_pose", "still_px", "still_every")
+        sub = [r for r in rows if tuple(r[k] for k in keys) == setting]
         weights = np.array([r["person_frames"] for r in sub], float)
 
         def mean(key: str, sub: list = sub, weights: np.ndarray = weights) -> float:
             return float(np.nansum([r[key] * w for r, w in zip(sub, weights, strict=True)]) / weights.sum())
 
         print(
-            f"all clips, every {every}, crop pass {crop or 'off'}, still below {still} px: "
+            f"all clips, every {every}, crop pass {crop or 'off'}, still below {still} px, "
+            f"still scenes wait {wait or 'off'}: "
             f"coverage {mean('coverage'):.1%}, "
             f"OKS {mean('oks_mean'):.3f}, "
             f"≥0.9 {mean('oks_ge_0.9'):.1%}, estimated {mean('estimated'):.1%}, "

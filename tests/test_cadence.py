@@ -60,7 +60,7 @@ def test_something_moving_outside_every_region_forces_the_detector():
 
 
 def test_the_detector_runs_every_nth_frame_and_after_a_failure():
-    cadence = Cadence(CadenceConfig(detect_every=3, flow_scale=2))
+    cadence = Cadence(CadenceConfig(detect_every=3, flow_scale=2, still_detect_every=0))
     decisions = []
     for i in range(7):
         view = cadence.view(scene(100 + 2 * i))
@@ -81,8 +81,91 @@ def test_every_one_means_the_detector_runs_on_every_frame():
     assert cadence.needs_detection(cadence.view(scene(100)), person_at(100))
 
 
+def _decisions(
+    cadence: Cadence, frames: list[np.ndarray], people: list[People], *, crop_pass: bool = False
+) -> list[bool]:
+    """Whether each frame got the detector (the detector 'finds' ``people[i]`` on frame ``i``; with
+    ``crop_pass``, so does the crop pass between detections, instead of the flow's carried box)."""
+    decisions = []
+    for image, found in zip(frames, people, strict=True):
+        view = cadence.view(image)
+        carried = cadence.carry(view)
+        detect = cadence.needs_detection(view, carried)
+        decisions.append(detect)
+        cadence.remember(view, found if detect or crop_pass else carried, detected=detect)
+    return decisions
+
+
+def test_in_a_still_scene_the_detector_waits_for_the_longer_cadence():
+    cadence = Cadence(CadenceConfig(detect_every=3, flow_scale=2, still_detect_every=8))
+    decisions = _decisions(cadence, [scene(100)] * 10, [person_at(100)] * 10)
+    assert [i for i, d in enumerate(decisions) if d] == [0, 8]
+    assert cadence.reason == "cadence"
+
+
+def test_a_value_at_most_detect_every_keeps_the_plain_cadence():
+    for wait in (0, 3):
+        cadence = Cadence(CadenceConfig(detect_every=3, flow_scale=2, still_detect_every=wait))
+        decisions = _decisions(cadence, [scene(100)] * 7, [person_at(100)] * 7)
+        assert [i for i, d in enumerate(decisions) if d] == [0, 3, 6]
+
+
+def test_a_slow_change_the_frame_by_frame_gate_misses_brings_the_plain_cadence():
+    """A newcomer fading in by 6 grey levels a frame never moves 12 from one frame to the next, but
+    differs from what the last detection saw: the detector comes on the third frame as usual."""
+    base = scene(100)
+    frames = []
+    for i in range(6):
+        image = base.copy()
+        patch = image[100:180, 250:310].astype(int) + 6 * i
+        image[100:180, 250:310] = patch.clip(0, 255).astype(np.uint8)
+        frames.append(image)
+    cadence = Cadence(CadenceConfig(detect_every=3, flow_scale=2, still_detect_every=12))
+    decisions = _decisions(cadence, frames, [person_at(100)] * 6)
+    assert [i for i, d in enumerate(decisions) if d] == [0, 3]
+    assert cadence.reason == "cadence"
+    # the control: a scene that does not change waits longer
+    still = Cadence(CadenceConfig(detect_every=3, flow_scale=2, still_detect_every=12))
+    assert _decisions(still, [base] * 6, [person_at(100)] * 6) == [True] + [False] * 5
+
+
+def test_where_someone_left_the_picture_changed_and_the_detector_looks():
+    """A person who walked off the spot they held at the last detection (re-measured there by the
+    crop pass) uncovered it, and someone may have stood behind them: that spot is in no region
+    now, so the detector comes on the third frame as usual."""
+    frames = [scene(100 + 30 * min(i, 2)) for i in range(6)]  # 60 px away by frame 2, then still
+    people = [person_at(100 + 30 * min(i, 2)) for i in range(6)]
+    cadence = Cadence(CadenceConfig(detect_every=3, flow_scale=2, still_detect_every=12))
+    assert _decisions(cadence, frames, people, crop_pass=True) == [True, False, False, True, False, False]
+    assert cadence.reason == "cadence"
+
+
+def test_a_region_that_no_longer_covers_whom_the_detection_found_brings_the_plain_cadence():
+    """The picture does not change, but the region carried now holds less of the person than the
+    last detection found (a crop pass that measured only part of them): the detector would find
+    them whole again, so it comes on the third frame as usual."""
+    half = person_at(100)
+    half.xyxy[0, 3] = 108  # the upper half of the block only
+    cadence = Cadence(CadenceConfig(detect_every=3, flow_scale=2, still_detect_every=12))
+    people = [person_at(100)] + [half] * 5
+    assert (
+        _decisions(cadence, [scene(100)] * 6, people, crop_pass=True)
+        == [True, False, False, True] + [False] * 2
+    )
+    # the control: the crop pass measuring the whole person waits longer
+    whole = Cadence(CadenceConfig(detect_every=3, flow_scale=2, still_detect_every=12))
+    assert _decisions(whole, [scene(100)] * 6, [person_at(100)] * 6, crop_pass=True) == [True] + [False] * 5
+
+
 @pytest.mark.parametrize(
-    "bad", [{"detect_every": 0}, {"flow_scale": 0}, {"motion_threshold": 0}, {"min_motion_area": 1}]
+    "bad",
+    [
+        {"detect_every": 0},
+        {"flow_scale": 0},
+        {"motion_threshold": 0},
+        {"min_motion_area": 1},
+        {"still_detect_every": -1},
+    ],
 )
 def test_bad_settings_are_refused(bad):
     with pytest.raises(ValueError):
@@ -166,6 +249,24 @@ def test_without_the_motion_gate_the_newcomer_would_show(tmp_path):
     result = blind.process_video(tmp_path / "in.mkv", tmp_path / "out.mkv")
     out = [f.image for f in VideoSource(result.output)]
     assert np.abs(out[4][100:180, 260:300].astype(int) - 128).max() > 60
+
+
+def test_in_a_still_video_the_detector_runs_on_every_twelfth_frame_and_everyone_stays_hidden(tmp_path):
+    from recanon_sdk.anonymizer import Anonymizer
+    from recanon_sdk.enhance import Mask
+    from recanon_sdk.video.reader import VideoSource
+    from recanon_sdk.video.sidecar import Sidecar
+
+    _video(tmp_path / "in.mkv", [scene(100)] * 25)
+    detector = BlockDetector()
+    result = Anonymizer(detector=detector, enhancer=Mask(), detect_every=3).process_video(
+        tmp_path / "in.mkv", tmp_path / "out.mkv"
+    )
+    assert detector.calls == 3  # frames 0, 12 and 24 (the default still_detect_every, 12)
+    estimated = [bool(r.people.estimated.any()) for r in Sidecar(result.sidecar).frames()]
+    assert [i for i, e in enumerate(estimated) if not e] == [0, 12, 24]
+    for image in (f.image for f in VideoSource(result.output)):
+        assert np.abs(image[60:156, 100:140].astype(int) - 128).max() <= 12
 
 
 def test_motion_is_local_measures_the_windows_union_and_never_less():

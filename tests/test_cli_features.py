@@ -203,11 +203,12 @@ def test_from_to_cut_the_span(tmp_path):
 def test_speed_settings_are_recorded(tmp_path):
     result = anonymize(
         str(WALK), "-o", str(tmp_path / "o.mp4"), "--detect-every", "3", "--crowd-people", "0",
-        "--crop-pose", "4", "--crop-pose-still", "0", *FEW,
+        "--crop-pose", "4", "--crop-pose-still", "0", "--still-detect-every", "0", *FEW,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     h = header(tmp_path / "o.pose.jsonl")
     assert h["anonymization"]["cadence"]["detect_every"] == 3
+    assert h["anonymization"]["cadence"]["still_detect_every"] == 0
     crop_pose = {"people": 4, "size": 256, "margin": 0.25, "still_px": 0.0}
     assert h["anonymization"]["cadence"]["crop_pose"] == crop_pose
     crowd = {"people": 0, "tiles": [3, 3], "conf": 0.03, "hint_conf": 0.05, "iou": 0.7}
@@ -221,6 +222,7 @@ def test_speed_settings_are_recorded(tmp_path):
     from recanon_sdk.geometry import CropGeometry
 
     assert h["anonymization"]["cadence"]["crop_pose"]["still_px"] == CadenceConfig().crop_pose_still_px == 2.0
+    assert h["anonymization"]["cadence"]["still_detect_every"] == CadenceConfig().still_detect_every == 12
     assert h["anonymization"]["margin"] == CropGeometry().margin == 0.2  # the CLI keeps the SDK's default
 
 

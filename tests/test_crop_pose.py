@@ -89,6 +89,7 @@ def _run(tmp_path, detector, **options):
 
     frames = [scene(40 + 4 * i) for i in range(9)]
     _video(tmp_path / "in.mkv", frames)
+    options.setdefault("still_detect_every", 0)  # the plain cadence: frames 0, 3, 6 get the detector
     anonymizer = Anonymizer(detector=detector, enhancer=Mask(), detect_every=3, **options)
     result = anonymizer.process_video(tmp_path / "in.mkv", tmp_path / "out.mkv")
     return list(Sidecar(result.sidecar).frames()), [f.image for f in VideoSource(result.output)]
@@ -177,6 +178,7 @@ def _newcomer_run(tmp_path, detector, **options):
     frames = [scene(40 + 4 * i, newcomer=i >= 4) for i in range(8)]  # the newcomer appears on frame 4
     tmp_path.mkdir(exist_ok=True)
     _video(tmp_path / "in.mkv", frames)
+    options.setdefault("still_detect_every", 0)  # the plain cadence: frames 0 and 6 get the detector
     result = Anonymizer(detector=detector, enhancer=Mask(), detect_every=6, **options).process_video(
         tmp_path / "in.mkv", tmp_path / "out.mkv"
     )
@@ -312,6 +314,7 @@ def test_in_the_pipeline_a_still_person_is_carried_and_stays_hidden_without_the_
         detector=detector, enhancer=Mask(), detect_every=3, crop_pose_people=4, crop_pose_still_px=1.0
     )
     result = anonymizer.process_video(tmp_path / "in.mkv", tmp_path / "out.mkv")
-    assert detector.calls == 3 and detector.crop_calls == 0  # frames 0, 3, 6 full; nobody moved
+    # frame 0 only: nothing changed, so the detector waits for still_detect_every; nobody moved
+    assert detector.calls == 1 and detector.crop_calls == 0
     for image in (f.image for f in VideoSource(result.output)):
         assert np.abs(image[60:156, 60:100].astype(int) - 128).max() <= 12

@@ -5,6 +5,10 @@ time to import and load the model, then the run's wall time split by step (each 
 seconds; "rest" is decoding, optical flow, tracking, rendering, encoding and the sidecar).
 
     python research/probes/time_split.py examples/walking.mp4 CLIP.gif …
+    python research/probes/time_split.py --option still_detect_every=0 CLIP.gif …
+
+``--option NAME=VALUE`` (repeatable) sets one of the Anonymizer's options (an integer or a float
+where the value reads as one).
 """
 
 from __future__ import annotations
@@ -27,8 +31,9 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("clips", type=Path, nargs="+")
+    parser.add_argument("--option", action="append", default=[], metavar="NAME=VALUE")
     args = parser.parse_args()
-    anonymizer = Anonymizer()
+    anonymizer = Anonymizer(**dict(_option(text) for text in args.option))
     print(f"imports and model: {time.perf_counter() - started:.2f} s")
     spent: collections.Counter[str] = collections.Counter()
     calls: collections.Counter[str] = collections.Counter()
@@ -59,6 +64,16 @@ def main() -> int:
             rest = total - sum(spent.values())
             print(f"{clip.name}: {result.frames} frames in {total:.2f} s: {steps}, rest {rest:.2f} s")
     return 0
+
+
+def _option(text: str) -> tuple[str, Any]:
+    name, _, value = text.partition("=")
+    for kind in (int, float):
+        try:
+            return name, kind(value)
+        except ValueError:
+            pass
+    return name, value
 
 
 if __name__ == "__main__":

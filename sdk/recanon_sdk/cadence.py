@@ -55,6 +55,10 @@ class CadenceConfig:
     (:attr:`Cadence.motion_windows`) cover at most this fraction of the frame, the detector looks
     in those windows only, at the full pass's scale (a car driving through a street scene otherwise
     costs a full detection on every frame); ``0`` always runs the full detector.
+    ``still_detect_every``: while nothing outside the regions carried now has changed since the last
+    full detection (the gate's test, against the frame that detection saw), the detector waits up
+    to this many frames instead of ``detect_every``: it would see the same picture again. A value
+    at most ``detect_every`` keeps the plain cadence.
     """
 
     detect_every: int = 3
@@ -68,6 +72,7 @@ class CadenceConfig:
     crop_pose_margin: float = 0.25
     crop_pose_still_px: float = 2.0
     motion_look_area: float = 0.25
+    still_detect_every: int = 12
 
     def __post_init__(self) -> None:
         if self.detect_every < 1:
@@ -84,6 +89,8 @@ class CadenceConfig:
             raise ValueError("crop_pose_margin and crop_pose_still_px must be ≥ 0")
         if not 0 <= self.motion_look_area <= 1:
             raise ValueError(f"motion_look_area must be within [0, 1], got {self.motion_look_area}")
+        if self.still_detect_every < 0:
+            raise ValueError(f"still_detect_every must be ≥ 0, got {self.still_detect_every}")
 
 
 @dataclass(slots=True)
@@ -107,6 +114,7 @@ class Cadence:
         self._previous: FrameView | None = None
         self._people: People | None = None
         self._since_detection = 0
+        self._at_detection: tuple[FrameView, np.ndarray] | None = None  # what it saw, whom it found
         #: Why the last forced detection happened (``"cadence"``, ``"motion"``, ``"start"``, …).
         self.reason = "start"
         #: Where the gate last saw uncovered motion: windows ``(n, 4)`` x0, y0, x1, y1 in frame
@@ -118,6 +126,7 @@ class Cadence:
 
     def reset(self) -> None:
         self._previous, self._people, self._since_detection, self.reason = None, None, 0, "start"
+        self._at_detection = None
 
     def view(self, image: np.ndarray) -> FrameView:
         h, w = image.shape[:2]
@@ -137,7 +146,10 @@ class Cadence:
         if view.grey.shape != self._previous.grey.shape:
             self.reason = "frame size changed"
             return True
-        if self._since_detection + 1 >= self.config.detect_every:
+        due = self._since_detection + 1
+        if due >= self.config.detect_every and not (
+            due < self.config.still_detect_every and self._unchanged_since_detection(view, carried)
+        ):
             self.reason = "cadence"
             return True
         self.motion_windows = self._uncovered_motion(view, carried)
@@ -229,10 +241,12 @@ class Cadence:
             xyxy=seen.xyxy, score=seen.score, keypoints=seen.keypoints, track_id=seen.track_id
         )
         self._since_detection = 0 if detected else self._since_detection + 1
+        if detected:
+            self._at_detection = (view, seen.xyxy.astype(np.float32).copy())
 
     def forget(self) -> None:
         """After a frame that failed: the next one gets the detector."""
-        self._previous, self._people = None, None
+        self._previous, self._people, self._at_detection = None, None, None
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -245,16 +259,46 @@ class Cadence:
         grid = np.stack(np.meshgrid(gx, gy), axis=-1).reshape(-1, 2)
         return np.concatenate([confident, grid]).astype(np.float32)
 
+    def _unchanged_since_detection(self, view: FrameView, carried: People) -> bool:
+        """Whether, outside the regions carried now, the frame is what the last full detection saw
+        and held nobody that detection found (no area that counts of large change or of a box it
+        found). Where someone stood then and has left, the picture changed: whoever they uncovered
+        is looked for; where they stand still outside the region carried now (a crop pass that
+        measured less of them), the detector would find them as it did."""
+        if self._at_detection is None:
+            return False
+        seen, found = self._at_detection
+        if seen.grey.shape != view.grey.shape:
+            return False
+        return not len(self._changed(view.grey, seen.grey, carried.xyxy, view, found=found))
+
     def _uncovered_motion(self, view: FrameView, carried: People) -> np.ndarray:
         """Windows (frame pixels) around each connected area of large change outside every carried
         region (grown by the slack) that is large enough to count; none when nothing moved there."""
         h, w = view.shape
         if self._previous is None:
             return np.array([[0, 0, w, h]], np.int64)
-        diff = cv2.absdiff(view.grey, self._previous.grey)
+        covered = carried.xyxy if self._people is None else np.concatenate([carried.xyxy, self._people.xyxy])
+        return self._changed(view.grey, self._previous.grey, covered, view)
+
+    def _changed(
+        self,
+        grey: np.ndarray,
+        before: np.ndarray,
+        covered: np.ndarray,
+        view: FrameView,
+        *,
+        found: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Windows around each large enough area where ``grey`` differs from ``before`` (or that
+        lies in one of the ``found`` boxes) outside the ``covered`` boxes (frame pixels, covered
+        ones grown by the slack)."""
+        h, w = view.shape
+        diff = cv2.absdiff(grey, before)
         moving = (diff >= self.config.motion_threshold).astype(np.uint8)
         s, slack = view.scale, self.config.region_slack
-        covered = carried.xyxy if self._people is None else np.concatenate([carried.xyxy, self._people.xyxy])
+        for x0, y0, x1, y1 in () if found is None else found / s:
+            moving[max(0, int(y0)) : max(0, int(np.ceil(y1))), max(0, int(x0)) : max(0, int(np.ceil(x1)))] = 1
         for box in covered:
             x0, y0, x1, y1 = box / s
             dx, dy = slack * (x1 - x0) + 2, slack * (y1 - y0) + 2

@@ -63,6 +63,7 @@ def cadence_record(cadence: Any) -> dict[str, Any]:
             "min_motion_area": cadence.min_motion_area,
             "region_slack": cadence.region_slack,
             "motion_look_area": cadence.motion_look_area,
+            "still_detect_every": cadence.still_detect_every,
             "crop_pose": {
                 "people": cadence.crop_pose_people,
                 "size": cadence.crop_pose_size,

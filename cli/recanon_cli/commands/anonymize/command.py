@@ -53,6 +53,7 @@ def anonymize(
     detect_every: x.DetectEvery = 3,
     crop_pose: x.CropPose = 8,
     crop_pose_still: x.CropPoseStill = 2.0,
+    still_detect_every: x.StillDetectEvery = 12,
     crowd_people: x.CrowdPeople = 6,
     deployment: o.Deployment = None,
     device_key: o.DeviceKey = None,
@@ -98,7 +99,7 @@ def anonymize(
         color=color, replace_with=replace_with, draw_pose=draw_pose, preview=preview,
         region=region.value, zones=zones, exclude_zones=exclude_zones, keep_tracks=tuple(keep_track or ()),
         max_region=max_region, start=start, end=end, detect_every=detect_every, crowd_people=crowd_people,
-        crop_pose=crop_pose, crop_pose_still=crop_pose_still,
+        crop_pose=crop_pose, crop_pose_still=crop_pose_still, still_detect_every=still_detect_every,
     )  # fmt: skip
     if len(sources) == 1 and not opts.wants_batch and not is_batch_source(sources[0]):
         from recanon_cli.commands.anonymize.single import run_single

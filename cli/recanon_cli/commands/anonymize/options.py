@@ -330,6 +330,7 @@ class AnonymizeOptions:
     crowd_people: int = 6
     crop_pose: int = 8
     crop_pose_still: float = 2.0
+    still_detect_every: int = 12
 
     @property
     def enhancer_name(self) -> str:

@@ -50,6 +50,7 @@ def anonymizer_config(opts: AnonymizeOptions, *, stills: bool) -> tuple[Anonymiz
                 detect_every=opts.detect_every,
                 crop_pose_people=opts.crop_pose,
                 crop_pose_still_px=opts.crop_pose_still,
+                still_detect_every=opts.still_detect_every,
             ),
         )
     except ValueError as error:
