@@ -140,6 +140,17 @@ def test_where_someone_left_the_picture_changed_and_the_detector_looks():
     assert cadence.reason == "cadence"
 
 
+def test_a_person_who_walks_within_a_growing_region_brings_the_plain_cadence():
+    """Without a crop pass a carried region spans where the person was and where the flow puts
+    them, so a walker's motion stays inside it; but the region no longer lies where the detection
+    found them, and the scene does not hold still: the detector comes on the third frame."""
+    frames = [scene(100 + 8 * i) for i in range(6)]
+    people = [person_at(100 + 8 * i) for i in range(6)]
+    cadence = Cadence(CadenceConfig(detect_every=3, flow_scale=2, still_detect_every=12))
+    assert _decisions(cadence, frames, people) == [True, False, False, True, False, False]
+    assert cadence.reason == "cadence"
+
+
 def test_a_region_that_no_longer_covers_whom_the_detection_found_brings_the_plain_cadence():
     """The picture does not change, but the region carried now holds less of the person than the
     last detection found (a crop pass that measured only part of them): the detector would find
@@ -245,7 +256,9 @@ def test_without_the_motion_gate_the_newcomer_would_show(tmp_path):
 
     frames = [scene(40 + 4 * i, newcomer=i >= 4) for i in range(8)]
     _video(tmp_path / "in.mkv", frames)
-    blind = Anonymizer(detector=BlockDetector(), enhancer=Mask(), detect_every=3, motion_threshold=254)
+    blind = Anonymizer(
+        detector=BlockDetector(), enhancer=Mask(), detect_every=3, motion_threshold=254, still_detect_every=0
+    )
     result = blind.process_video(tmp_path / "in.mkv", tmp_path / "out.mkv")
     out = [f.image for f in VideoSource(result.output)]
     assert np.abs(out[4][100:180, 260:300].astype(int) - 128).max() > 60

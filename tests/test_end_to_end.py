@@ -122,7 +122,8 @@ def test_sidecar_persons_match_detections_on_raw_frames(real_clip, anonymized, p
         np.testing.assert_allclose(detected.xyxy, expected.xyxy, atol=0.5)
         np.testing.assert_allclose(detected.keypoints[..., :2], expected.keypoints[..., :2], atol=0.5)
         compared += 1
-    assert compared >= 12, "too few frames with a full detection to compare"
+    longest_wait = AnonymizerConfig().cadence.still_detect_every  # the detector at least this often
+    assert compared >= -(-len(frames) // longest_wait), "too few frames with a full detection to compare"
     carried = [p for f in frames for p in f.people if p.estimated]
     assert carried and all((p.keypoints[:, 2] > 0).any() for p in carried), "carried people lack a pose"
     ids = {int(t) for f in frames for t in f.people.track_id if t >= 0}

@@ -12,6 +12,9 @@ wherever the difference is large, outside every carried region (grown by a margi
 that nobody is hiding — a person entering, or one the flow lost — and the frame gets the full
 detector at once. So a person who moves into view is never left raw for a frame by the cadence; a
 person who is still and never detected is a miss of the detector itself, as without the cadence.
+In a still scene (everyone where the last full detection found them, within the slack, and
+nothing else changed since) the detector waits up to ``still_detect_every`` frames instead: it
+would see the same picture again.
 
 >>> import numpy as np
 >>> cadence = Cadence(CadenceConfig(detect_every=3))
@@ -55,10 +58,11 @@ class CadenceConfig:
     (:attr:`Cadence.motion_windows`) cover at most this fraction of the frame, the detector looks
     in those windows only, at the full pass's scale (a car driving through a street scene otherwise
     costs a full detection on every frame); ``0`` always runs the full detector.
-    ``still_detect_every``: while nothing outside the regions carried now has changed since the last
-    full detection (the gate's test, against the frame that detection saw), the detector waits up
-    to this many frames instead of ``detect_every``: it would see the same picture again. A value
-    at most ``detect_every`` keeps the plain cadence.
+    ``still_detect_every``: while the scene holds still since the last full detection (every region
+    carried now lies where that detection found someone, within the slack, and outside them nothing
+    changed: the gate's test, against the frame that detection saw), the detector waits up to this
+    many frames instead of ``detect_every``: it would see the same picture again. A value at most
+    ``detect_every`` keeps the plain cadence.
     """
 
     detect_every: int = 3
@@ -260,17 +264,32 @@ class Cadence:
         return np.concatenate([confident, grid]).astype(np.float32)
 
     def _unchanged_since_detection(self, view: FrameView, carried: People) -> bool:
-        """Whether, outside the regions carried now, the frame is what the last full detection saw
-        and held nobody that detection found (no area that counts of large change or of a box it
-        found). Where someone stood then and has left, the picture changed: whoever they uncovered
-        is looked for; where they stand still outside the region carried now (a crop pass that
-        measured less of them), the detector would find them as it did."""
+        """Whether the scene holds still since the last full detection: every region carried now
+        lies where that detection found someone (within the slack: nobody moved off, nobody new),
+        and outside those regions the frame is what it saw and holds nobody it found (no area that
+        counts of large change or of a box it found). Where someone stood then and has left, the
+        picture changed: whoever they uncovered is looked for; where they stand still outside the
+        region carried now (a crop pass that measured less of them), the detector would find them
+        as it did."""
         if self._at_detection is None:
             return False
         seen, found = self._at_detection
-        if seen.grey.shape != view.grey.shape:
+        if seen.grey.shape != view.grey.shape or not self._within(carried.xyxy, found, view.scale):
             return False
         return not len(self._changed(view.grey, seen.grey, carried.xyxy, view, found=found))
+
+    def _within(self, boxes: np.ndarray, found: np.ndarray, scale: int) -> bool:
+        """Whether each of ``boxes`` lies inside one of the ``found`` boxes grown by the slack."""
+        if not len(boxes):
+            return True
+        if not len(found):
+            return False
+        size = found[:, 2:] - found[:, :2]
+        grow = self.config.region_slack * size + 2 * scale  # as the gate grows regions
+        low, high = found[:, :2] - grow, found[:, 2:] + grow
+        starts_inside = (boxes[:, None, :2] >= low[None]).all(axis=2)
+        ends_inside = (boxes[:, None, 2:] <= high[None]).all(axis=2)
+        return bool((starts_inside & ends_inside).any(axis=1).all())
 
     def _uncovered_motion(self, view: FrameView, carried: People) -> np.ndarray:
         """Windows (frame pixels) around each connected area of large change outside every carried

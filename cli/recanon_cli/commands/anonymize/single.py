@@ -135,6 +135,11 @@ def run_single(source: str, opts: AnonymizeOptions) -> None:
                 + f", imgsz {imgsz or 'auto (1280 up to 640 px sources, else 960)'}"
                 + f", conf {conf or 'auto (0.1 up to 640 px sources, else 0.2)'}, tiles {rows}x{cols}"
                 + ("" if stills else f", detector every {_nth(opts.detect_every)}frame")
+                + (
+                    f" (every {_nth(opts.still_detect_every)}in a still scene)"
+                    if not stills and opts.detect_every > 1 and opts.still_detect_every > opts.detect_every
+                    else ""
+                )
                 + (f", crop pass up to {opts.crop_pose} people" if opts.crop_pose and not stills else ""),
                 markup=False,
             )
