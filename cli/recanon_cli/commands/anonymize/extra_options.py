@@ -216,10 +216,10 @@ StillDetectEvery = Annotated[
     int,
     typer.Option(
         "--still-detect-every",
-        help="While nothing outside the hidden regions has changed since the last full detection "
-        "(people sitting or standing, an empty scene), the detector waits up to N frames instead of "
-        "--detect-every: it would see the same picture again. Motion outside the regions still "
-        "brings it at once. A value at most --detect-every keeps the plain cadence.",
+        help="While everyone is still where the last full detection found them and nothing else "
+        "has changed since (people sitting or standing, an empty scene), the detector waits up to N "
+        "frames instead of --detect-every: it would see the same picture again. Motion outside the "
+        "regions still brings it at once. A value at most --detect-every keeps the plain cadence.",
         min=0,
         metavar="N",
         rich_help_panel=SPEED,
