@@ -61,14 +61,8 @@ def test_something_moving_outside_every_region_forces_the_detector():
 
 def test_the_detector_runs_every_nth_frame_and_after_a_failure():
     cadence = Cadence(CadenceConfig(detect_every=3, flow_scale=2, still_detect_every=0))
-    decisions = []
-    for i in range(7):
-        view = cadence.view(scene(100 + 2 * i))
-        carried = cadence.carry(view)
-        detect = cadence.needs_detection(view, carried)
-        decisions.append(detect)
-        cadence.remember(view, person_at(100 + 2 * i) if detect else carried, detected=detect)
-    assert decisions == [True, False, False, True, False, False, True]
+    frames, people = [scene(100 + 2 * i) for i in range(7)], [person_at(100 + 2 * i) for i in range(7)]
+    assert _decisions(cadence, frames, people) == [True, False, False, True, False, False, True]
     cadence.forget()
     view = cadence.view(scene(120))
     assert cadence.needs_detection(view, cadence.carry(view))

@@ -276,20 +276,26 @@ class Cadence:
         seen, found = self._at_detection
         if seen.grey.shape != view.grey.shape or not self._within(carried.xyxy, found, view.scale):
             return False
-        return not len(self._changed(view.grey, seen.grey, carried.xyxy, view, found=found))
+        return not len(self._changed(view, seen.grey, carried.xyxy, found=found))
 
     def _within(self, boxes: np.ndarray, found: np.ndarray, scale: int) -> bool:
-        """Whether each of ``boxes`` lies inside one of the ``found`` boxes grown by the slack."""
+        """Whether each of ``boxes`` lies inside one of the ``found`` boxes grown by the slack (both
+        in frame pixels; compared at the flow's ``scale``, where the gate grows regions)."""
         if not len(boxes):
             return True
         if not len(found):
             return False
-        size = found[:, 2:] - found[:, :2]
-        grow = self.config.region_slack * size + 2 * scale  # as the gate grows regions
-        low, high = found[:, :2] - grow, found[:, 2:] + grow
-        starts_inside = (boxes[:, None, :2] >= low[None]).all(axis=2)
-        ends_inside = (boxes[:, None, 2:] <= high[None]).all(axis=2)
+        grown, small = self._with_slack(found / scale), boxes / scale
+        starts_inside = (small[:, None, :2] >= grown[None, :, :2]).all(axis=2)
+        ends_inside = (small[:, None, 2:] <= grown[None, :, 2:]).all(axis=2)
         return bool((starts_inside & ends_inside).any(axis=1).all())
+
+    def _with_slack(self, boxes: np.ndarray) -> np.ndarray:
+        """``boxes`` (x0, y0, x1, y1 at the flow's scale) grown by ``region_slack`` of their size
+        plus 2 px on every side: how far the gate counts a region as covering."""
+        size = boxes[:, 2:] - boxes[:, :2]
+        grow = self.config.region_slack * size + 2
+        return np.concatenate([boxes[:, :2] - grow, boxes[:, 2:] + grow], axis=1)
 
     def _uncovered_motion(self, view: FrameView, carried: People) -> np.ndarray:
         """Windows (frame pixels) around each connected area of large change outside every carried
@@ -298,33 +304,22 @@ class Cadence:
         if self._previous is None:
             return np.array([[0, 0, w, h]], np.int64)
         covered = carried.xyxy if self._people is None else np.concatenate([carried.xyxy, self._people.xyxy])
-        return self._changed(view.grey, self._previous.grey, covered, view)
+        return self._changed(view, self._previous.grey, covered)
 
     def _changed(
-        self,
-        grey: np.ndarray,
-        before: np.ndarray,
-        covered: np.ndarray,
-        view: FrameView,
-        *,
-        found: np.ndarray | None = None,
+        self, view: FrameView, before: np.ndarray, covered: np.ndarray, *, found: np.ndarray | None = None
     ) -> np.ndarray:
-        """Windows around each large enough area where ``grey`` differs from ``before`` (or that
+        """Windows around each large enough area where ``view`` differs from ``before`` (or that
         lies in one of the ``found`` boxes) outside the ``covered`` boxes (frame pixels, covered
         ones grown by the slack)."""
         h, w = view.shape
-        diff = cv2.absdiff(grey, before)
+        diff = cv2.absdiff(view.grey, before)
         moving = (diff >= self.config.motion_threshold).astype(np.uint8)
-        s, slack = view.scale, self.config.region_slack
+        s = view.scale
         for x0, y0, x1, y1 in () if found is None else found / s:
             moving[max(0, int(y0)) : max(0, int(np.ceil(y1))), max(0, int(x0)) : max(0, int(np.ceil(x1)))] = 1
-        for box in covered:
-            x0, y0, x1, y1 = box / s
-            dx, dy = slack * (x1 - x0) + 2, slack * (y1 - y0) + 2
-            moving[
-                max(0, int(y0 - dy)) : max(0, int(np.ceil(y1 + dy))),
-                max(0, int(x0 - dx)) : max(0, int(np.ceil(x1 + dx))),
-            ] = 0
+        for x0, y0, x1, y1 in self._with_slack(np.asarray(covered).reshape(-1, 4) / s):
+            moving[max(0, int(y0)) : max(0, int(np.ceil(y1))), max(0, int(x0)) : max(0, int(np.ceil(x1)))] = 0
         if not moving.any():
             return np.zeros((0, 4), np.int64)
         _, _, stats, _ = cv2.connectedComponentsWithStats(moving, connectivity=8)
