@@ -17,6 +17,7 @@ box overlap is compared:
     python benchmarks/cadence_quality.py --every 3 --clip examples/walking.mp4
     python benchmarks/cadence_quality.py --every 2 4 --crop-pose 0 8   # flow only, and the crop pass
     python benchmarks/cadence_quality.py --still-every 0 12     # the plain cadence, and still scenes
+    python benchmarks/cadence_quality.py --look-area 0 0.25 0.5 # the look at motion in windows
 
 Reads ``../shared/data/videos/intel`` (and the bundled sample).
 """
@@ -83,6 +84,7 @@ def run(
     crop_size: int = 256,
     still_px: float = 0.0,
     still_every: int = 0,
+    look_area: float = 0.0,
 ) -> tuple[list, float]:
     anonymizer = Anonymizer(
         detector=detector,
@@ -92,6 +94,7 @@ def run(
         crop_pose_size=crop_size,
         crop_pose_still_px=still_px,
         still_detect_every=still_every,
+        motion_look_area=look_area,
     )
     started = time.perf_counter()
     result = anonymizer.process_video(clip, out, overwrite=True)
@@ -153,6 +156,13 @@ def main() -> int:
         default=None,
         help="the longest wait for the detector while nothing outside the regions changed (0: off)",
     )
+    parser.add_argument(
+        "--look-area",
+        type=float,
+        nargs="+",
+        default=None,
+        help="the largest share of the frame looked at in windows around uncovered motion (0: off)",
+    )
     parser.add_argument("--clip", type=Path, action="append")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
@@ -163,12 +173,14 @@ def main() -> int:
     tmp.mkdir(exist_ok=True)
     stills = args.still_px if args.still_px is not None else [CadenceConfig().crop_pose_still_px]
     waits = args.still_every if args.still_every is not None else [CadenceConfig().still_detect_every]
+    looks = args.look_area if args.look_area is not None else [CadenceConfig().motion_look_area]
     settings = [
-        (every, crop, still, wait)
+        (every, crop, still, wait, look)
         for every in args.every
         for crop in args.crop_pose
         for still in stills
         for wait in waits
+        for look in looks
     ]
     print(
         f"{'clip':44} {'every':>5} {'crop':>4} {'fps':>6} {'×':>5} {'coverage':>9} {'OKS':>6} "
@@ -179,22 +191,22 @@ def main() -> int:
         info = VideoSource(clip).info
         shape = (info.height, info.width)
         print(f"{clip.name[:44]:44} {1:5d} {base_fps:6.1f} {1.0:5.2f}")
-        for every, crop, still, wait in settings:
+        for every, crop, still, wait, look in settings:
             out = tmp / f"every{every}.mp4"
-            frames, fps = run(clip, every, out, detector, crop, args.crop_size, still, wait)
+            frames, fps = run(clip, every, out, detector, crop, args.crop_size, still, wait, look)
             row = {"clip": clip.name, "every": every, "crop_pose": crop, "still_px": still}
-            row.update(still_every=wait, fps=fps)
+            row.update(still_every=wait, look_area=look, fps=fps)
             row["speedup"] = fps / base_fps
             row.update(compare(reference, frames, shape))
             rows.append(row)
             print(
-                f"{'':28} still {still:3.1f} wait {wait:2d} {every:5d} {crop:4d} {fps:6.1f} "
+                f"{'':18} look {look:4.2f} still {still:3.1f} wait {wait:2d} {every:5d} {crop:4d} {fps:6.1f} "
                 f"{row['speedup']:5.2f} {row['coverage']:9.1%} "
                 f"{row['oks_mean']:6.3f} {row['oks_ge_0.9']:6.1%} {row['estimated']:7.1%}"
             )
     for setting in settings:
-        every, crop, still, wait = setting
-        keys = ("every", "crop_pose", "still_px", "still_every")
+        every, crop, still, wait, look = setting
+        keys = ("every", "crop_pose", "still_px", "still_every", "look_area")
         sub = [r for r in rows if tuple(r[k] for k in keys) == setting]
         weights = np.array([r["person_frames"] for r in sub], float)
 
@@ -203,7 +215,7 @@ def main() -> int:
 
         print(
             f"all clips, every {every}, crop pass {crop or 'off'}, still below {still} px, "
-            f"still scenes wait {wait or 'off'}: "
+            f"still scenes wait {wait or 'off'}, looks in windows up to {look or 'off'}: "
             f"coverage {mean('coverage'):.1%}, "
             f"OKS {mean('oks_mean'):.3f}, "
             f"≥0.9 {mean('oks_ge_0.9'):.1%}, estimated {mean('estimated'):.1%}, "

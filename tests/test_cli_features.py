@@ -255,7 +255,8 @@ def test_every_new_option_states_its_default_and_its_privacy_cost():
 
 @pytest.fixture
 def no_model(monkeypatch):
-    """Fail the test if the pose model is loaded (what is checked first must not need it)."""
+    """Fail the test if the run needs the pose model (what is checked first must not wait for it; a
+    load started beside the checks fails in its thread and is never taken)."""
     import recanon_sdk.detect.backend as backend
 
     def refuse(*args, **kwargs):

@@ -36,7 +36,10 @@ from typing import Any, BinaryIO
 
 import av
 import numpy as np
-import recanon_keys as rk
+
+from recanon_sdk.lazy import lazy_module
+
+rk = lazy_module("recanon_keys")  # loaded on first use: a command that signs nothing skips it
 
 __all__ = ["CONTENT", "OriginalsConfig", "OriginalsWriter", "decode_originals", "originals_path_for"]
 

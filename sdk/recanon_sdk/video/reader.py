@@ -23,8 +23,8 @@ import numpy as np
 from recanon_sdk.errors import InputError
 from recanon_sdk.names import redact_url
 from recanon_sdk.types import Frame
+from recanon_sdk.video.kinds import IMAGE_SUFFIXES
 
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
 STREAM_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "srt://")
 #: Time base given to image sequences (which have no timestamps of their own): 1/25 s per image.
 IMAGE_TIME_BASE = Fraction(1, 25)

@@ -101,11 +101,15 @@ def anonymize(
         max_region=max_region, start=start, end=end, detect_every=detect_every, crowd_people=crowd_people,
         crop_pose=crop_pose, crop_pose_still=crop_pose_still, still_detect_every=still_detect_every,
     )  # fmt: skip
-    if len(sources) == 1 and not opts.wants_batch and not is_batch_source(sources[0]):
-        from recanon_cli.commands.anonymize.single import run_single
+    if len(sources) == 1 and not opts.wants_batch:
+        from recanon_cli.commands.anonymize.model_loading import start_model_loading
 
-        run_single(sources[0], opts)
-        return
+        loading = start_model_loading(sources[0], opts)  # beside the imports and checks below
+        if loading is not None or not is_batch_source(sources[0]):
+            from recanon_cli.commands.anonymize.single import run_single
+
+            run_single(sources[0], opts, loading)
+            return
     from recanon_cli.commands.anonymize.batch import run_batch
 
     run_batch(sources, opts)

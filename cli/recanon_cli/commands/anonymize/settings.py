@@ -11,33 +11,25 @@ from recanon_cli.commands.anonymize.options import AnonymizeOptions, EnhancerNam
 
 if TYPE_CHECKING:
     from recanon_sdk.anonymizer import AnonymizerConfig
+    from recanon_sdk.detect.pose import DetectorConfig
 
 
 def anonymizer_config(opts: AnonymizeOptions, *, stills: bool) -> tuple[AnonymizerConfig, tuple[int, int]]:
     """The anonymizer settings for video (or ``stills``) and the tiles in use."""
     from recanon_sdk.anonymizer import AnonymizerConfig
     from recanon_sdk.cadence import CadenceConfig
-    from recanon_sdk.detect.pose import DetectorConfig
     from recanon_sdk.detect.tracking import TrackerConfig
     from recanon_sdk.geometry import CropGeometry
     from recanon_sdk.video.writer import EncoderConfig
 
-    preset = DetectorConfig.for_stills() if stills else DetectorConfig()
-    imgsz = opts.imgsz if opts.imgsz is not None else preset.imgsz
     try:
-        rows, cols = (int(v) for v in opts.tiles.lower().split("x")) if opts.tiles else preset.tiles
+        tiles(opts)
     except ValueError:
         fail(f"--tiles '{opts.tiles}' is not of the form ROWSxCOLS", "for example --tiles 2x2")
     try:
+        detector = detector_settings(opts, stills=stills)
         config = AnonymizerConfig(
-            detector=DetectorConfig(
-                weights=opts.pose_model,
-                imgsz=imgsz,
-                conf=opts.conf,
-                tiles=(rows, cols),
-                device=opts.device,
-                crowd_people=opts.crowd_people,
-            ),
+            detector=detector,
             tracker=TrackerConfig(hold_frames=opts.hold),
             geometry=CropGeometry(margin=opts.margin),
             enhancer=opts.enhancer_name if opts.enhancer_name != "picture" else "blur",
@@ -55,7 +47,30 @@ def anonymizer_config(opts: AnonymizeOptions, *, stills: bool) -> tuple[Anonymiz
         )
     except ValueError as error:
         fail(f"invalid option: {error}")
-    return config, (rows, cols)
+    return config, detector.tiles
+
+
+def detector_settings(opts: AnonymizeOptions, *, stills: bool) -> DetectorConfig:
+    """The pose detector's settings for video (or ``stills``); ``ValueError`` for an invalid one."""
+    from recanon_sdk.detect.pose import DetectorConfig
+
+    preset = DetectorConfig.for_stills() if stills else DetectorConfig()
+    return DetectorConfig(
+        weights=opts.pose_model,
+        imgsz=opts.imgsz if opts.imgsz is not None else preset.imgsz,
+        conf=opts.conf,
+        tiles=tiles(opts) or preset.tiles,
+        device=opts.device,
+        crowd_people=opts.crowd_people,
+    )
+
+
+def tiles(opts: AnonymizeOptions) -> tuple[int, int] | None:
+    """``--tiles ROWSxCOLS`` as ``(rows, cols)``, ``None`` when not given; ``ValueError`` otherwise."""
+    if not opts.tiles:
+        return None
+    rows, cols = (int(v) for v in opts.tiles.lower().split("x"))
+    return rows, cols
 
 
 def hide_policy(opts: AnonymizeOptions):
@@ -195,22 +210,22 @@ def check_signing_options(opts: AnonymizeOptions) -> None:
 
 def with_gx(config: AnonymizerConfig, opts: AnonymizeOptions, signer: Any | None) -> AnonymizerConfig:
     """``config`` with the GX weights and the model secret derived from the device key (if any)."""
+    if opts.enhancer != EnhancerName.gx:
+        return config  # no model secret to derive: recanon_keys is not imported
     import recanon_keys as rk
 
     model_secret = None
-    if opts.enhancer == EnhancerName.gx and opts.gx_weights is not None and opts.gx_weights.endswith(".onnx"):
+    if opts.gx_weights is not None and opts.gx_weights.endswith(".onnx"):
         if signer is not None:  # a GX with key inputs is fed the secret; one exported per deployment has it
             model_secret = rk.derive_model_secret(signer.device_key, signer.deployment)
         return dataclasses.replace(config, gx_weights=opts.gx_weights, model_secret=model_secret)
-    if opts.enhancer == EnhancerName.gx:
-        if signer is None:
-            fail(
-                "--enhancer gx needs --deployment and --device-key",
-                "GX is keyed per deployment; its secret is derived from the device key",
-            )
-        model_secret = rk.derive_model_secret(signer.device_key, signer.deployment)
-        return dataclasses.replace(config, model_secret=model_secret, gx_weights=opts.gx_weights)
-    return config
+    if signer is None:
+        fail(
+            "--enhancer gx needs --deployment and --device-key",
+            "GX is keyed per deployment; its secret is derived from the device key",
+        )
+    model_secret = rk.derive_model_secret(signer.device_key, signer.deployment)
+    return dataclasses.replace(config, model_secret=model_secret, gx_weights=opts.gx_weights)
 
 
 def originals_settings(deployment: Path | None, quality: str):

@@ -1,8 +1,9 @@
 """One source: a video file, an image, a folder of stills or a stream URL, in this process.
 
-Everything that can be checked is checked before the pose model loads (seconds): the options, the
+Everything that can be checked is checked before the run waits for the pose model: the options, the
 input, the outputs' names (existing, unwritable, a suffix no container has), the device, and
-whether a preview window can open.
+whether a preview window can open. For a video file on the CPU the model loads beside those checks
+(:mod:`.model_loading`); a check that fails ends the run without waiting for it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from recanon_cli._console import fail, stderr
+from recanon_cli.commands.anonymize.model_loading import ModelLoading
 from recanon_cli.commands.anonymize.options import AnonymizeOptions
 from recanon_cli.commands.anonymize.report import print_record, print_summary, record
 from recanon_cli.commands.anonymize.settings import (
@@ -83,8 +85,10 @@ def check_outputs(source: str, opts: AnonymizeOptions, *, stills: bool, signed: 
         fail(error.message, *([error.hint] if error.hint else []))
 
 
-def run_single(source: str, opts: AnonymizeOptions) -> None:
-    """Anonymize ``source`` into ``-o`` (or its default name) and its sidecar; exit as the docs say."""
+def run_single(source: str, opts: AnonymizeOptions, loading: ModelLoading | None = None) -> None:
+    """Anonymize ``source`` into ``-o`` (or its default name) and its sidecar; exit as the docs say.
+
+    ``loading``: the pose model, already loading for this run (:mod:`.model_loading`)."""
     from recanon_sdk.anonymizer import Anonymizer
     from recanon_sdk.detect.backend import create_pose_detector
     from recanon_sdk.errors import RecanonError
@@ -120,9 +124,11 @@ def run_single(source: str, opts: AnonymizeOptions) -> None:
     preview = None
     try:
         warn_policy(config)
-        detector = create_pose_detector(
-            config.detector, opts.backend.value, providers=opts.providers, engine=opts.engine.value
-        )
+        detector = loading.take(config.detector) if loading is not None else None
+        if detector is None:
+            detector = create_pose_detector(
+                config.detector, opts.backend.value, providers=opts.providers, engine=opts.engine.value
+            )
         check_on_device(detector, opts)
         if not opts.quiet:
             active = getattr(detector, "providers", None)

@@ -15,11 +15,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, NoReturn, TypeVar
 
-import recanon_keys as rk
 import typer
+from recanon_sdk.lazy import lazy_module
 
 from recanon_cli._app import RecanonGroup
 from recanon_cli._console import fail, warn
+
+rk = lazy_module("recanon_keys")  # loaded on first use: a command that signs nothing skips it
 
 app = typer.Typer(
     name="keys",

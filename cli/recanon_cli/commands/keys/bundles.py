@@ -10,8 +10,8 @@ import hashlib
 from pathlib import Path
 from typing import Annotated
 
-import recanon_keys as rk
 import typer
+from recanon_sdk.lazy import lazy_module
 
 from recanon_cli._console import fail, stdout
 
@@ -28,6 +28,8 @@ from ._common import (
     _warnings_shown,
     app,
 )
+
+rk = lazy_module("recanon_keys")  # loaded on first use: a command that signs nothing skips it
 
 DevicePassphraseFile = Annotated[
     Path | None,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import recanon_keys as rk
 import typer
+from recanon_sdk.lazy import lazy_module
 
 from recanon_cli._console import fail, stdout
 
@@ -27,6 +27,8 @@ from ._common import (
     _write_public,
     holder_app,
 )
+
+rk = lazy_module("recanon_keys")  # loaded on first use: a command that signs nothing skips it
 
 
 def _pub_path(out: Path) -> Path:
