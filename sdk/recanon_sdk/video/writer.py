@@ -44,12 +44,23 @@ CODEC_ALIASES = {
 
 @dataclass(frozen=True, slots=True)
 class EncoderConfig:
-    """Encoder settings. ``crf`` 23 and preset ``veryfast`` balance size and speed on small CPUs."""
+    """Encoder settings. ``crf`` 23 and preset ``veryfast`` balance size and speed on small CPUs.
+
+    ``threads``: the encoder's threads. With one (the default) the same frames always give the
+    same bytes; x264 with several threads gave outputs that differed by up to 12 grey levels from
+    one run to the next while the pose model ran beside it, and on 2 cores one thread encodes as
+    fast (the model is the bottleneck). ``0`` lets the codec choose (many cores, large frames).
+    """
 
     codec: str = "libx264"
     crf: int = 23
     preset: str = "veryfast"
     pix_fmt: str = "yuv420p"
+    threads: int = 1
+
+    def __post_init__(self) -> None:
+        if self.threads < 0:
+            raise ValueError(f"encoder threads must be ≥ 0 (0: the codec's choice), got {self.threads}")
 
     @property
     def encoder_name(self) -> str:
@@ -133,6 +144,8 @@ class VideoSink:
         elif self.config.encoder_name == "libsvtav1":
             options = {"crf": str(self.config.crf), "preset": "10"}
         stream.codec_context.options = options
+        if self.config.threads:
+            stream.codec_context.thread_count = self.config.threads
         if self.rotation:
             stream.set_display_rotation(self.rotation)
         self._stream = stream
