@@ -39,6 +39,16 @@ def load_script(relative: str) -> ModuleType:
     return module
 
 
+def python_output(code: str, *, timeout: float = 300) -> str:
+    """Run ``code`` in a fresh interpreter (this one's: what a user's process loads and does) and
+    return its standard output, stripped; fail the test if it exits with an error."""
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
 def need_shared(path: Path) -> Path:
     """Return ``path`` or skip the test (fail it under ``RECANON_REQUIRE_SHARED=1``), saying what is
     missing and how to provide it."""

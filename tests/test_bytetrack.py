@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import doctest
 import itertools
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +12,8 @@ from recanon_sdk.detect import bytetrack, tracking
 from recanon_sdk.detect.bytetrack import ByteTrack, box_iou, linear_assignment, match
 from recanon_sdk.detect.tracking import PersonTracker, TrackerConfig
 from recanon_sdk.types import People
+
+from tests.conftest import python_output
 
 ROOT = Path(__file__).resolve().parents[1]
 HIGH, LOW = 0.9, 0.15
@@ -226,6 +226,5 @@ def test_the_anonymizing_path_imports_neither_supervision_nor_scipy() -> None:
         "loaded = {m.split('.')[0] for m in sys.modules}\n"
         "print(','.join(sorted(loaded & {'supervision', 'scipy', 'trackers'})))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "", f"the anonymizing path loaded {done.stdout.strip()}"
+    loaded = python_output(code)
+    assert loaded == "", f"the anonymizing path loaded {loaded}"

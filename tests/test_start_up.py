@@ -3,8 +3,6 @@ run never imports the key library."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +12,7 @@ from recanon_cli.commands.anonymize.settings import detector_settings
 from recanon_cli.main import app
 from typer.testing import CliRunner
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, python_output
 
 WALK = ROOT / "examples" / "walking.mp4"
 
@@ -115,9 +113,7 @@ def test_an_unsigned_run_never_imports_the_key_library(tmp_path):
         "    '--max-frames', '2', '--quiet']\n"
         "main()\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-1] == "[]"
+    assert python_output(code).splitlines()[-1] == "[]"
     assert (tmp_path / "o.mp4").stat().st_size > 0
 
 
@@ -130,9 +126,7 @@ def test_the_key_library_loads_when_first_used():
         "assert rk.generate_holder('alice').public is not None\n"
         "print('recanon_keys.deployments' in sys.modules)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "True"
+    assert python_output(code) == "True"
 
 
 def test_a_module_that_is_not_installed_is_reported_at_once():

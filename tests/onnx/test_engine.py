@@ -20,6 +20,8 @@ from recanon_sdk.detect.engine import choose_engine, choose_precision, cpu_flags
 from recanon_sdk.detect.pose import DetectorConfig
 from recanon_sdk.errors import ModelError
 
+from tests.conftest import python_output
+
 ROOT = Path(__file__).resolve().parents[2]
 WALKING = ROOT / "examples" / "walking.mp4"
 
@@ -271,6 +273,5 @@ def test_default_run_imports_no_torch_even_where_it_is_installed(tmp_path) -> No
         "heavy = ('torch', 'torchvision', 'ultralytics', 'nncf')\n"
         "print(','.join(sorted(m for m in heavy if m in sys.modules)))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "", f"the default run loaded {done.stdout.strip()}"
+    loaded = python_output(code)
+    assert loaded == "", f"the default run loaded {loaded}"
