@@ -49,6 +49,14 @@ def python_output(code: str, *, timeout: float = 300) -> str:
     return done.stdout.strip()
 
 
+def x264_threads(path: Path) -> bytes:
+    """The ``threads=N`` that x264 wrote into its settings message in the video at ``path``."""
+    data = Path(path).read_bytes()
+    at = data.find(b" threads=")
+    assert at >= 0, "no x264 settings message in the stream"
+    return data[at + 1 : data.find(b" ", at + 1)]
+
+
 def need_shared(path: Path) -> Path:
     """Return ``path`` or skip the test (fail it under ``RECANON_REQUIRE_SHARED=1``), saying what is
     missing and how to provide it."""

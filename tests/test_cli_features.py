@@ -18,7 +18,7 @@ import pytest
 from recanon_cli.main import app
 from typer.testing import CliRunner
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, x264_threads
 
 runner = CliRunner()
 WALK = ROOT / "examples" / "walking.mp4"
@@ -470,3 +470,12 @@ def test_device_cuda_on_the_runtime_install_fails_instead_of_running_on_the_cpu(
     assert result.stderr.startswith("recanon: error: --device cuda needs onnxruntime-gpu")
     assert "pip install 'recanon[gpu]'" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "o.mp4").exists()
+
+
+@pytest.mark.parametrize("given, one_thread", [((), True), (("--encoder-threads", "0"), False)])
+def test_encoder_threads_reach_x264(tmp_path, given, one_thread):
+    """One thread by default (the same input gives the same bytes); 0 lets x264 choose (2 frame
+    threads for the 768×432 sample on 2 cores, more on more cores)."""
+    result = anonymize(str(WALK), "-o", str(tmp_path / "o.mp4"), "--max-frames", "6", "--quiet", *given)
+    assert result.exit_code == 0, result.output
+    assert (x264_threads(tmp_path / "o.mp4") == b"threads=1") is one_thread

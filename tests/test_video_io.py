@@ -7,7 +7,7 @@ from recanon_sdk.errors import InputError, OutputError
 from recanon_sdk.video.reader import VideoSource
 from recanon_sdk.video.writer import EncoderConfig, VideoSink
 
-from tests.conftest import write_test_video
+from tests.conftest import write_test_video, x264_threads
 
 
 def copy_through(source_path, output_path, **sink_options):
@@ -178,27 +178,19 @@ def test_a_sink_whose_encoder_failed_to_open_refuses_more_frames(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def _x264_threads(path) -> bytes:
-    """The ``threads=N`` that x264 wrote into the stream's settings message."""
-    data = path.read_bytes()
-    at = data.find(b" threads=")
-    assert at >= 0, "no x264 settings message in the stream"
-    return data[at + 1 : data.find(b" ", at + 1)]
-
-
 def test_x264_encodes_on_one_thread_and_gives_the_same_bytes_for_the_same_frames(tmp_path):
     """Several x264 threads gave outputs that differed run to run (up to 12 grey levels) while the
     pose model ran beside the encoder; one thread makes the output a function of the frames."""
     write_test_video(tmp_path / "in.mp4", list(range(0, 1200, 40)), size=(432, 768))
     copy_through(tmp_path / "in.mp4", tmp_path / "a.mp4")
     copy_through(tmp_path / "in.mp4", tmp_path / "b.mp4")
-    assert _x264_threads(tmp_path / "a.mp4") == b"threads=1"
+    assert x264_threads(tmp_path / "a.mp4") == b"threads=1"
     assert (tmp_path / "a.mp4").read_bytes() == (tmp_path / "b.mp4").read_bytes()
 
 
 def test_encoder_threads_zero_lets_x264_choose(tmp_path):
     write_test_video(tmp_path / "in.mp4", list(range(0, 400, 40)), size=(432, 768))  # x264 gives small
     copy_through(tmp_path / "in.mp4", tmp_path / "auto.mp4", config=EncoderConfig(threads=0))  # frames 1
-    assert _x264_threads(tmp_path / "auto.mp4") != b"threads=1"  # x264's own count
+    assert x264_threads(tmp_path / "auto.mp4") != b"threads=1"  # x264's own count
     with pytest.raises(ValueError, match="encoder threads"):
         EncoderConfig(threads=-1)

@@ -31,6 +31,7 @@ def anonymize(
     codec: o.Codec = "libx264",
     crf: o.Crf = 23,
     preset: o.Preset = "veryfast",
+    encoder_threads: o.EncoderThreads = 1,
     keep_audio: o.KeepAudio = False,
     max_frames: o.MaxFrames = None,
     device: o.Device = "cpu",
@@ -91,7 +92,8 @@ def anonymize(
     opts = AnonymizeOptions(
         output=output, sidecar=sidecar, enhancer=enhancer, gx_weights=gx_weights, strength=strength,
         pose_model=pose_model, imgsz=imgsz, conf=conf, tiles=tiles, margin=margin, hold=hold,
-        codec=codec, crf=crf, preset=preset, keep_audio=keep_audio, max_frames=max_frames,
+        codec=codec, crf=crf, preset=preset, encoder_threads=encoder_threads, keep_audio=keep_audio,
+        max_frames=max_frames,
         device=device, backend=backend, provider=provider, engine=engine, deployment=deployment,
         device_key=device_key, passphrase_file=passphrase_file, seal_originals=seal_originals,
         originals_quality=originals_quality, overwrite=overwrite, quiet=quiet, jobs=jobs,

@@ -131,6 +131,16 @@ Hold = Annotated[int, typer.Option(help="Frames a lost person's region stays ano
 Codec = Annotated[str, typer.Option(help="Video encoder: libx264, libx265 or libsvtav1.")]
 Crf = Annotated[int, typer.Option(help="Encoder quality (lower = better, bigger).", min=0, max=63)]
 Preset = Annotated[str, typer.Option(help="x264/x265 speed preset.")]
+EncoderThreads = Annotated[
+    int,
+    typer.Option(
+        "--encoder-threads",
+        help="x264's threads. 1: the same input always gives the same bytes, as fast where the pose model "
+        "is the bottleneck (a few cores); 0: x264's own count (faster encoding on many cores; the output "
+        "may then differ by a few grey levels from run to run).",
+        min=0,
+    ),
+]
 KeepAudio = Annotated[
     bool,
     typer.Option("--keep-audio", help="Copy the input's audio. Off by default: voices identify people."),
@@ -331,6 +341,8 @@ class AnonymizeOptions:
     crop_pose: int = 8
     crop_pose_still: float = 2.0
     still_detect_every: int = 12
+    # the encoder
+    encoder_threads: int = 1
 
     @property
     def enhancer_name(self) -> str:

@@ -34,7 +34,9 @@ def anonymizer_config(opts: AnonymizeOptions, *, stills: bool) -> tuple[Anonymiz
             geometry=CropGeometry(margin=opts.margin),
             enhancer=opts.enhancer_name if opts.enhancer_name != "picture" else "blur",
             strength=opts.strength,
-            encoder=EncoderConfig(codec=opts.codec, crf=opts.crf, preset=opts.preset),
+            encoder=EncoderConfig(
+                codec=opts.codec, crf=opts.crf, preset=opts.preset, threads=opts.encoder_threads
+            ),
             keep_audio=opts.keep_audio,
             policy=hide_policy(opts),
             draw_pose=opts.draw_pose,
