@@ -120,7 +120,7 @@ def test_an_unsigned_run_never_imports_the_key_library(tmp_path):
 def test_the_key_library_loads_when_first_used():
     code = (
         "import sys\n"
-        "from recanon_sdk.lazy import lazy_module\n"
+        "from recanon_cli._lazy import lazy_module\n"
         "rk = lazy_module('recanon_keys')\n"
         "assert 'recanon_keys.deployments' not in sys.modules\n"
         "assert rk.generate_holder('alice').public is not None\n"
@@ -130,7 +130,7 @@ def test_the_key_library_loads_when_first_used():
 
 
 def test_a_module_that_is_not_installed_is_reported_at_once():
-    from recanon_sdk.lazy import lazy_module
+    from recanon_cli._lazy import lazy_module
 
     with pytest.raises(ModuleNotFoundError):
         lazy_module("no_such_module_anywhere")

@@ -322,7 +322,7 @@ class Anonymizer:
         self.reset()
         originals_file: Path | None = None
         if seal_originals_to is not None:
-            from recanon_sdk.originals import originals_path_for
+            from recanon_sdk.run_paths import originals_path_for
 
             if info.kind in ("image", "images") and output_path.suffix.lower() not in CONTAINER_BY_SUFFIX:
                 raise OutputError(

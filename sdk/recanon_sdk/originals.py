@@ -36,10 +36,9 @@ from typing import Any, BinaryIO
 
 import av
 import numpy as np
+import recanon_keys as rk
 
-from recanon_sdk.lazy import lazy_module
-
-rk = lazy_module("recanon_keys")  # loaded on first use: a command that signs nothing skips it
+from recanon_sdk.run_paths import originals_path_for  # where they go: a path rule, kept with the others
 
 __all__ = ["CONTENT", "OriginalsConfig", "OriginalsWriter", "decode_originals", "originals_path_for"]
 
@@ -71,14 +70,6 @@ class OriginalsConfig:
         if self.lossless:
             return {"codec": "libx264rgb", "pix_fmt": "rgb24", "qp": 0, "lossless": True}
         return {"codec": "libx264", "pix_fmt": "yuv444p", "crf": self.crf, "lossless": False}
-
-
-def originals_path_for(output: str | Any) -> Any:
-    """``run.anon.mp4`` → ``run.anon.originals.sealed`` (next to the video)."""
-    from pathlib import Path
-
-    path = Path(output)
-    return path.with_name(f"{path.stem if path.suffix else path.name}.originals.sealed")
 
 
 class OriginalsWriter:

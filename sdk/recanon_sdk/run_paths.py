@@ -50,6 +50,16 @@ def manifest_path(output: Path) -> Path:
     return output.with_suffix(".manifest.json")
 
 
+def originals_path_for(output: str | Path) -> Path:
+    """``run.anon.mp4`` → ``run.anon.originals.sealed`` (next to the video).
+
+    >>> originals_path_for("out/run.anon.mp4").as_posix()
+    'out/run.anon.originals.sealed'
+    """
+    path = Path(output)
+    return path.with_name(f"{path.stem if path.suffix else path.name}.originals.sealed")
+
+
 def default_output_for(source: str | Path) -> Path:
     """``walk.mp4`` → ``walk.anon.mp4``; a stream URL → ``stream.anon.mp4`` in the working folder.
 

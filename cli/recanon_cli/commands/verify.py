@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from recanon_sdk.lazy import lazy_module
 
 from recanon_cli._console import fail, stdout
+from recanon_cli._lazy import lazy_module
 from recanon_cli._untrusted import fail_clean, say
 
 rk = lazy_module("recanon_keys")  # loaded on first use: a command that signs nothing skips it

@@ -59,8 +59,13 @@ def check_outputs(source: str, opts: AnonymizeOptions, *, stills: bool, signed: 
     """Refuse outputs that exist (without --overwrite), are the input, cannot be written, or whose
     suffix names no container, before anything is loaded (a stream's too)."""
     from recanon_sdk.errors import RecanonError
-    from recanon_sdk.originals import originals_path_for
-    from recanon_sdk.run_paths import check_signable, default_output_for, manifest_path, sidecar_for
+    from recanon_sdk.run_paths import (
+        check_signable,
+        default_output_for,
+        manifest_path,
+        originals_path_for,
+        sidecar_for,
+    )
     from recanon_sdk.video.atomic import check_output
     from recanon_sdk.video.reader import is_stream_url
     from recanon_sdk.video.writer import CONTAINER_BY_SUFFIX

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Annotated, NoReturn, TypeVar
 
 import typer
-from recanon_sdk.lazy import lazy_module
 
 from recanon_cli._app import RecanonGroup
 from recanon_cli._console import fail, warn
+from recanon_cli._lazy import lazy_module
 
 rk = lazy_module("recanon_keys")  # loaded on first use: a command that signs nothing skips it
 

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from recanon_sdk.lazy import lazy_module
 
 from recanon_cli._console import fail, stdout
+from recanon_cli._lazy import lazy_module
 
 from ._common import (
     AllowUnsigned,

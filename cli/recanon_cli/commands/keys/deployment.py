@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from recanon_sdk.lazy import lazy_module
 
 from recanon_cli._console import stdout
+from recanon_cli._lazy import lazy_module
 from recanon_cli._untrusted import say
 
 from ._common import (

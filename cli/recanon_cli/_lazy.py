@@ -1,5 +1,8 @@
 """Modules imported on first use: a command that never needs one does not pay for its import.
 
+For the commands' own modules, which one thread runs: Python's lazy loader is not safe when two
+threads first touch the same module at once (before Python 3.12).
+
 >>> json = lazy_module("json")       # nothing runs yet when not already imported
 >>> json.dumps([1])                   # the first attribute loads the module
 '[1]'
