@@ -46,10 +46,11 @@ CODEC_ALIASES = {
 class EncoderConfig:
     """Encoder settings. ``crf`` 23 and preset ``veryfast`` balance size and speed on small CPUs.
 
-    ``threads``: the encoder's threads. With one (the default) the same frames always give the
-    same bytes; x264 with several threads gave outputs that differed by up to 12 grey levels from
-    one run to the next while the pose model ran beside it, and on 2 cores one thread encodes as
-    fast (the model is the bottleneck). ``0`` lets the codec choose (many cores, large frames).
+    ``threads``: x264's threads (x265 and SVT-AV1 keep their own thread pools). With one (the
+    default) the same frames always give the same bytes; x264 with several threads gave outputs
+    that differed by up to 12 grey levels from one run to the next while the pose model ran beside
+    it, and on 2 cores one thread encodes as fast (the model is the bottleneck). ``0`` lets x264
+    choose (many cores, large frames).
     """
 
     codec: str = "libx264"

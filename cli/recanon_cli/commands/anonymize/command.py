@@ -107,7 +107,7 @@ def anonymize(
         from recanon_cli.commands.anonymize.model_loading import start_model_loading
 
         loading = start_model_loading(sources[0], opts)  # beside the imports and checks below
-        if loading is not None or not is_batch_source(sources[0]):
+        if not is_batch_source(sources[0]):  # a video file never is: a load started is taken
             from recanon_cli.commands.anonymize.single import run_single
 
             run_single(sources[0], opts, loading)

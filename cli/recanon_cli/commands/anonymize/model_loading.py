@@ -41,10 +41,9 @@ class ModelLoading:
         executor.shutdown(wait=False)  # the thread ends with the load; the interpreter waits for it
 
     def take(self, config: DetectorConfig) -> Any | None:
-        """The detector, once loaded, if it was loaded for ``config``; else ``None`` (load it anew).
-        An error of the load is raised here."""
-        detector = self._future.result()
-        return detector if config == self.config else None
+        """The detector, once loaded, if it was loaded for ``config`` (an error of that load is
+        raised here); else ``None`` at once: load it anew."""
+        return self._future.result() if config == self.config else None
 
 
 def start_model_loading(source: str, opts: AnonymizeOptions) -> ModelLoading | None:
@@ -54,7 +53,7 @@ def start_model_loading(source: str, opts: AnonymizeOptions) -> ModelLoading | N
     from recanon_sdk.video.kinds import IMAGE_SUFFIXES  # light: no video library
 
     path = Path(source)
-    if opts.device.strip().lower() not in ("", "cpu") or path.suffix.lower() in IMAGE_SUFFIXES:
+    if not opts.on_cpu or path.suffix.lower() in IMAGE_SUFFIXES:
         return None
     if not path.is_file():
         return None

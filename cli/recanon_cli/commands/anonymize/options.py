@@ -352,6 +352,11 @@ class AnonymizeOptions:
         return "picture" if self.replace_with is not None else "blur"
 
     @property
+    def on_cpu(self) -> bool:
+        """Whether ``--device`` names the CPU (the default)."""
+        return self.device.strip().lower() in ("", "cpu")
+
+    @property
     def providers(self) -> list[str] | None:
         if self.provider is None:
             return None

@@ -161,9 +161,9 @@ def check_device(opts: AnonymizeOptions) -> None:
     from recanon_sdk.detect.backend import choose_backend
     from recanon_sdk.errors import RecanonError
 
-    device = opts.device.strip().lower()
-    if device in ("", "cpu"):
+    if opts.on_cpu:
         return
+    device = opts.device.strip().lower()
     try:
         backend = choose_backend(opts.backend.value, opts.pose_model, device)  # type: ignore[arg-type]
     except RecanonError as error:
@@ -189,7 +189,7 @@ def check_device(opts: AnonymizeOptions) -> None:
 
 def check_on_device(detector, opts: AnonymizeOptions) -> None:
     """After loading: an ONNX Runtime that fell back to the CPU (CUDA libraries missing) is refused."""
-    if opts.device.strip().lower() in ("", "cpu"):
+    if opts.on_cpu:
         return
     active = getattr(detector, "providers", None)
     if active and not any(p in ("CUDAExecutionProvider", "TensorrtExecutionProvider") for p in active):
